@@ -88,12 +88,17 @@ def _atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
+def _savez(path: str, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a bare temporary name
+        np.savez_compressed(f, **arrays)
+
+
 def write_roi_cache(cache: ROICache, path: str | PathLike, output_format: str = "npz") -> Path:
     """Write ``cache`` as ``.npz`` (``path`` is the file) or ``nifti`` (``path`` is a folder)."""
     path = Path(path)
     arrays = cache.arrays()
     if output_format == "npz":
-        _atomic_write(path, lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+        _atomic_write(path, lambda tmp: _savez(tmp, arrays))
         return path
     if output_format != "nifti":
         raise ValueError(f"output_format must be 'npz' or 'nifti', got {output_format!r}")

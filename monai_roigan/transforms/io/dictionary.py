@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
+
 import numpy as np
 from monai.config import KeysCollection
-from monai.transforms import LoadImaged
+from monai.transforms import MapTransform
 
 from monai_roigan.transforms.io.array import LoadMammogram
 
 __all__ = ["LoadMammogramd", "LoadMammogramD", "LoadMammogramDict"]
 
 
-class LoadMammogramd(LoadImaged):
+class LoadMammogramd(MapTransform):
     """Load the files named under ``keys`` with :class:`LoadMammogram`; each becomes a (1, H, W) MetaTensor.
 
     Args:
         keys: keys of the file paths to load (e.g. ``"image"``).
         voi, window, pgm_spacing, dtype: as for :class:`LoadMammogram`.
         allow_missing_keys: skip keys that are absent.
-        kwargs: other :class:`~monai.transforms.LoadImaged` options.
     """
 
     def __init__(
@@ -29,12 +30,15 @@ class LoadMammogramd(LoadImaged):
         pgm_spacing: float | None = 0.2,
         dtype=np.float32,
         allow_missing_keys: bool = False,
-        **kwargs,
     ):
-        kwargs.setdefault("image_only", True)
-        kwargs.setdefault("ensure_channel_first", True)
-        super().__init__(keys, dtype=dtype, allow_missing_keys=allow_missing_keys, **kwargs)
-        self._loader = LoadMammogram(voi=voi, window=window, pgm_spacing=pgm_spacing, dtype=dtype, **kwargs)
+        super().__init__(keys, allow_missing_keys)
+        self.loader = LoadMammogram(voi=voi, window=window, pgm_spacing=pgm_spacing, dtype=dtype)
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        for key in self.key_iterator(d):
+            d[key] = self.loader(d[key])
+        return d
 
 
 LoadMammogramD = LoadMammogramDict = LoadMammogramd
