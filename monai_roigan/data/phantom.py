@@ -1128,13 +1128,13 @@ def _read_parameters(path: Path) -> dict | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m monai_roigan.data.phantom OUTPUT_DIR --num-images N --seed S``: write a phantom folder."""
+    """``roigan-phantom OUTPUT_DIR --num_images N --seed S``: write a phantom folder."""
     parser = argparse.ArgumentParser(
-        prog="python -m monai_roigan.data.phantom",
+        prog="roigan-phantom",
         description="Write synthetic phantom MLO mammograms in the MIAS layout (mdbNNN.pgm + Info.txt).",
     )
     parser.add_argument("output_dir", help="folder to write (created if needed)")
-    parser.add_argument("--num-images", type=int, default=60, help="number of images (1-999, default 60)")
+    parser.add_argument("--num_images", "--num-images", type=int, default=60, help="number of images (1-999, default 60)")
     parser.add_argument("--seed", type=int, default=0, help="global seed (default 0)")
     parser.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024, as MIAS)")
     parser.add_argument("--overwrite", action="store_true", help="rewrite a folder that already has an Info.txt")

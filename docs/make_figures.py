@@ -1,0 +1,71 @@
+"""Regenerate the figures in docs/img: phantom vs real MIAS mammograms, and per-class ROI grids of both.
+
+Run: python docs/make_figures.py [--mias ../shared/data/mias]
+The MIAS figures are skipped when the real data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from monai_roigan.data import load_roi_cache, mias_datalist, prepare_roi_dataset
+from monai_roigan.data.phantom import make_phantom_dataset
+from monai_roigan.transforms import LoadMammogram
+from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8
+
+IMG = Path(__file__).resolve().parent / "img"
+REAL_MIAS = Path(__file__).resolve().parents[2] / "shared" / "data" / "mias"
+PER_CLASS = 10
+
+
+def mammogram_row(paths: list[str], step: int = 4) -> np.ndarray:
+    load = LoadMammogram()
+    return tile_images([to_uint8(load(p)[0].numpy()[::step, ::step], (0, 1)) for p in paths], len(paths))
+
+
+def roi_grid(folder: Path, out: Path, seed: int = 0) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        datalist = mias_datalist(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        prepare_roi_dataset(datalist, Path(tmp) / "rois.npz", seed=seed, verbose=False)
+        cache = load_roi_cache(Path(tmp) / "rois.npz")
+    rows = []
+    for k, name in enumerate(cache["class_names"]):
+        images = cache["images"][cache["labels"] == k][:PER_CLASS]
+        if len(images):
+            rows.append((f"{name} ({int((cache['labels'] == k).sum())})", tile_images(list(to_uint8(images)), PER_CLASS)))
+    save_png(labelled_rows(rows), out)
+
+
+def first_of_each_code(datalist: list[dict], codes: list[str]) -> list[str]:
+    return [next(e["image"] for e in datalist if e["abnormality"] == c) for c in codes]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mias", type=Path, default=REAL_MIAS)
+    args = parser.parse_args()
+    IMG.mkdir(exist_ok=True)
+    codes = ["CIRC", "SPIC", "CALC", "ARCH", "ASYM", "NORM"]
+    with tempfile.TemporaryDirectory() as tmp:
+        phantom = make_phantom_dataset(Path(tmp) / "phantom", num_images=60, seed=0)
+        rows = [("phantom", mammogram_row(first_of_each_code(mias_datalist(phantom), codes)))]
+        roi_grid(phantom, IMG / "roi_grid_phantom.png")
+    if (args.mias / "Info.txt").is_file():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            real = mias_datalist(args.mias)
+        rows.append(("real MIAS", mammogram_row(first_of_each_code(real, codes))))
+        roi_grid(args.mias, IMG / "roi_grid_mias.png")
+    save_png(labelled_rows(rows, label_width=80), IMG / "phantom_vs_mias.png")
+    print("columns of phantom_vs_mias.png:", ", ".join(codes))
+
+
+if __name__ == "__main__":
+    main()
