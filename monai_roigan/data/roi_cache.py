@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -35,6 +34,8 @@ import nibabel as nib
 import numpy as np
 import torch
 from monai.data import MetaTensor
+
+from monai_roigan.utils.atomic import atomic_write
 
 __all__ = ["ROICache", "write_roi_cache", "load_roi_cache", "roi_cache_datalist"]
 
@@ -75,19 +76,6 @@ class ROICache:
         }
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _savez(path: str, arrays: dict[str, np.ndarray]) -> None:
     with open(path, "wb") as f:  # a file object: np.savez would append ".npz" to a bare temporary name
         np.savez_compressed(f, **arrays)
@@ -98,7 +86,7 @@ def write_roi_cache(cache: ROICache, path: str | PathLike, output_format: str = 
     path = Path(path)
     arrays = cache.arrays()
     if output_format == "npz":
-        _atomic_write(path, lambda tmp: _savez(tmp, arrays))
+        atomic_write(path, lambda tmp: _savez(tmp, arrays))
         return path
     if output_format != "nifti":
         raise ValueError(f"output_format must be 'npz' or 'nifti', got {output_format!r}")
@@ -110,7 +98,7 @@ def write_roi_cache(cache: ROICache, path: str | PathLike, output_format: str = 
         nib.save(nib.Nifti1Image(image[0], np.diag([spacing, spacing, 1.0, 1.0])), str(path / name))
         items.append({"image": name, **_item_fields(arrays, i)})
     datalist = {"class_names": cache.class_names, "manifest": cache.manifest, "items": items}
-    _atomic_write(path / "datalist.json", lambda tmp: Path(tmp).write_text(json.dumps(datalist, indent=1)))
+    atomic_write(path / "datalist.json", lambda tmp: Path(tmp).write_text(json.dumps(datalist, indent=1)))
     return path
 
 
