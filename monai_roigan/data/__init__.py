@@ -10,6 +10,7 @@ from .pgm import read_pgm, write_pgm
 from .prepare import dihedral_variants, prepare_roi_dataset
 from .raster import read_raster
 from .roi_cache import ROICache, load_roi_cache, roi_cache_datalist, write_roi_cache
+from .training_data import training_datalist, training_rois
 
 __all__ = [
     "ABNORMALITY_CLASSES",
@@ -37,6 +38,8 @@ __all__ = [
     "resolve_cbis_path",
     "roi_cache_datalist",
     "sniff_format",
+    "training_datalist",
+    "training_rois",
     "write_pgm",
     "write_roi_cache",
 ]

@@ -1,1 +1,19 @@
-"""Placeholder: filled by the model, trainer and evaluation issues."""
+"""Training engines: the class-conditional GAN trainer and its regularisers."""
+
+from .regularizers import DIFFAUGMENT_POLICIES, DiffAugment, make_ema, r1_penalty, update_ema
+from .generation import OUTPUT_FORMATS, generate_rois, latent_for
+from .trainer import SCALAR_KEYS, ROIGanTrainer, sample_latent
+
+__all__ = [
+    "DIFFAUGMENT_POLICIES",
+    "DiffAugment",
+    "OUTPUT_FORMATS",
+    "ROIGanTrainer",
+    "SCALAR_KEYS",
+    "generate_rois",
+    "latent_for",
+    "make_ema",
+    "r1_penalty",
+    "sample_latent",
+    "update_ema",
+]

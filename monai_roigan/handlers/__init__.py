@@ -1,1 +1,20 @@
-"""Placeholder: filled by the model, trainer and evaluation issues."""
+"""Ignite/MONAI handlers for GAN training: checkpoints, NaN guard, sample grids, curves, export."""
+
+from .checkpoint import GanCheckpointer, RNGStates, latest_checkpoint, load_checkpoint
+from .curves import TrainingCurves
+from .export import ExportGenerator
+from .nan_guard import NonFiniteGuard, NonFiniteLossError
+from .samples import FixedNoiseSamples, generate
+
+__all__ = [
+    "ExportGenerator",
+    "FixedNoiseSamples",
+    "GanCheckpointer",
+    "NonFiniteGuard",
+    "NonFiniteLossError",
+    "RNGStates",
+    "TrainingCurves",
+    "generate",
+    "latest_checkpoint",
+    "load_checkpoint",
+]

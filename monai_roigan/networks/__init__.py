@@ -1,1 +1,6 @@
-"""Placeholder: filled by the model, trainer and evaluation issues."""
+"""Networks: the ROI-mammoGAN generator and discriminator (``networks.nets``)."""
+
+from .loading import load_weights
+from .nets import PRESETS, ROIDiscriminator, ROIGenerator
+
+__all__ = ["PRESETS", "ROIDiscriminator", "ROIGenerator", "load_weights"]

@@ -1,1 +1,3 @@
-"""Placeholder: filled by the model, trainer and evaluation issues."""
+from .roigan import PRESETS, ROIDiscriminator, ROIGenerator, init_dcgan_weights
+
+__all__ = ["PRESETS", "ROIDiscriminator", "ROIGenerator", "init_dcgan_weights"]

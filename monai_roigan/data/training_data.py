@@ -1,0 +1,98 @@
+"""The GAN's training set: an ROI cache built on first use from the phantom, MIAS or CBIS-DDSM.
+
+:func:`training_rois` is what the bundle calls. With ``dataset_dir=None`` it generates the phantom into
+``cache_dir/phantom`` and cuts its ROIs; with a MIAS folder (``dataset="mias"``) or a CBIS-DDSM folder plus
+CSVs (``dataset="cbis-ddsm"``) it cuts theirs. The cache file name encodes every parameter, so a changed
+setting builds a new cache and an unchanged one is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES
+from monai_roigan.data.roi_cache import roi_cache_datalist
+
+__all__ = ["training_rois", "training_datalist"]
+
+
+def _build_datalist(dataset: str, dataset_dir: Path, csv_paths: Sequence[str], strict: bool) -> list[dict]:
+    from monai_roigan.data.cbis_ddsm import CBIS_SHAPE_CLASSES, cbis_ddsm_datalist
+    from monai_roigan.data.mias import mias_datalist
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        if dataset == "mias":
+            return mias_datalist(dataset_dir, strict=strict)
+        if dataset == "cbis-ddsm":
+            if not csv_paths:
+                csv_paths = sorted(str(p) for p in dataset_dir.glob("*case_description*.csv"))
+            return cbis_ddsm_datalist(csv_paths, dataset_dir, mass_shape_classes=CBIS_SHAPE_CLASSES, strict=strict)
+    raise ValueError(f"dataset must be 'mias' or 'cbis-ddsm', got {dataset!r}")
+
+
+def training_rois(
+    cache_dir: str | PathLike,
+    dataset_dir: str | PathLike | None = None,
+    dataset: str = "mias",
+    csv_paths: Sequence[str] = (),
+    num_phantom_images: int = 120,
+    seed: int = 0,
+    roi_size: int = 128,
+    output_size: int = 64,
+    augment: str = "none",
+    normal_per_image: int = 0,
+    strict: bool = False,
+) -> Path:
+    """Path of the ROI cache (``.npz``) to train on, preparing it if needed.
+
+    Args:
+        cache_dir: where the phantom and the ROI caches live.
+        dataset_dir: a MIAS or CBIS-DDSM folder; None for the embedded phantom.
+        dataset: ``"mias"`` (also the phantom's layout) or ``"cbis-ddsm"``.
+        csv_paths: CBIS-DDSM case CSVs (default: every ``*case_description*.csv`` in ``dataset_dir``).
+        num_phantom_images: phantom size when ``dataset_dir`` is None.
+        seed: phantom and normal-ROI seed.
+        roi_size, output_size, augment, normal_per_image: ROI preparation options.
+        strict: fail on annotations whose image is missing.
+    """
+    from monai_roigan.data.phantom import make_phantom_dataset
+    from monai_roigan.data.prepare import prepare_roi_dataset
+
+    cache_dir = Path(cache_dir)
+    if dataset_dir is None:
+        dataset_dir = make_phantom_dataset(cache_dir / "phantom", num_images=num_phantom_images, seed=seed)
+        dataset = "mias"
+    dataset_dir = Path(dataset_dir)
+    params = dict(dataset=dataset, dataset_dir=str(dataset_dir.resolve()), csv=list(csv_paths), seed=seed,
+                  roi_size=roi_size, output_size=output_size, augment=augment, normal_per_image=normal_per_image)  # fmt: skip
+    key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+    path = cache_dir / f"rois_{dataset}_{key}.npz"
+    if not path.is_file():
+        datalist = _build_datalist(dataset, dataset_dir, csv_paths, strict)
+        prepare_roi_dataset(datalist, path, roi_size=roi_size, output_size=output_size, augment=augment,
+                            normal_per_image=normal_per_image, seed=seed)  # fmt: skip
+    return path
+
+
+def training_datalist(cache_path: str | PathLike, class_names: Sequence[str] = ABNORMALITY_CLASSES) -> list[dict]:
+    """The cache's ROIs of ``class_names`` as a datalist with labels renumbered 0..K-1 in that order.
+
+    Raises:
+        ValueError: a class has no ROI in the cache (a generator cannot learn it), naming the class and file.
+    """
+    unknown = [c for c in class_names if c not in ALL_CLASSES]
+    if unknown:
+        raise ValueError(f"unknown class name(s) {unknown}; expected names from {list(ALL_CLASSES)}")
+    items = roi_cache_datalist(cache_path, classes=list(class_names))
+    for item in items:
+        item["label"] = list(class_names).index(item["class_name"])
+    empty = [c for c in class_names if not any(i["class_name"] == c for i in items)]
+    if empty:
+        raise ValueError(f"{cache_path}: no ROIs for class(es) {empty}; a generator cannot learn them")
+    return items

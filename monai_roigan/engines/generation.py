@@ -1,0 +1,95 @@
+"""Generate ROIs per class from a trained generator and write them as PNG and NIfTI.
+
+Each ROI ``k`` of class ``c`` has its own latent vector, drawn from a stream keyed by ``(seed, c, k)``, so
+the same seed gives the same images whatever the batch size, and a run split into shards (disjoint ``k``
+ranges) writes exactly the files of a single run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import torch
+
+from monai_roigan.handlers.samples import generate
+from monai_roigan.utils.seeding import derived_rng
+from monai_roigan.utils.visualize import save_png, to_uint8
+
+__all__ = ["latent_for", "generate_rois", "OUTPUT_FORMATS"]
+
+OUTPUT_FORMATS = ("png", "nifti")
+
+
+def latent_for(seed: int, class_index: int, index: int, latent_dim: int, distribution: str = "uniform") -> torch.Tensor:
+    """The latent vector (latent_dim,) of ROI ``index`` of class ``class_index`` for ``seed``."""
+    rng = derived_rng(seed, "latent", class_index, index)
+    if distribution == "uniform":
+        return torch.from_numpy(rng.uniform(-1.0, 1.0, latent_dim).astype(np.float32))
+    return torch.from_numpy(rng.standard_normal(latent_dim).astype(np.float32))
+
+
+def _write(image: np.ndarray, stem: Path, formats: Sequence[str], spacing_mm: float) -> list[str]:
+    written = []
+    if "png" in formats:
+        save_png(to_uint8(image), stem.with_suffix(".png"))
+        written.append(str(stem.with_suffix(".png")))
+    if "nifti" in formats:
+        path = stem.with_name(stem.name + ".nii.gz")
+        nib.save(nib.Nifti1Image(image.astype(np.float32), np.diag([spacing_mm, spacing_mm, 1.0, 1.0])), str(path))
+        written.append(str(path))
+    return written
+
+
+def generate_rois(
+    network: torch.nn.Module,
+    class_names: Sequence[str],
+    num_per_class: int,
+    output_dir: str | PathLike,
+    seed: int = 0,
+    latent_dim: int = 100,
+    latent_distribution: str = "uniform",
+    conditional: bool = True,
+    formats: Sequence[str] = OUTPUT_FORMATS,
+    batch_size: int = 64,
+    indices: Sequence[int] | None = None,
+    spacing_mm: float = 0.4,
+) -> list[dict]:
+    """Write ``num_per_class`` synthetic ROIs of each class to ``output_dir/<class>/``.
+
+    Args:
+        network: the generator (eval mode is used, training mode restored).
+        class_names: classes in label order.
+        num_per_class: ROIs per class (indices ``0..num_per_class-1``).
+        output_dir: output folder; a ``manifest.json`` lists every file with its class, index and seed.
+        seed: the generation seed.
+        formats: any of ``"png"`` (8-bit, [-1, 1] mapped to 0..255) and ``"nifti"`` (float32 in [-1, 1]).
+        indices: generate only these indices (a shard); default all.
+        spacing_mm: pixel spacing written into NIfTI headers (0.4 mm: a 128-pixel MIAS window at 64 px).
+
+    Returns:
+        One record per ROI: ``class_name``, ``label``, ``index``, ``seed``, ``files``.
+    """
+    unknown = set(formats) - set(OUTPUT_FORMATS)
+    if unknown:
+        raise ValueError(f"unknown output format(s) {sorted(unknown)}; expected {OUTPUT_FORMATS}")
+    output_dir = Path(output_dir)
+    wanted = list(range(num_per_class)) if indices is None else list(indices)
+    records = []
+    for label, name in enumerate(class_names):
+        (output_dir / name).mkdir(parents=True, exist_ok=True)
+        for start in range(0, len(wanted), batch_size):
+            chunk = wanted[start : start + batch_size]
+            z = torch.stack([latent_for(seed, label, k, latent_dim, latent_distribution) for k in chunk])
+            labels = torch.full((len(chunk),), label, dtype=torch.long) if conditional else None
+            images = generate(network, z, labels).numpy()
+            for k, image in zip(chunk, images):
+                files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm)
+                records.append({"class_name": name, "label": label, "index": k, "seed": seed, "files": files})
+    manifest = {"seed": seed, "class_names": list(class_names), "synthetic": True, "items": records}
+    (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return records

@@ -1,0 +1,178 @@
+"""``ROIGanTrainer``: MONAI's :class:`~monai.engines.GanTrainer` made class-conditional for ROI-mammoGAN.
+
+MONAI's ``GanTrainer`` builds the generator input from ``g_prepare_batch`` alone, which never sees the batch,
+so class labels cannot reach the generator. This subclass keeps everything the MONAI workflow wires up
+(Ignite engine, handlers, metrics, ``state``) and replaces one iteration with:
+
+1. real ROIs ``x`` (B, 1, S, S) in [-1, 1] and labels ``y`` (B,) from the batch;
+2. z ~ U(-1, 1)^latent_dim (Algorithm 2; ``latent_distribution="normal"`` for N(0, 1)), drawn from the
+   trainer's own seeded generator ``self.rng``; fakes ``G(z, y)`` of the *same* labels as the real batch;
+3. discriminator step on ``DiffAugment(x)`` and ``DiffAugment(G(z, y))`` with the adversarial loss, plus
+   the R1 penalty every ``r1_interval`` steps;
+4. generator step on the same fakes (non-saturating loss for BCE);
+5. EMA update of the generator (the exported weights).
+
+The iteration output (``engine.state.output``) is a dict with the scalars ``g_loss``, ``d_loss``,
+``d_real_acc`` (share of real ROIs the discriminator calls real), ``d_fake_acc`` (share of fakes it calls
+fake), ``r1``, and the tensors ``reals`` and ``fakes``. AMP (``amp=True``) runs the forward passes under
+``torch.autocast`` in ``amp_dtype`` (bfloat16 or float16, the latter with a gradient scaler).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from monai.engines import GanTrainer
+from monai.utils import GanKeys
+from torch.optim.swa_utils import AveragedModel
+
+from monai_roigan.engines.regularizers import DiffAugment, r1_penalty, update_ema
+from monai_roigan.losses.adversarial import AdversarialLoss
+
+__all__ = ["ROIGanTrainer", "sample_latent"]
+
+SCALAR_KEYS = ("g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1")
+
+
+def sample_latent(num: int, latent_dim: int, distribution: str, generator: torch.Generator) -> torch.Tensor:
+    """(num, latent_dim) float32 on the CPU: U(-1, 1) (the paper) or N(0, 1), from ``generator``."""
+    if distribution == "uniform":
+        return torch.rand(num, latent_dim, generator=generator) * 2 - 1
+    if distribution == "normal":
+        return torch.randn(num, latent_dim, generator=generator)
+    raise ValueError(f"latent_distribution must be 'uniform' or 'normal', got {distribution!r}")
+
+
+class ROIGanTrainer(GanTrainer):
+    """Adversarial training of a class-conditional ROI generator.
+
+    Args:
+        device: torch device.
+        max_epochs: epochs to train.
+        train_data_loader: yields dicts with ``image_key`` (B, 1, S, S) in [-1, 1] and ``label_key`` (B,).
+        g_network, d_network: :class:`~monai_roigan.networks.nets.ROIGenerator` / ``ROIDiscriminator``
+            (or any modules with ``forward(x, labels)``).
+        g_optimizer, d_optimizer: their optimizers.
+        adversarial_loss: :class:`~monai_roigan.losses.AdversarialLoss` (default: the paper's BCE).
+        latent_dim: size of z (paper: 100).
+        latent_distribution: ``"uniform"`` (paper) or ``"normal"``.
+        conditional: pass labels to the networks (False for one unconditional model per class).
+        diffaugment: a :class:`DiffAugment`, or None.
+        r1_gamma, r1_interval: R1 penalty weight (0 disables) and how often it is applied (lazy R1).
+        ema: an :class:`~torch.optim.swa_utils.AveragedModel` of ``g_network``, updated each iteration.
+        image_key, label_key: batch keys.
+        amp, amp_dtype: mixed precision on or off, and ``"bfloat16"`` or ``"float16"``.
+        seed: seed of the trainer's generator ``self.rng`` (latents, loss noise, DiffAugment).
+        epoch_length, train_handlers, key_train_metric, additional_metrics: as for MONAI's ``GanTrainer``.
+    """
+
+    def __init__(
+        self,
+        device: str | torch.device,
+        max_epochs: int,
+        train_data_loader,
+        g_network: torch.nn.Module,
+        g_optimizer: torch.optim.Optimizer,
+        d_network: torch.nn.Module,
+        d_optimizer: torch.optim.Optimizer,
+        adversarial_loss: AdversarialLoss | None = None,
+        latent_dim: int = 100,
+        latent_distribution: str = "uniform",
+        conditional: bool = True,
+        diffaugment: DiffAugment | None = None,
+        r1_gamma: float = 0.0,
+        r1_interval: int = 4,
+        ema: AveragedModel | None = None,
+        image_key: str = "image",
+        label_key: str = "label",
+        amp: bool = False,
+        amp_dtype: str = "bfloat16",
+        seed: int = 0,
+        epoch_length: int | None = None,
+        train_handlers: Sequence | None = None,
+        key_train_metric: dict | None = None,
+        additional_metrics: dict | None = None,
+    ):
+        self.rng = torch.Generator().manual_seed(int(seed))
+        self.adversarial_loss = adversarial_loss or AdversarialLoss()
+        self.adversarial_loss.generator = self.rng
+        self.diffaugment = diffaugment or DiffAugment(policy=())
+        self.diffaugment.generator = self.rng
+        super().__init__(
+            device=device,
+            max_epochs=max_epochs,
+            train_data_loader=train_data_loader,
+            g_network=g_network,
+            g_optimizer=g_optimizer,
+            g_loss_function=self.adversarial_loss.generator_loss,
+            d_network=d_network,
+            d_optimizer=d_optimizer,
+            d_loss_function=self.adversarial_loss.discriminator,
+            epoch_length=epoch_length,
+            latent_shape=latent_dim,
+            train_handlers=train_handlers,
+            key_train_metric=key_train_metric,
+            additional_metrics=additional_metrics,
+            decollate=False,
+        )
+        sample_latent(1, latent_dim, latent_distribution, torch.Generator())  # validate the name early
+        self.latent_dim, self.latent_distribution = latent_dim, latent_distribution
+        self.conditional, self.image_key, self.label_key = conditional, image_key, label_key
+        self.r1_gamma, self.r1_interval, self.ema = r1_gamma, max(1, int(r1_interval)), ema
+        if amp_dtype not in ("bfloat16", "float16"):
+            raise ValueError(f"amp_dtype must be 'bfloat16' or 'float16', got {amp_dtype!r}")
+        self.amp, self.amp_dtype = amp, getattr(torch, amp_dtype)
+        scale = amp and amp_dtype == "float16"  # bfloat16 needs no loss scaling
+        self.scalers = {name: torch.amp.GradScaler(torch.device(device).type, enabled=scale) for name in ("d", "g")}
+
+    def _autocast(self):
+        return torch.autocast(torch.device(self.state.device).type, dtype=self.amp_dtype, enabled=self.amp)
+
+    def _step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def _batch(self, batchdata: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        device = self.state.device
+        real = torch.as_tensor(batchdata[self.image_key]).to(device, torch.float32, non_blocking=self.non_blocking)
+        labels = torch.as_tensor(batchdata[self.label_key]).to(device, torch.long).view(-1) if self.conditional else None
+        return real, labels
+
+    def _iteration(self, engine: ROIGanTrainer, batchdata: dict) -> dict:
+        if batchdata is None:
+            raise ValueError("must provide batch data for current iteration.")
+        real, labels = engine._batch(batchdata)
+        z = sample_latent(real.shape[0], engine.latent_dim, engine.latent_distribution, engine.rng).to(real.device)
+        augment = engine.diffaugment
+        with engine._autocast():
+            fake = engine.g_network(z, labels)
+        # discriminator
+        engine.d_optimizer.zero_grad(set_to_none=True)
+        with engine._autocast():
+            d_real = engine.d_network(augment(real), labels).float()
+            d_fake = engine.d_network(augment(fake.detach()), labels).float()
+        d_loss = engine.adversarial_loss.discriminator(d_real, d_fake)
+        r1 = torch.zeros((), device=real.device)
+        if engine.r1_gamma > 0 and engine.state.iteration % engine.r1_interval == 0:
+            r1 = r1_penalty(engine.d_network, real, labels, engine.r1_gamma) * engine.r1_interval
+        engine._step(d_loss + r1, engine.d_optimizer, engine.scalers["d"])
+        # generator
+        engine.g_optimizer.zero_grad(set_to_none=True)
+        with engine._autocast():
+            g_logits = engine.d_network(augment(fake), labels).float()
+        g_loss = engine.adversarial_loss.generator_loss(g_logits)
+        engine._step(g_loss, engine.g_optimizer, engine.scalers["g"])
+        if engine.ema is not None:
+            update_ema(engine.ema, engine.g_network)
+        return {
+            GanKeys.REALS: real,
+            GanKeys.FAKES: fake.detach(),
+            "labels": labels,
+            "g_loss": g_loss.item(),
+            "d_loss": d_loss.item(),
+            "d_real_acc": (d_real > 0).float().mean().item(),
+            "d_fake_acc": (d_fake < 0).float().mean().item(),
+            "r1": float(r1.item()),
+        }

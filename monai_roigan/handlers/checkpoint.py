@@ -1,0 +1,152 @@
+"""Atomic training checkpoints with RNG states, keeping the last k, and resuming from the latest.
+
+:class:`GanCheckpointer` saves, every ``save_interval`` iterations and at the end of training, one file
+``checkpoint_<iteration>.pt`` holding the state dicts of everything in ``save_dict`` (generator,
+discriminator, both optimizers, EMA generator, the trainer's epoch/iteration) and :class:`RNGStates`
+(Python, NumPy, torch, CUDA and the trainer's own generator). Files are written by Ignite's
+:class:`~ignite.handlers.DiskSaver` with ``atomic=True``: serialised to a temporary file in the same folder,
+then renamed, so a crash mid-write never leaves a ``checkpoint_*.pt`` that is partial. Only the last
+``n_saved`` are kept.
+
+With ``resume=True`` the latest ``checkpoint_*.pt`` is loaded when training starts (``torch.load`` with
+``weights_only=True``: a pickle carrying code is refused) and the iteration count continues from it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Mapping
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import torch
+from ignite.engine import Engine, Events
+from ignite.handlers import Checkpoint, DiskSaver
+
+__all__ = ["RNGStates", "GanCheckpointer", "latest_checkpoint", "load_checkpoint"]
+
+_PATTERN = re.compile(r"^checkpoint_(\d+)\.pt$")
+
+
+class RNGStates:
+    """Random-number-generator states as a state dict of tensors and ints (safe for ``weights_only`` loads).
+
+    Args:
+        generators: named extra :class:`torch.Generator` objects to save (e.g. the trainer's ``rng``).
+    """
+
+    def __init__(self, generators: Mapping[str, torch.Generator] | None = None):
+        self.generators = dict(generators or {})
+
+    def state_dict(self) -> dict:
+        name, keys, pos, has_gauss, cached = np.random.get_state()
+        version, words, gauss = random.getstate()
+        state = {
+            "torch": torch.get_rng_state(),
+            "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached": float(cached)},  # fmt: skip
+            "python": {"version": int(version), "words": torch.tensor(words, dtype=torch.int64),
+                       "gauss": gauss},  # fmt: skip
+            "generators": {k: g.get_state() for k, g in self.generators.items()},
+        }
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        torch.set_rng_state(state["torch"])
+        n = state["numpy"]
+        np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+        p = state["python"]
+        random.setstate((p["version"], tuple(int(w) for w in p["words"]), p["gauss"]))
+        for key, value in state["generators"].items():
+            if key in self.generators:
+                self.generators[key].set_state(value)
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def latest_checkpoint(folder: str | PathLike) -> Path | None:
+    """The complete ``checkpoint_<iteration>.pt`` with the highest iteration in ``folder``, or None."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _PATTERN.match(p.name)) and p.is_file()]
+    return max(found)[1] if found else None
+
+
+def load_checkpoint(path: str | PathLike, to_load: Mapping, map_location="cpu") -> None:
+    """Load a checkpoint into ``to_load`` objects with ``torch.load(weights_only=True)``.
+
+    Raises:
+        ValueError: the file is not a plain-tensor checkpoint (e.g. a pickle with code), naming it.
+    """
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError... for unsafe or broken files
+        raise ValueError(f"{path}: refused or unreadable checkpoint ({type(err).__name__}: {err})") from None
+    missing = [k for k in to_load if k not in checkpoint]
+    if missing:
+        raise ValueError(f"{path}: checkpoint lacks {missing}; it has {sorted(checkpoint)}")
+    Checkpoint.load_objects(to_load=dict(to_load), checkpoint=checkpoint)
+
+
+class GanCheckpointer:
+    """Save atomic checkpoints during training and resume from the latest one.
+
+    Args:
+        save_dir: checkpoint folder (created).
+        save_dict: objects with ``state_dict``/``load_state_dict`` to save, e.g.
+            ``{"generator": G, "discriminator": D, "g_opt": ..., "d_opt": ..., "ema": ..., "trainer": trainer}``.
+        save_interval: save every this many iterations (0: only at the end).
+        n_saved: how many recent checkpoints to keep.
+        resume: load the latest checkpoint of ``save_dir`` when training starts.
+        map_location: device for loading.
+    """
+
+    def __init__(
+        self,
+        save_dir: str | PathLike,
+        save_dict: Mapping,
+        save_interval: int = 200,
+        n_saved: int = 3,
+        resume: bool = False,
+        map_location="cpu",
+    ):
+        self.save_dir = Path(save_dir)
+        self.save_dict = dict(save_dict)
+        self.save_interval, self.resume, self.map_location = int(save_interval), resume, map_location
+        self.saver = DiskSaver(str(self.save_dir), atomic=True, require_empty=False, create_dir=True)
+        self.n_saved = n_saved
+        self.logger = logging.getLogger("monai_roigan.checkpoint")
+
+    def _checkpoint(self, engine: Engine) -> Checkpoint:
+        to_save = dict(self.save_dict)
+        to_save.setdefault("trainer", engine)
+        to_save.setdefault("rng", RNGStates({"trainer": engine.rng} if hasattr(engine, "rng") else {}))
+        return Checkpoint(
+            to_save, self.saver, filename_prefix="", n_saved=self.n_saved,
+            global_step_transform=lambda e, _: e.state.iteration,
+        )  # fmt: skip
+
+    def attach(self, engine: Engine) -> None:
+        checkpoint = self._checkpoint(engine)
+        self.to_load = checkpoint.to_save
+        if self.resume:
+            engine.add_event_handler(Events.STARTED, self.load_latest)
+        if self.save_interval > 0:
+            engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.save_interval), checkpoint)
+        engine.add_event_handler(Events.COMPLETED, checkpoint)
+
+    def load_latest(self, engine: Engine) -> None:
+        path = latest_checkpoint(self.save_dir)
+        if path is None:
+            self.logger.info(f"resume: no checkpoint in {self.save_dir}, starting from scratch")
+            return
+        max_epochs = engine.state.max_epochs
+        load_checkpoint(path, self.to_load, self.map_location)
+        engine.state.max_epochs = max_epochs  # the configured length wins over the saved one
+        self.logger.info(f"resumed from {path} at iteration {engine.state.iteration}")

@@ -1,0 +1,159 @@
+"""ROI-mammoGAN generator and discriminator (paper Tables 2-3), class-conditional.
+
+Consistent reading of the paper's tables (see ``docs/model.md`` for the contradictions and why):
+
+Generator (``paper`` preset, 64x64): latent z (100) -> fully connected -> 4x4x1024, batch norm, ReLU ->
+four 5x5 transposed convolutions with stride 2 and 512/256/128/64 filters (8, 16, 32, 64 px), each with
+batch norm and ReLU -> a 5x5 convolution to one channel -> tanh. Output (B, 1, 64, 64) in [-1, 1].
+For ``output_size=128`` one more up-sampling layer (32 filters) is added, which is where the paper's
+"128x128x32" row comes from.
+
+Discriminator (``paper`` preset): input (B, 1, 64, 64) -> 5x5 convolutions with 64/128/256/512/1024 filters
+and strides 2, 2, 2, 2, 1 (32, 16, 8, 4, 4 px), batch norm (not on the first layer, as in DCGAN), LeakyReLU
+0.2, optional dropout -> flatten 4x4x1024 -> linear -> one logit (the sigmoid lives in the loss).
+
+Conditioning: the generator concatenates a learned label embedding to z; the discriminator adds a
+projection term ``<embed(y), phi(x)>`` to its logit (Miyato and Koyama 2018). ``num_classes=0`` gives the
+unconditional model of the paper (one model per class, its "staged class-based learning").
+Widths scale with ``width`` (1.0 = paper: 1024 filters at 4x4); ``width=0.125`` trains on 2 CPU cores in
+minutes. Weights are initialised from N(0, 0.02) (batch-norm scales from N(1, 0.02)).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["ROIGenerator", "ROIDiscriminator", "init_dcgan_weights", "PRESETS"]
+
+#: ``width`` per preset name; 1.0 reproduces the paper's filter counts
+PRESETS = {"paper": 1.0, "small": 0.125, "tiny": 0.0625}
+
+
+def _channels(width: float, base: int = 1024) -> int:
+    return max(8, int(round(base * width)))
+
+
+def _num_upsamplings(output_size: int) -> int:
+    steps = math.log2(output_size / 4)
+    if output_size < 16 or steps != int(steps):
+        raise ValueError(f"output_size must be a power of two >= 16 (e.g. 64 or 128), got {output_size}")
+    return int(steps)
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN initialisation: convolution and linear weights from N(0, 0.02), batch norm scales from N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if getattr(module, "bias", None) is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class ROIGenerator(nn.Module):
+    """Latent (B, latent_dim) and labels (B,) to ROIs (B, 1, output_size, output_size) in [-1, 1].
+
+    Args:
+        latent_dim: size of z (paper: 100).
+        num_classes: number of classes; 0 for an unconditional generator (labels ignored).
+        width: channel multiplier (``PRESETS``: paper 1.0, small 0.125).
+        output_size: 64 (paper) or 128.
+        embedding_dim: size of the label embedding concatenated to z (default: ``latent_dim``... capped at 64).
+        kernel_size: transposed-convolution kernel (paper: 5).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        num_classes: int = 4,
+        width: float = 1.0,
+        output_size: int = 64,
+        embedding_dim: int | None = None,
+        kernel_size: int = 5,
+    ):
+        super().__init__()
+        self.latent_dim, self.num_classes, self.output_size = latent_dim, num_classes, output_size
+        steps = _num_upsamplings(output_size)
+        self.embedding_dim = 0 if num_classes == 0 else (embedding_dim or min(latent_dim, 64))
+        self.embed = nn.Embedding(num_classes, self.embedding_dim) if num_classes else None
+        chans = [_channels(width) // 2**k for k in range(steps + 1)]
+        self.start_channels = chans[0]
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim + self.embedding_dim, chans[0] * 16, bias=False),
+            nn.Unflatten(1, (chans[0], 4, 4)),
+            nn.BatchNorm2d(chans[0]),
+            nn.ReLU(inplace=True),
+        )
+        pad = kernel_size // 2
+        blocks = []
+        for c_in, c_out in zip(chans[:-1], chans[1:]):
+            blocks += [
+                nn.ConvTranspose2d(c_in, c_out, kernel_size, 2, padding=pad, output_padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            ]
+        self.upsample = nn.Sequential(*blocks)
+        self.to_image = nn.Sequential(nn.Conv2d(chans[-1], 1, kernel_size, 1, padding=pad), nn.Tanh())
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("a conditional ROIGenerator needs class labels")
+            z = torch.cat([z, self.embed(labels.long().view(-1))], dim=1)
+        return self.to_image(self.upsample(self.project(z)))
+
+
+class ROIDiscriminator(nn.Module):
+    """ROIs (B, 1, S, S) in [-1, 1] and labels (B,) to real/fake logits (B,).
+
+    Args:
+        num_classes: number of classes for the projection term; 0 for unconditional.
+        width: channel multiplier (paper 1.0: 64..1024 filters at 64 px, 32..1024 at 128 px).
+        input_size: 64 (paper) or 128.
+        dropout: dropout probability after each block (paper: 0.5 as an option; 0 disables).
+        kernel_size: convolution kernel (paper: 5).
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 4,
+        width: float = 1.0,
+        input_size: int = 64,
+        dropout: float = 0.0,
+        kernel_size: int = 5,
+    ):
+        super().__init__()
+        self.num_classes, self.input_size = num_classes, input_size
+        strided = _num_upsamplings(input_size)
+        chans = [max(8, _channels(width) // 2 ** (strided - k)) for k in range(strided + 1)]
+        pad = kernel_size // 2
+        layers: list[nn.Module] = []
+        c_in = 1
+        for k, c_out in enumerate(chans):
+            stride = 2 if k < strided else 1
+            layers.append(nn.Conv2d(c_in, c_out, kernel_size, stride, padding=pad, bias=k == 0))
+            if k > 0:
+                layers.append(nn.BatchNorm2d(c_out))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            c_in = c_out
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        feature_dim = chans[-1] * 16
+        self.head = nn.Linear(feature_dim, 1)
+        self.embed = nn.Embedding(num_classes, feature_dim) if num_classes else None
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.features(x)
+        logits = self.head(features).squeeze(1)
+        if self.embed is not None:
+            if labels is None:
+                raise ValueError("a conditional ROIDiscriminator needs class labels")
+            logits = logits + (self.embed(labels.long().view(-1)) * features).sum(dim=1)
+        return logits
