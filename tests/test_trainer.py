@@ -139,6 +139,6 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
 
 def test_amp_bfloat16_on_cpu_runs(tmp_path):
     trainer, _, _ = make_trainer(tmp_path, max_epochs=1)
-    trainer.amp = True
+    trainer.amp_enabled = True
     trainer.run()
     assert torch.isfinite(torch.tensor(trainer.state.output["g_loss"]))

@@ -122,12 +122,13 @@ class ROIGanTrainer(GanTrainer):
         self.r1_gamma, self.r1_interval, self.ema = r1_gamma, max(1, int(r1_interval)), ema
         if amp_dtype not in ("bfloat16", "float16"):
             raise ValueError(f"amp_dtype must be 'bfloat16' or 'float16', got {amp_dtype!r}")
-        self.amp, self.amp_dtype = amp, getattr(torch, amp_dtype)
+        # not `self.amp`: MONAI's Trainer.run() would then build its own (unused) CUDA GradScaler
+        self.amp_enabled, self.amp_dtype = amp, getattr(torch, amp_dtype)
         scale = amp and amp_dtype == "float16"  # bfloat16 needs no loss scaling
         self.scalers = {name: torch.amp.GradScaler(torch.device(device).type, enabled=scale) for name in ("d", "g")}
 
     def _autocast(self):
-        return torch.autocast(torch.device(self.state.device).type, dtype=self.amp_dtype, enabled=self.amp)
+        return torch.autocast(torch.device(self.state.device).type, dtype=self.amp_dtype, enabled=self.amp_enabled)
 
     def _step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
         scaler.scale(loss).backward()

@@ -57,16 +57,17 @@ class RNGStates:
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        torch.set_rng_state(state["torch"])
+        # a checkpoint loaded with map_location="cuda" has its RNG byte tensors on the GPU; RNGs need them on the CPU
+        torch.set_rng_state(state["torch"].cpu())
         n = state["numpy"]
-        np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+        np.random.set_state((n["name"], n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
         p = state["python"]
-        random.setstate((p["version"], tuple(int(w) for w in p["words"]), p["gauss"]))
+        random.setstate((p["version"], tuple(int(w) for w in p["words"].cpu()), p["gauss"]))
         for key, value in state["generators"].items():
             if key in self.generators:
-                self.generators[key].set_state(value)
+                self.generators[key].set_state(value.cpu())
         if "cuda" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda"])
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def latest_checkpoint(folder: str | PathLike) -> Path | None:
