@@ -7,6 +7,7 @@ from os import PathLike
 from pathlib import Path
 
 import ignite.distributed as idist
+import numpy as np
 import torch
 from ignite.engine import Engine, Events
 
@@ -69,7 +70,8 @@ class FixedNoiseSamples:
         engine.add_event_handler(Events.EPOCH_COMPLETED(every=self.interval), self, "epoch")
         engine.add_event_handler(Events.COMPLETED, self, "final")
 
-    def grid(self) -> tuple[torch.Tensor, list[tuple[str, "object"]]]:
+    def grid(self) -> tuple[torch.Tensor, list[tuple[str, np.ndarray]]]:
+        """The generated ROIs (K * per_class, 1, S, S) and one (class name, uint8 tile row) per class."""
         images = generate(self.network, self.z, self.labels)
         rows = []
         for k, name in enumerate(self.class_names):
