@@ -33,7 +33,6 @@ from monai_roigan.utils.errors import MammogramReadError
 __all__ = ["MammogramReader", "MAMMOGRAM_SUFFIXES", "sniff_format"]
 
 MAMMOGRAM_SUFFIXES = (".pgm", ".dcm", ".dicom", ".png", ".tif", ".tiff", "")
-MIAS_PIXEL_SPACING_MM = 0.2
 
 
 def sniff_format(path: str | PathLike) -> str:

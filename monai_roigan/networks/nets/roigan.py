@@ -62,7 +62,7 @@ class ROIGenerator(nn.Module):
         num_classes: number of classes; 0 for an unconditional generator (labels ignored).
         width: channel multiplier (``PRESETS``: paper 1.0, small 0.125).
         output_size: 64 (paper) or 128.
-        embedding_dim: size of the label embedding concatenated to z (default: ``latent_dim``... capped at 64).
+        embedding_dim: size of the label embedding concatenated to z (default ``min(latent_dim, 64)``).
         kernel_size: transposed-convolution kernel (paper: 5).
     """
 
