@@ -86,10 +86,12 @@ def main() -> None:
     p.add_argument("--dataset_dir", type=Path, default=None, help="real MIAS folder; default: a fresh phantom")
     p.add_argument("--num", type=int, default=100, help="generated ROIs per class")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--cache_dir", type=Path, default=None, help="keep the reference ROIs here between runs")
     args = p.parse_args()
     g = load_weights(ROIGenerator(width=args.width), args.model)
     with tempfile.TemporaryDirectory() as tmp:
-        cache = training_rois(tmp, args.dataset_dir, num_phantom_images=120, seed=args.seed, augment="dihedral")
+        cache_dir = args.cache_dir or tmp
+        cache = training_rois(cache_dir, args.dataset_dir, num_phantom_images=120, seed=args.seed, augment="dihedral")
         x, y, groups = roi_arrays(cache)
     source = "MIAS" if args.dataset_dir else f"phantom seed {args.seed}"
     print(f"classifier accuracy on real ROIs of held-out mammograms: {held_out_accuracy(x, y, groups):.2f} ({source})")

@@ -117,6 +117,9 @@ class ROIDiscriminator(nn.Module):
         input_size: 64 (paper) or 128.
         dropout: dropout probability after each block (paper: 0.5 as an option; 0 disables).
         kernel_size: convolution kernel (paper: 5).
+        norm: ``"batch"`` (paper: batch norm after every convolution but the first) or ``"spectral"``
+            (spectral normalisation of every convolution, the head and the class embedding, no batch norm;
+            the usual companion of a projection discriminator, Miyato and Koyama 2018).
     """
 
     def __init__(
@@ -126,8 +129,11 @@ class ROIDiscriminator(nn.Module):
         input_size: int = 64,
         dropout: float = 0.0,
         kernel_size: int = 5,
+        norm: str = "batch",
     ):
         super().__init__()
+        if norm not in ("batch", "spectral"):
+            raise ValueError(f"norm must be 'batch' or 'spectral', got {norm!r}")
         self.num_classes, self.input_size = num_classes, input_size
         strided = _num_upsamplings(input_size)
         chans = [max(8, _channels(width) // 2 ** (strided - k)) for k in range(strided + 1)]
@@ -136,8 +142,8 @@ class ROIDiscriminator(nn.Module):
         c_in = 1
         for k, c_out in enumerate(chans):
             stride = 2 if k < strided else 1
-            layers.append(nn.Conv2d(c_in, c_out, kernel_size, stride, padding=pad, bias=k == 0))
-            if k > 0:
+            layers.append(nn.Conv2d(c_in, c_out, kernel_size, stride, padding=pad, bias=k == 0 or norm == "spectral"))
+            if k > 0 and norm == "batch":
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             if dropout > 0:
@@ -148,6 +154,10 @@ class ROIDiscriminator(nn.Module):
         self.head = nn.Linear(feature_dim, 1)
         self.embed = nn.Embedding(num_classes, feature_dim) if num_classes else None
         self.apply(init_dcgan_weights)
+        if norm == "spectral":
+            for module in self.modules():
+                if isinstance(module, (nn.Conv2d, nn.Linear, nn.Embedding)):
+                    nn.utils.parametrizations.spectral_norm(module)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         features = self.features(x)
