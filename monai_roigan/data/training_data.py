@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import warnings
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -25,14 +24,12 @@ def _build_datalist(dataset: str, dataset_dir: Path, csv_paths: Sequence[str], s
     from monai_roigan.data.cbis_ddsm import CBIS_SHAPE_CLASSES, cbis_ddsm_datalist
     from monai_roigan.data.mias import mias_datalist
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        if dataset == "mias":
-            return mias_datalist(dataset_dir, strict=strict)
-        if dataset == "cbis-ddsm":
-            if not csv_paths:
-                csv_paths = sorted(str(p) for p in dataset_dir.glob("*case_description*.csv"))
-            return cbis_ddsm_datalist(csv_paths, dataset_dir, mass_shape_classes=CBIS_SHAPE_CLASSES, strict=strict)
+    if dataset == "mias":
+        return mias_datalist(dataset_dir, strict=strict)
+    if dataset == "cbis-ddsm":
+        if not csv_paths:
+            csv_paths = sorted(str(p) for p in dataset_dir.glob("*case_description*.csv"))
+        return cbis_ddsm_datalist(csv_paths, dataset_dir, mass_shape_classes=CBIS_SHAPE_CLASSES, strict=strict)
     raise ValueError(f"dataset must be 'mias' or 'cbis-ddsm', got {dataset!r}")
 
 

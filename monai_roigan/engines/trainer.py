@@ -33,6 +33,7 @@ from monai_roigan.losses.adversarial import AdversarialLoss
 __all__ = ["ROIGanTrainer", "sample_latent"]
 
 SCALAR_KEYS = ("g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1")
+LATENT_DISTRIBUTIONS = ("uniform", "normal")
 
 
 def sample_latent(num: int, latent_dim: int, distribution: str, generator: torch.Generator) -> torch.Tensor:
@@ -116,7 +117,8 @@ class ROIGanTrainer(GanTrainer):
             additional_metrics=additional_metrics,
             decollate=False,
         )
-        sample_latent(1, latent_dim, latent_distribution, torch.Generator())  # validate the name early
+        if latent_distribution not in LATENT_DISTRIBUTIONS:
+            raise ValueError(f"latent_distribution must be one of {LATENT_DISTRIBUTIONS}, got {latent_distribution!r}")
         self.latent_dim, self.latent_distribution = latent_dim, latent_distribution
         self.conditional, self.image_key, self.label_key = conditional, image_key, label_key
         self.r1_gamma, self.r1_interval, self.ema = r1_gamma, max(1, int(r1_interval)), ema

@@ -70,19 +70,19 @@ class FixedNoiseSamples:
         engine.add_event_handler(Events.EPOCH_COMPLETED(every=self.interval), self, "epoch")
         engine.add_event_handler(Events.COMPLETED, self, "final")
 
-    def grid(self) -> tuple[torch.Tensor, list[tuple[str, np.ndarray]]]:
-        """The generated ROIs (K * per_class, 1, S, S) and one (class name, uint8 tile row) per class."""
+    def grid(self) -> list[tuple[str, np.ndarray]]:
+        """One (class name, uint8 row of ``per_class`` tiles) per class, from the fixed noise."""
         images = generate(self.network, self.z, self.labels)
         rows = []
         for k, name in enumerate(self.class_names):
             block = to_uint8(images[k * self.per_class : (k + 1) * self.per_class].numpy())
             rows.append((name, tile_images(list(block), self.per_class)))
-        return images, rows
+        return rows
 
     def __call__(self, engine: Engine, tag: str) -> None:
         if idist.get_rank() != 0:
             return
-        _, rows = self.grid()
+        rows = self.grid()
         self.output_dir.mkdir(parents=True, exist_ok=True)
         name = "final.png" if tag == "final" else f"epoch_{engine.state.epoch:04d}.png"
         save_png(labelled_rows(rows), self.output_dir / name)
