@@ -1,7 +1,15 @@
 import pytest
 import torch
 
-from monai_roigan.networks import PRESETS, ROIDiscriminator, ROIGenerator, load_weights
+from monai_roigan.networks import (
+    PRESETS,
+    PerClassDiscriminator,
+    PerClassGenerator,
+    ROIDiscriminator,
+    ROIGenerator,
+    load_generator,
+    load_weights,
+)
 
 
 def count(module):
@@ -74,3 +82,58 @@ def test_spectral_norm_discriminator():
     assert float(sigma) == pytest.approx(1.0, abs=0.05)
     with pytest.raises(ValueError, match="norm must be"):
         ROIDiscriminator(norm="layer")
+
+
+def test_auxiliary_class_head():
+    d = ROIDiscriminator(width=PRESETS["tiny"], aux_classifier=True).eval()
+    x, labels = torch.rand(3, 1, 64, 64) * 2 - 1, torch.tensor([0, 3, 1])
+    logits, classes = d(x, labels, return_class_logits=True)
+    assert logits.shape == (3,) and classes.shape == (3, 4)
+    assert torch.equal(logits, d(x, labels))  # the head does not change the adversarial logit
+    with pytest.raises(ValueError, match="aux_classifier=True"):
+        ROIDiscriminator(width=PRESETS["tiny"])(x, labels, return_class_logits=True)
+    with pytest.raises(ValueError, match="num_classes > 0"):
+        ROIDiscriminator(num_classes=0, aux_classifier=True)
+
+
+def test_per_class_models_dispatch_by_label():
+    g = PerClassGenerator(num_classes=3, width=PRESETS["tiny"]).eval()
+    z, labels = torch.rand(5, 100) * 2 - 1, torch.tensor([2, 0, 2, 1, 0])
+    with torch.no_grad():
+        out = g(z, labels)
+        assert out.shape == (5, 1, 64, 64) and float(out.abs().max()) <= 1
+        for i, k in enumerate(labels.tolist()):  # sample i comes from the generator of its own class
+            torch.testing.assert_close(out[i], g.models[k](z[i : i + 1])[0])
+    assert all(m.num_classes == 0 for m in g.models)  # unconditional members, no shared parameters
+    d = PerClassDiscriminator(num_classes=3, width=PRESETS["tiny"]).eval()
+    assert d(out, labels).shape == (5,)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\], got labels from 0 to 3"):
+        g(z, torch.tensor([0, 1, 3, 0, 0]))
+    with pytest.raises(ValueError, match="needs class labels"):
+        g(z)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ROIGenerator(width=PRESETS["tiny"]),
+        lambda: ROIGenerator(latent_dim=32, num_classes=0, width=PRESETS["small"], output_size=128, kernel_size=3),
+        lambda: ROIGenerator(num_classes=2, width=PRESETS["tiny"], embedding_dim=10),
+        lambda: PerClassGenerator(num_classes=3, width=PRESETS["tiny"]),
+    ],
+)
+def test_load_generator_rebuilds_the_architecture_from_the_file(tmp_path, make):
+    g = make().eval()
+    torch.save(g.state_dict(), tmp_path / "model.pt")
+    loaded = load_generator(tmp_path / "model.pt")
+    assert type(loaded) is type(g) and not loaded.training
+    z = torch.rand(3, g.latent_dim) * 2 - 1
+    labels = None if getattr(g, "embed", 1) is None else torch.tensor([0, 1, 0])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(z, labels), g(z, labels))
+
+
+def test_load_generator_names_a_file_that_is_no_generator(tmp_path):
+    torch.save(ROIDiscriminator(width=PRESETS["tiny"]).state_dict(), tmp_path / "d.pt")
+    with pytest.raises(ValueError, match=r"d\.pt: not a ROI generator"):
+        load_generator(tmp_path / "d.pt")

@@ -120,6 +120,8 @@ class ROIDiscriminator(nn.Module):
         norm: ``"batch"`` (paper: batch norm after every convolution but the first) or ``"spectral"``
             (spectral normalisation of every convolution, the head and the class embedding, no batch norm;
             the usual companion of a projection discriminator, Miyato and Koyama 2018).
+        aux_classifier: add an auxiliary class head (AC-GAN, Odena et al. 2017) next to the projection term;
+            ``forward(x, labels, return_class_logits=True)`` then also returns (B, num_classes) class logits.
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class ROIDiscriminator(nn.Module):
         dropout: float = 0.0,
         kernel_size: int = 5,
         norm: str = "batch",
+        aux_classifier: bool = False,
     ):
         super().__init__()
         if norm not in ("batch", "spectral"):
@@ -153,17 +156,27 @@ class ROIDiscriminator(nn.Module):
         feature_dim = chans[-1] * 16
         self.head = nn.Linear(feature_dim, 1)
         self.embed = nn.Embedding(num_classes, feature_dim) if num_classes else None
+        if aux_classifier and not num_classes:
+            raise ValueError("aux_classifier needs num_classes > 0")
+        self.classifier = nn.Linear(feature_dim, num_classes) if aux_classifier else None
         self.apply(init_dcgan_weights)
         if norm == "spectral":
             for module in self.modules():
                 if isinstance(module, (nn.Conv2d, nn.Linear, nn.Embedding)):
                     nn.utils.parametrizations.spectral_norm(module)
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, labels: torch.Tensor | None = None, return_class_logits: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Real/fake logits (B,); with ``return_class_logits`` also the auxiliary class logits (B, num_classes)."""
         features = self.features(x)
         logits = self.head(features).squeeze(1)
         if self.embed is not None:
             if labels is None:
                 raise ValueError("a conditional ROIDiscriminator needs class labels")
             logits = logits + (self.embed(labels.long().view(-1)) * features).sum(dim=1)
-        return logits
+        if not return_class_logits:
+            return logits
+        if self.classifier is None:
+            raise ValueError("return_class_logits needs a discriminator built with aux_classifier=True")
+        return logits, self.classifier(features)
