@@ -31,9 +31,11 @@ def toy_data(n=64):
     return items
 
 
-def make_trainer(tmp_path, max_epochs=2, seed=0, resume=False, handlers=(), lr=2e-4, n=64):
+def make_trainer(tmp_path, max_epochs=2, seed=0, resume=False, handlers=(), lr=2e-4, n=64, **losses):
     set_determinism(seed=seed)
-    g, d = ROIGenerator(num_classes=2, width=PRESETS["tiny"]), ROIDiscriminator(num_classes=2, width=PRESETS["tiny"])
+    aux = losses.get("aux_weight", 0) > 0
+    g = ROIGenerator(num_classes=2, width=PRESETS["tiny"])
+    d = ROIDiscriminator(num_classes=2, width=PRESETS["tiny"], aux_classifier=aux)
     g_opt, d_opt = torch.optim.Adam(g.parameters(), lr, betas=(0.5, 0.999)), torch.optim.Adam(d.parameters(), lr, betas=(0.5, 0.999))
     ema = make_ema(g, 0.9)
     loader = DataLoader(toy_data(n), batch_size=16, shuffle=True, drop_last=True, num_workers=0)
@@ -43,9 +45,10 @@ def make_trainer(tmp_path, max_epochs=2, seed=0, resume=False, handlers=(), lr=2
     )  # fmt: skip
     trainer = ROIGanTrainer(
         "cpu", max_epochs, loader, g, g_opt, d, d_opt, AdversarialLoss(), diffaugment=DiffAugment(("translation",)),
-        r1_gamma=0.1, r1_interval=2, ema=ema, seed=seed,
+        r1_gamma=0.1, r1_interval=2, ema=ema, seed=seed, **losses,
         train_handlers=[NonFiniteGuard(checkpoint_dir=str(tmp_path / "ckpt")), checkpointer, *handlers],
     )  # fmt: skip
+    trainer.checkpointer = checkpointer
     return trainer, g, ema
 
 
@@ -57,7 +60,7 @@ def test_output_scalars_and_artifacts(tmp_path):
     handlers[-1].attach(trainer)
     trainer.run()
     out = trainer.state.output
-    assert {"g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1"} <= set(out) and 0 <= out["d_real_acc"] <= 1
+    assert {"g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1", "aux_loss"} <= set(out) and 0 <= out["d_real_acc"] <= 1
     assert trainer.state.iteration == 8
     assert (tmp_path / "out" / "curves.png").is_file() and len((tmp_path / "out" / "curves.csv").read_text().splitlines()) == 9
     assert (tmp_path / "samples" / "final.png").is_file() and (tmp_path / "samples" / "epoch_0001.png").is_file()
@@ -74,6 +77,44 @@ def test_conditional_generator_learns_class_appropriate_output(tmp_path):
     with torch.no_grad():
         dark, bright = g(z, torch.zeros(16, dtype=torch.long)), g(z, torch.ones(16, dtype=torch.long))
     assert float(bright.mean()) > float(dark.mean()) + 0.3  # same noise, other label, the class's brightness
+
+
+def test_auxiliary_and_mode_seeking_losses(tmp_path):
+    trainer, g, _ = make_trainer(tmp_path, max_epochs=8, lr=1e-3, aux_weight=1.0, mode_seeking_weight=0.1)
+    losses = []
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda e: losses.append(e.state.output["aux_loss"]))
+    trainer.run()
+    # the discriminator's class head learns the two classes: cross-entropy falls well below chance (ln 2)
+    assert losses[0] > 0.5 and sum(losses[-4:]) / 4 < 0.3
+    z = torch.rand(16, 100) * 2 - 1
+    g.eval()
+    with torch.no_grad():
+        dark, bright = g(z, torch.zeros(16, dtype=torch.long)), g(z, torch.ones(16, dtype=torch.long))
+    assert float(bright.mean()) > float(dark.mean()) + 0.3
+    with pytest.raises(ValueError, match="needs conditional=True"):
+        ROIGanTrainer("cpu", 1, DataLoader(toy_data(4), batch_size=2), g, trainer.g_optimizer, trainer.d_network, trainer.d_optimizer,
+                      aux_weight=1.0, conditional=False)  # fmt: skip
+
+
+def test_mode_seeking_term_penalises_collapse(tmp_path):
+    trainer, g, _ = make_trainer(tmp_path, mode_seeking_weight=2.0)
+    trainer.state.device = torch.device("cpu")
+    labels = torch.zeros(8, dtype=torch.long)
+    z = trainer._latent(labels)  # from the trainer's stream, as in training: the term's second latent differs
+
+    class Collapsed(torch.nn.Module):  # ignores z: every latent gives the same image
+        def forward(self, z, labels):
+            return g(torch.zeros_like(z), labels)
+
+    with torch.no_grad():
+        diverse = trainer._mode_seeking(g(z, labels), z, labels)
+        trainer.g_network = Collapsed()
+        collapsed = trainer._mode_seeking(trainer.g_network(z, labels), z, labels)
+    assert float(collapsed) > 100 * float(diverse) > 0
+    trainer.mode_seeking_weight = 0.0
+    assert float(trainer._mode_seeking(g(z, labels), z, labels)) == 0.0
+    a, b = ROIGanTrainer._same_label_pairs(torch.tensor([0, 1, 0, 1, 2, 2, 3]), 7)
+    assert sorted(zip(a.tolist(), b.tolist())) == [(0, 2), (1, 3), (4, 5)]  # only pairs that share a label
 
 
 def test_same_seed_same_weights(tmp_path):

@@ -8,13 +8,19 @@ so class labels cannot reach the generator. This subclass keeps everything the M
 2. z ~ U(-1, 1)^latent_dim (Algorithm 2; ``latent_distribution="normal"`` for N(0, 1)), drawn from the
    trainer's own seeded generator ``self.rng``; fakes ``G(z, y)`` of the *same* labels as the real batch;
 3. discriminator step on ``DiffAugment(x)`` and ``DiffAugment(G(z, y))`` with the adversarial loss, plus
-   the R1 penalty every ``r1_interval`` steps;
-4. generator step on the same fakes (non-saturating loss for BCE);
+   the R1 penalty every ``r1_interval`` steps, plus (``aux_weight > 0``) the cross-entropy of the
+   discriminator's auxiliary class head on the real ROIs (AC-GAN);
+4. generator step on the same fakes (non-saturating loss for BCE), plus the auxiliary cross-entropy of the
+   fakes against the labels they were generated for, plus (``mode_seeking_weight > 0``) the mode-seeking
+   term of Mao et al. 2019, ``w / (mean|G(z1, y) - G(z2, y)| / mean|z1 - z2|)`` over pairs of fakes in the
+   batch that share a label (no extra generator pass), which penalises latents that map to the same image
+   (mode collapse within a class);
 5. EMA update of the generator (the exported weights).
 
 The iteration output (``engine.state.output``) is a dict with the scalars ``g_loss``, ``d_loss``,
 ``d_real_acc`` (share of real ROIs the discriminator calls real), ``d_fake_acc`` (share of fakes it calls
-fake), ``r1``, and the tensors ``reals`` and ``fakes``. AMP (``amp=True``) runs the forward passes under
+fake), ``r1``, ``aux_loss`` (the discriminator's auxiliary cross-entropy on real ROIs, 0 when off) and the
+tensors ``reals`` and ``fakes``. AMP (``amp=True``) runs the forward passes under
 ``torch.autocast`` in ``amp_dtype`` (bfloat16 or float16, the latter with a gradient scaler).
 """
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from monai.engines import GanTrainer
 from monai.utils import GanKeys
 from torch.optim.swa_utils import AveragedModel
@@ -32,7 +39,7 @@ from monai_roigan.losses.adversarial import AdversarialLoss
 
 __all__ = ["ROIGanTrainer", "sample_latent"]
 
-SCALAR_KEYS = ("g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1")
+SCALAR_KEYS = ("g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1", "aux_loss")
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
 
 
@@ -61,6 +68,9 @@ class ROIGanTrainer(GanTrainer):
         conditional: pass labels to the networks (False for one unconditional model per class).
         diffaugment: a :class:`DiffAugment`, or None.
         r1_gamma, r1_interval: R1 penalty weight (0 disables) and how often it is applied (lazy R1).
+        aux_weight: weight of the auxiliary classification losses (needs a discriminator built with
+            ``aux_classifier=True`` and ``conditional=True``; 0 disables).
+        mode_seeking_weight: weight of the mode-seeking term (0 disables).
         ema: an :class:`~torch.optim.swa_utils.AveragedModel` of ``g_network``, updated each iteration.
         image_key, label_key: batch keys.
         amp, amp_dtype: mixed precision on or off, and ``"bfloat16"`` or ``"float16"``.
@@ -84,6 +94,8 @@ class ROIGanTrainer(GanTrainer):
         diffaugment: DiffAugment | None = None,
         r1_gamma: float = 0.0,
         r1_interval: int = 4,
+        aux_weight: float = 0.0,
+        mode_seeking_weight: float = 0.0,
         ema: AveragedModel | None = None,
         image_key: str = "image",
         label_key: str = "label",
@@ -122,6 +134,9 @@ class ROIGanTrainer(GanTrainer):
         self.latent_dim, self.latent_distribution = latent_dim, latent_distribution
         self.conditional, self.image_key, self.label_key = conditional, image_key, label_key
         self.r1_gamma, self.r1_interval, self.ema = r1_gamma, max(1, int(r1_interval)), ema
+        if aux_weight > 0 and not conditional:
+            raise ValueError("aux_weight > 0 needs conditional=True (the auxiliary head predicts the class label)")
+        self.aux_weight, self.mode_seeking_weight = float(aux_weight), float(mode_seeking_weight)
         if amp_dtype not in ("bfloat16", "float16"):
             raise ValueError(f"amp_dtype must be 'bfloat16' or 'float16', got {amp_dtype!r}")
         # not `self.amp`: MONAI's Trainer.run() would then build its own (unused) CUDA GradScaler
@@ -143,30 +158,72 @@ class ROIGanTrainer(GanTrainer):
         labels = torch.as_tensor(batchdata[self.label_key]).to(device, torch.long).view(-1) if self.conditional else None
         return real, labels
 
+    def _latent(self, like: torch.Tensor) -> torch.Tensor:
+        return sample_latent(like.shape[0], self.latent_dim, self.latent_distribution, self.rng).to(like.device)
+
+    def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None):
+        """Real/fake logits (B,) of the augmented images and the auxiliary class logits (or None), in float32."""
+        with self._autocast():
+            if not self.aux_weight:
+                return self.d_network(self.diffaugment(images), labels).float(), None
+            logits, classes = self.d_network(self.diffaugment(images), labels, return_class_logits=True)
+        return logits.float(), classes.float()
+
+    def _aux_loss(self, class_logits: torch.Tensor | None, labels: torch.Tensor | None) -> torch.Tensor:
+        if class_logits is None:
+            return torch.zeros((), device=self.state.device)
+        return self.aux_weight * F.cross_entropy(class_logits, labels)
+
+    @staticmethod
+    def _same_label_pairs(labels: torch.Tensor | None, num: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Indices (a, b) of disjoint sample pairs that share a label (all samples share one without labels)."""
+        if labels is None:
+            half = num // 2
+            return torch.arange(half), torch.arange(half, 2 * half)
+        order = torch.argsort(labels.cpu(), stable=True)
+        first, second = order[0::2][: num // 2], order[1::2][: num // 2]
+        same = labels.cpu()[first] == labels.cpu()[second]
+        return first[same], second[same]
+
+    def _mode_seeking(self, fake: torch.Tensor, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.mode_seeking_weight <= 0:
+            return torch.zeros((), device=fake.device)
+        a, b = (i.to(fake.device) for i in self._same_label_pairs(labels, fake.shape[0]))
+        if a.numel() == 0:
+            return torch.zeros((), device=fake.device)
+        ratio = (fake[a].float() - fake[b].float()).abs().mean() / (z[a] - z[b]).abs().mean()
+        return self.mode_seeking_weight / (ratio + 1e-5)
+
     def _iteration(self, engine: ROIGanTrainer, batchdata: dict) -> dict:
         if batchdata is None:
             raise ValueError("must provide batch data for current iteration.")
         real, labels = engine._batch(batchdata)
-        z = sample_latent(real.shape[0], engine.latent_dim, engine.latent_distribution, engine.rng).to(real.device)
-        augment = engine.diffaugment
+        z = engine._latent(real)
         with engine._autocast():
             fake = engine.g_network(z, labels)
         # discriminator
         engine.d_optimizer.zero_grad(set_to_none=True)
-        with engine._autocast():
-            d_real = engine.d_network(augment(real), labels).float()
-            d_fake = engine.d_network(augment(fake.detach()), labels).float()
+        d_real, real_classes = engine._discriminate(real, labels)
+        d_fake, _ = engine._discriminate(fake.detach(), labels)
         d_loss = engine.adversarial_loss.discriminator(d_real, d_fake)
+        aux_loss = engine._aux_loss(real_classes, labels)
         r1 = torch.zeros((), device=real.device)
         if engine.r1_gamma > 0 and engine.state.iteration % engine.r1_interval == 0:
             r1 = r1_penalty(engine.d_network, real, labels, engine.r1_gamma) * engine.r1_interval
-        engine._step(d_loss + r1, engine.d_optimizer, engine.scalers["d"])
-        # generator
+        engine._step(d_loss + aux_loss + r1, engine.d_optimizer, engine.scalers["d"])
+        # generator; the discriminator's weights get no gradients here (they would be discarded anyway)
         engine.g_optimizer.zero_grad(set_to_none=True)
-        with engine._autocast():
-            g_logits = engine.d_network(augment(fake), labels).float()
-        g_loss = engine.adversarial_loss.generator_loss(g_logits)
-        engine._step(g_loss, engine.g_optimizer, engine.scalers["g"])
+        d_params = [p for p in engine.d_network.parameters() if p.requires_grad]
+        for p in d_params:
+            p.requires_grad_(False)
+        try:
+            g_logits, fake_classes = engine._discriminate(fake, labels)
+            g_loss = engine.adversarial_loss.generator_loss(g_logits)
+            g_total = g_loss + engine._aux_loss(fake_classes, labels) + engine._mode_seeking(fake, z, labels)
+            engine._step(g_total, engine.g_optimizer, engine.scalers["g"])
+        finally:
+            for p in d_params:
+                p.requires_grad_(True)
         if engine.ema is not None:
             update_ema(engine.ema, engine.g_network)
         return {
@@ -178,4 +235,5 @@ class ROIGanTrainer(GanTrainer):
             "d_real_acc": (d_real > 0).float().mean().item(),
             "d_fake_acc": (d_fake < 0).float().mean().item(),
             "r1": float(r1.item()),
+            "aux_loss": float(aux_loss.item()),
         }
