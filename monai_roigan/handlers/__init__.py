@@ -4,12 +4,14 @@ from .checkpoint import GanCheckpointer, RNGStates, latest_checkpoint, load_chec
 from .curves import TrainingCurves
 from .export import ExportGenerator
 from .nan_guard import NonFiniteGuard, NonFiniteLossError
+from .quality import GeneratorQuality
 from .samples import FixedNoiseSamples, generate
 
 __all__ = [
     "ExportGenerator",
     "FixedNoiseSamples",
     "GanCheckpointer",
+    "GeneratorQuality",
     "NonFiniteGuard",
     "NonFiniteLossError",
     "RNGStates",

@@ -6,7 +6,10 @@ discriminator, both optimizers, EMA generator, the trainer's epoch/iteration) an
 (Python, NumPy, torch, CUDA and the trainer's own generator). Files are written by Ignite's
 :class:`~ignite.handlers.DiskSaver` with ``atomic=True``: serialised to a temporary file in the same folder,
 then renamed, so a crash mid-write never leaves a ``checkpoint_*.pt`` that is partial. Only the last
-``n_saved`` are kept.
+``n_saved`` are kept. :meth:`GanCheckpointer.save_best`, called by a scoring handler such as
+:class:`~monai_roigan.handlers.GeneratorQuality`, keeps the ``n_best`` highest-scoring checkpoints as
+``best_checkpoint_<iteration>_<score_name>=<score>.pt``; a resumed run reads the scores back from those
+file names, so it keeps comparing against (and eventually removes) the earlier best.
 
 With ``resume=True`` the latest ``checkpoint_*.pt`` is loaded when training starts (``torch.load`` with
 ``weights_only=True``: a pickle carrying code is refused) and the iteration count continues from it.
@@ -106,6 +109,8 @@ class GanCheckpointer:
         n_saved: how many recent checkpoints to keep.
         resume: load the latest checkpoint of ``save_dir`` when training starts.
         map_location: device for loading.
+        n_best: how many best-scoring checkpoints :meth:`save_best` keeps (0 disables it).
+        score_name: name of the score in the best checkpoints' file names.
     """
 
     def __init__(
@@ -116,22 +121,36 @@ class GanCheckpointer:
         n_saved: int = 3,
         resume: bool = False,
         map_location="cpu",
+        n_best: int = 1,
+        score_name: str = "quality",
     ):
         self.save_dir = Path(save_dir)
         self.save_dict = dict(save_dict)
         self.save_interval, self.resume, self.map_location = int(save_interval), resume, map_location
         self.saver = DiskSaver(str(self.save_dir), atomic=True, require_empty=False, create_dir=True)
-        self.n_saved = n_saved
+        self.n_saved, self.n_best, self.score_name = n_saved, int(n_best), score_name
+        self.best: Checkpoint | None = None
+        self._score = float("-inf")
         self.logger = logging.getLogger("monai_roigan.checkpoint")
 
     def _checkpoint(self, engine: Engine) -> Checkpoint:
         to_save = dict(self.save_dict)
         to_save.setdefault("trainer", engine)
         to_save.setdefault("rng", RNGStates({"trainer": engine.rng} if hasattr(engine, "rng") else {}))
-        return Checkpoint(
-            to_save, self.saver, filename_prefix="", n_saved=self.n_saved,
-            global_step_transform=lambda e, _: e.state.iteration,
-        )  # fmt: skip
+        step = lambda e, _: e.state.iteration  # noqa: E731
+        if self.n_best > 0:
+            self.best = Checkpoint(
+                dict(to_save), self.saver, filename_prefix="best", n_saved=self.n_best, global_step_transform=step,
+                score_function=lambda _: self._score, score_name=self.score_name,
+            )  # fmt: skip
+        return Checkpoint(to_save, self.saver, filename_prefix="", n_saved=self.n_saved, global_step_transform=step)
+
+    def save_best(self, engine: Engine, score: float) -> None:
+        """Save a ``best_checkpoint_*`` if ``score`` (higher is better) ranks among the ``n_best`` so far."""
+        if self.best is None:
+            raise RuntimeError("save_best needs an attached GanCheckpointer with n_best > 0")
+        self._score = float(score)
+        self.best(engine)
 
     def attach(self, engine: Engine) -> None:
         checkpoint = self._checkpoint(engine)
@@ -142,7 +161,14 @@ class GanCheckpointer:
             engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.save_interval), checkpoint)
         engine.add_event_handler(Events.COMPLETED, checkpoint)
 
+    def _reload_best(self) -> None:
+        pattern = re.compile(rf"^best_checkpoint_\d+_{re.escape(self.score_name)}=(-?[\d.]+)\.pt$")
+        found = sorted((float(m.group(1)), p.name) for p in self.save_dir.glob("best_*.pt") if (m := pattern.match(p.name)))
+        self.best.load_state_dict({"_saved": found})
+
     def load_latest(self, engine: Engine) -> None:
+        if self.best is not None:
+            self._reload_best()
         path = latest_checkpoint(self.save_dir)
         if path is None:
             self.logger.info(f"resume: no checkpoint in {self.save_dir}, starting from scratch")

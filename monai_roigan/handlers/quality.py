@@ -1,0 +1,122 @@
+"""Generator quality during training (class fidelity and diversity) and the "best" checkpoint it selects.
+
+GAN losses say little about image quality, so "best" needs its own score. :class:`GeneratorQuality`:
+
+1. when training starts, fits a :class:`~monai_roigan.metrics.ROIClassifier` on the *real* training ROIs
+   (a few seconds on CPU; its global-RNG use is isolated, so the run stays reproducible);
+2. every ``interval`` iterations and at the end, draws ``num_per_class`` ROIs per class from fixed noise
+   with the (EMA) generator and measures, per class, the fidelity (share the classifier assigns to the
+   class) and the gap between the mean pairwise MS-SSIM of the generated and of the real ROIs;
+3. stores ``fidelity`` (mean over classes), ``msssim_gap`` (mean absolute gap) and
+   ``quality = min over classes of (fidelity_k - gap_k)`` (the worst class; higher is better, at most 1) in
+   ``engine.state.metrics``, logs them,
+   writes them to TensorBoard, and hands ``quality`` to a :class:`GanCheckpointer` which keeps the best
+   checkpoints (``best_checkpoint_<iteration>_quality=<score>.pt``).
+
+The classifier sees the training ROIs only, so the score measures fit to the training set; the independent
+gate is ``benchmarks/quality_phantom.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import torch
+from ignite.engine import Engine, Events
+
+from monai_roigan.engines.trainer import sample_latent
+from monai_roigan.handlers.checkpoint import GanCheckpointer
+from monai_roigan.handlers.samples import generate
+from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim, train_roi_classifier
+
+__all__ = ["GeneratorQuality"]
+
+
+class GeneratorQuality:
+    """Score the generator's class fidelity and diversity against the real ROIs; keep the best checkpoint.
+
+    Args:
+        network: the generator to score (the EMA generator that gets exported).
+        datalist: the real training ROIs: dicts with ``image`` (1, S, S) in [-1, 1] and ``label`` 0..K-1.
+        num_classes: K. Classes with fewer than two real ROIs are left out of the score (with a warning).
+        interval: iterations between scores (0: only at the end).
+        num_per_class: generated ROIs per class and score.
+        latent_dim, latent_distribution: as in training.
+        conditional: pass labels to the generator (False: the unconditional model of a one-class run).
+        classifier_epochs: epochs of the classifier fit.
+        checkpointer: a :class:`GanCheckpointer` to keep the best checkpoints by ``quality``, or None.
+        summary_writer: TensorBoard writer for ``quality/*`` scalars, or None.
+        seed: seed of the fixed noise and of the classifier.
+    """
+
+    def __init__(
+        self,
+        network: torch.nn.Module,
+        datalist: Sequence[dict],
+        num_classes: int,
+        interval: int = 400,
+        num_per_class: int = 64,
+        latent_dim: int = 100,
+        latent_distribution: str = "uniform",
+        conditional: bool = True,
+        classifier_epochs: int = 10,
+        checkpointer: GanCheckpointer | None = None,
+        summary_writer=None,
+        seed: int = 4321,
+    ):
+        self.network, self.num_classes, self.interval = network, int(num_classes), int(interval)
+        self.conditional, self.checkpointer, self.summary_writer = conditional, checkpointer, summary_writer
+        self.classifier_epochs, self.seed = classifier_epochs, seed
+        self.real = torch.stack([torch.as_tensor(item["image"]).float() for item in datalist])
+        self.labels = torch.tensor([int(item["label"]) for item in datalist])
+        self.logger = logging.getLogger("monai_roigan.quality")
+        counts = torch.bincount(self.labels, minlength=self.num_classes)
+        self.classes = [k for k in range(self.num_classes) if counts[k] >= 2]
+        if not self.classes:
+            raise ValueError("GeneratorQuality needs at least two real ROIs of some class")
+        if len(self.classes) < self.num_classes:
+            self.logger.warning(f"scoring only classes {self.classes}: the others have fewer than two real ROIs")
+        rng = torch.Generator().manual_seed(seed)
+        self.z = sample_latent(num_per_class * self.num_classes, latent_dim, latent_distribution, rng)
+        self.real_msssim = {k: mean_pairwise_msssim(self.real[self.labels == k]) for k in self.classes}
+        self.classifier = None
+
+    def attach(self, engine: Engine) -> None:
+        engine.add_event_handler(Events.STARTED, self.fit_classifier)
+        if self.interval > 0:
+            engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.interval), self)
+        engine.add_event_handler(Events.COMPLETED, self)
+
+    def fit_classifier(self, engine: Engine | None = None) -> None:
+        if self.classifier is None:
+            self.classifier = train_roi_classifier(self.real, self.labels, self.classifier_epochs, seed=self.seed)
+
+    def score(self) -> dict[str, float]:
+        """Per-class and mean fidelity and MS-SSIM gap, and ``quality`` (the worst class's fidelity - gap)."""
+        self.fit_classifier()
+        labels = torch.arange(self.num_classes).repeat_interleave(len(self.z) // self.num_classes)
+        fake = generate(self.network, self.z, labels if self.conditional else None)
+        result: dict[str, float] = {}
+        for k in self.classes:
+            result[f"fidelity_{k}"] = class_fidelity(self.classifier, fake[labels == k], k)
+            result[f"msssim_gap_{k}"] = abs(mean_pairwise_msssim(fake[labels == k]) - self.real_msssim[k])
+        for key in ("fidelity", "msssim_gap"):
+            result[key] = sum(result[f"{key}_{k}"] for k in self.classes) / len(self.classes)
+        result["quality"] = min(result[f"fidelity_{k}"] - result[f"msssim_gap_{k}"] for k in self.classes)
+        return result
+
+    def __call__(self, engine: Engine) -> None:
+        if engine.state.metrics.get("quality_iteration") == engine.state.iteration:
+            return  # already scored at this iteration (interval hit on the last one)
+        result = self.score()
+        engine.state.metrics.update(result, quality_iteration=engine.state.iteration)
+        self.logger.info(
+            f"iteration {engine.state.iteration}: quality {result['quality']:.3f} "
+            f"(fidelity {result['fidelity']:.3f}, MS-SSIM gap {result['msssim_gap']:.3f})"
+        )
+        if self.summary_writer is not None:
+            for key in ("quality", "fidelity", "msssim_gap"):
+                self.summary_writer.add_scalar(f"quality/{key}", result[key], engine.state.iteration)
+        if self.checkpointer is not None:
+            self.checkpointer.save_best(engine, result["quality"])
