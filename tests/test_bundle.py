@@ -36,7 +36,7 @@ def test_metadata_has_required_keys_offline():
     assert out["spatial_shape"] == [64, 64] and out["value_range"] == [-1, 1] and out["num_channels"] == 1
 
 
-@pytest.mark.parametrize("name", ["train.json", "inference.json", "paper.json", "metadata.json"])
+@pytest.mark.parametrize("name", ["train.json", "inference.json", "paper.json", "per_class.json", "metadata.json"])
 def test_configs_are_json(name):
     json.loads((CONFIGS / name).read_text())
 
@@ -98,3 +98,23 @@ def test_torchscript_export(trained):
     scripted = torch.jit.load(str(target))
     out = scripted(torch.rand(2, 100) * 2 - 1, torch.tensor([0, 3]))
     assert out.shape == (2, 1, 64, 64)
+
+
+def test_per_class_mode_trains_generates_and_exports(tmp_path):
+    """per_class.json: one unconditional model per class behind one file, one command, same inference."""
+    configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'per_class.json'}']"
+    bundle("run", "training", "--config_file", configs, "--bundle_root", str(tmp_path), "--max_epochs", "1",
+           "--num_phantom_images", "10", "--augment", "rot90", "--width", "0.0625", "--d_width", "0.0625")  # fmt: skip
+    state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
+    assert {k.split(".")[1] for k in state if k.startswith("models.")} == {"0", "1", "2", "3"}
+    infer = f"['{CONFIGS / 'inference.json'}','{CONFIGS / 'per_class.json'}']"
+    bundle("run", "inference", "--config_file", infer, "--bundle_root", str(tmp_path), "--num_per_class", "2",
+           "--width", "0.0625")  # fmt: skip
+    manifest = json.loads((tmp_path / "runs" / "inference" / "manifest.json").read_text())
+    assert sorted({i["class_name"] for i in manifest["items"]}) == sorted(json.loads(
+        (CONFIGS / "train.json").read_text())["class_names"])  # fmt: skip
+    target = tmp_path / "model.ts"
+    bundle("ckpt_export", "network_def", "--filepath", str(target), "--ckpt_file", str(tmp_path / "models" / "model.pt"),
+           "--meta_file", str(CONFIGS / "metadata.json"), "--config_file", infer, "--width", "0.0625")  # fmt: skip
+    scripted = torch.jit.load(str(target))
+    assert scripted(torch.rand(3, 100) * 2 - 1, torch.tensor([3, 0, 3])).shape == (3, 1, 64, 64)
