@@ -7,10 +7,27 @@ from .dicom import read_dicom_mammogram
 from .image_reader import MammogramReader, sniff_format
 from .mias import MIASRecord, mias_datalist, parse_mias_info
 from .pgm import read_pgm, write_pgm
-from .prepare import dihedral_variants, prepare_roi_dataset
 from .raster import read_raster
 from .roi_cache import ROICache, load_roi_cache, roi_cache_datalist, write_roi_cache
-from .training_data import training_datalist, training_rois
+
+# These modules use monai_roigan.transforms, whose readers use this package: they load on first use (PEP 562)
+# so that importing monai_roigan.transforms first works.
+_LAZY = {
+    "dihedral_variants": "prepare",
+    "prepare_roi_dataset": "prepare",
+    "training_datalist": "training_data",
+    "training_rois": "training_data",
+    "SyntheticBalancedDataset": "synthetic_dataset",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ABNORMALITY_CLASSES",
@@ -22,6 +39,7 @@ __all__ = [
     "MammogramReader",
     "NORMAL_CLASS",
     "ROICache",
+    "SyntheticBalancedDataset",
     "annotation_datalist",
     "cbis_ddsm_datalist",
     "class_label",

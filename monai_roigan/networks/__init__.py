@@ -1,6 +1,17 @@
-"""Networks: the ROI-mammoGAN generator and discriminator (``networks.nets``)."""
+"""Networks: the ROI-mammoGAN generator and discriminator, conditional or per class (``networks.nets``)."""
 
-from .loading import load_weights
-from .nets import PRESETS, ROIDiscriminator, ROIGenerator
+from .loading import generator_from_state, load_generator, load_weights
+from .source import GeneratorSource
+from .nets import PRESETS, PerClassDiscriminator, PerClassGenerator, ROIDiscriminator, ROIGenerator
 
-__all__ = ["PRESETS", "ROIDiscriminator", "ROIGenerator", "load_weights"]
+__all__ = [
+    "GeneratorSource",
+    "PRESETS",
+    "PerClassDiscriminator",
+    "PerClassGenerator",
+    "ROIDiscriminator",
+    "ROIGenerator",
+    "generator_from_state",
+    "load_generator",
+    "load_weights",
+]

@@ -3,6 +3,7 @@
 from .breast import BreastMask, breast_mask, sample_normal_centers
 from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
+from .synthetic import ROIBank, SyntheticROIAugment, SyntheticROIAugmentd
 
 __all__ = [
     "BreastMask",
@@ -14,6 +15,9 @@ __all__ = [
     "LoadMammogramDict",
     "MaskToCenter",
     "MaskToCenterd",
+    "ROIBank",
+    "SyntheticROIAugment",
+    "SyntheticROIAugmentd",
     "breast_mask",
     "crop_centered",
     "sample_normal_centers",

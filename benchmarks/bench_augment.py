@@ -1,0 +1,78 @@
+"""Pipeline throughput with SyntheticROIAugmentd (prob 0.5) versus the same pipeline without it.
+
+The pipeline is a typical ROI classification input: NIfTI ROIs written by ``prepare_roi_dataset`` (the
+phantom's ROIs), ``LoadImaged`` + ``EnsureChannelFirstd`` + random flip and rot90, batch 32, a MONAI
+``DataLoader`` with 2 workers, on the CPU. Both arms run in the same process, alternating, ``--repeats``
+times each; the best epoch time of each arm counts. Goal: ratio >= 0.9.
+
+Run (after training the bundle, or with --model pointing at any exported generator):
+    python benchmarks/bench_augment.py --model bundle/models/model.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from monai.data import DataLoader, Dataset
+from monai.transforms import Compose, EnsureChannelFirstd, LoadImaged, RandFlipd, RandRotate90d
+
+from monai_roigan.data import ABNORMALITY_CLASSES, mias_datalist, prepare_roi_dataset
+from monai_roigan.data.phantom import make_phantom_dataset
+from monai_roigan.transforms import SyntheticROIAugmentd
+
+
+def nifti_rois(folder: Path, num_images: int) -> list[dict]:
+    """The phantom's abnormality ROIs as NIfTI files with a datalist (image path, label 0..3)."""
+    phantom = make_phantom_dataset(folder / "phantom", num_images=num_images, seed=0)
+    entries = [e for e in mias_datalist(phantom) if e["center"] is not None]
+    prepare_roi_dataset(entries, folder / "rois", normal_per_image=0, augment="dihedral", output_format="nifti",
+                        verbose=False)  # fmt: skip
+    items = json.loads((folder / "rois" / "datalist.json").read_text())
+    return [{"image": str(folder / "rois" / i["image"]), "label": ABNORMALITY_CLASSES.index(i["class_name"])}
+            for i in items if i["class_name"] in ABNORMALITY_CLASSES]  # fmt: skip
+
+
+def epoch_seconds(dataset, workers: int) -> float:
+    loader = DataLoader(dataset, batch_size=32, shuffle=True, num_workers=workers, persistent_workers=False)
+    start = time.perf_counter()
+    for batch in loader:
+        batch["image"].sum()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", type=Path, default=Path("bundle/models/model.pt"))
+    p.add_argument("--num_images", type=int, default=60, help="phantom mammograms (ROIs x8 with dihedral copies)")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    torch.set_num_threads(1)  # the workers do the work; keep the main process from competing
+    with tempfile.TemporaryDirectory() as tmp:
+        items = nifti_rois(Path(tmp), args.num_images)
+        base = [LoadImaged("image", image_only=True), EnsureChannelFirstd("image"),
+                RandFlipd("image", prob=0.5, spatial_axis=1), RandRotate90d("image", prob=0.5)]  # fmt: skip
+        arms = {
+            "without": Dataset(items, Compose(base)),
+            "with SyntheticROIAugmentd(prob=0.5)": Dataset(
+                items, Compose([*base[:2], SyntheticROIAugmentd("image", args.model, prob=0.5), *base[2:]])
+            ),
+        }
+        best = dict.fromkeys(arms, float("inf"))
+        for _ in range(args.repeats):
+            for name, dataset in arms.items():
+                best[name] = min(best[name], epoch_seconds(dataset, args.workers))
+    n = len(items)
+    for name, seconds in best.items():
+        print(f"{name:<38}{n / seconds:>10.0f} ROIs/s  ({n} ROIs, batch 32, {args.workers} workers)")
+    ratio = best["without"] / best["with SyntheticROIAugmentd(prob=0.5)"]
+    print(f"throughput ratio with / without: {ratio:.2f} (goal >= 0.90)")
+
+
+if __name__ == "__main__":
+    main()

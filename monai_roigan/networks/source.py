@@ -1,0 +1,113 @@
+"""Where a trained generator comes from: a bundle folder, a weights/checkpoint file or a module in memory.
+
+:class:`GeneratorSource` checks the source when it is built (in the main process, so a bad file fails
+there and not inside a ``DataLoader`` worker): the file exists, holds only tensors, rebuilds into a ROI
+generator, and has the expected number of classes. It records the generator's identity (bundle version and
+SHA-256 of the weights file, or a hash of a module's weights) for the metadata of synthetic images.
+
+The network itself is loaded lazily, once per process and device, by :meth:`GeneratorSource.get`. Pickling
+(``DataLoader`` workers started with spawn) carries the path, not the network, so every worker loads its
+own copy; with fork a worker inherits the parent's copy when it was already loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from os import PathLike
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from monai_roigan.networks.loading import load_generator
+
+__all__ = ["GeneratorSource"]
+
+_LOADED: dict[tuple[str, str, str], nn.Module] = {}  # (path, sha256, device) -> network, per process
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _module_sha256(module: nn.Module) -> str:
+    digest = hashlib.sha256()
+    for key, value in sorted(module.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _num_classes(network: nn.Module) -> int:
+    return int(getattr(network, "num_classes", 0))
+
+
+class GeneratorSource:
+    """A trained ROI generator, checked now and loaded lazily.
+
+    Args:
+        source: a bundle folder (``models/model.pt`` and ``configs/metadata.json`` inside), a weights file
+            (exported ``model.pt`` or a training checkpoint), or a generator module.
+        num_classes: the class count the caller expects (None: any conditional generator).
+        device: where the network runs ("cpu", "cuda:0", a torch.device).
+
+    Raises:
+        FileNotFoundError: the folder or file does not exist (named).
+        ValueError: corrupt or unsafe file, not a ROI generator, unconditional, or another class count (named).
+    """
+
+    def __init__(self, source: str | PathLike | nn.Module, num_classes: int | None = None, device="cpu"):
+        self.device = str(torch.device(device))
+        self.module: nn.Module | None = None
+        self.path: Path | None = None
+        if isinstance(source, nn.Module):
+            self.module, network = source, source
+            self.identity = {"kind": "module", "class": type(source).__name__, "sha256": _module_sha256(source)}
+        else:
+            self.path, version = self._resolve(Path(source))
+            self.identity = {"kind": "file", "path": str(self.path), "sha256": _file_sha256(self.path)}
+            if version is not None:
+                self.identity["bundle_version"] = version
+            network = load_generator(self.path)  # checks now; workers load their own copy later
+        where = self.path or type(source).__name__
+        if _num_classes(network) == 0:
+            raise ValueError(f"{where}: an unconditional generator cannot make class-specific ROIs")
+        if num_classes is not None and _num_classes(network) != num_classes:
+            raise ValueError(f"{where}: generator has {_num_classes(network)} classes, expected {num_classes}")
+        self.num_classes, self.latent_dim = _num_classes(network), int(network.latent_dim)
+        self.output_size = int(network.output_size)
+
+    @staticmethod
+    def _resolve(source: Path) -> tuple[Path, str | None]:
+        if not source.exists():
+            raise FileNotFoundError(f"{source}: no such generator file or bundle folder")
+        if not source.is_dir():
+            return source, None
+        weights, metadata = source / "models" / "model.pt", source / "configs" / "metadata.json"
+        if not weights.is_file():
+            raise FileNotFoundError(f"{weights}: the bundle folder {source} has no trained generator")
+        version = json.loads(metadata.read_text()).get("version") if metadata.is_file() else None
+        return weights, version
+
+    def describe(self) -> str:
+        """One line naming the generator: bundle version (if any) and the first 12 hex digits of its hash."""
+        version = self.identity.get("bundle_version")
+        name = f"monai-roigan bundle {version}" if version else self.identity.get("path", self.identity.get("class"))
+        return f"{name} sha256:{self.identity['sha256'][:12]}"
+
+    def get(self) -> nn.Module:
+        """The network in eval mode on ``device``, loaded at most once per process and device."""
+        if self.module is not None:
+            return self.module.to(self.device).eval()
+        key = (str(self.path), self.identity["sha256"], self.device)
+        if key not in _LOADED:
+            _LOADED[key] = load_generator(self.path, map_location=self.device)
+        return _LOADED[key]
+
+    def __repr__(self) -> str:
+        return f"GeneratorSource({self.describe()}, device={self.device!r})"

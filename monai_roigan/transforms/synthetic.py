@@ -1,0 +1,304 @@
+"""``SyntheticROIAugment`` / ``SyntheticROIAugmentd``: the trained generator as a MONAI random transform.
+
+With probability ``prob`` an ROI is replaced by a synthetic ROI of its own class (or of a class chosen by
+``class_map`` / ``target_distribution`` in the dictionary version, which then rewrites the label too).
+
+Conventions:
+
+- labels may be ints (indices into ``class_names``), one-hot vectors, or class names; a rewritten label
+  keeps the form it came in;
+- the generator knows ``generator_classes`` (default: architectural distortion, asymmetry, calcification,
+  mass, in that order); samples of other classes (e.g. ``normal``) pass unchanged unless mapped;
+- the output has the input's shape (resized when the generator's 64x64 differs), dtype and device, and
+  intensities in ``intensity_range`` (default [-1, 1], the ROI pipeline's range; (0, 1) for [0, 1]);
+- meta: ``synthetic`` (True/False on every sample, so batches of real and synthetic ROIs collate),
+  ``synthetic_generator`` (bundle version and weights hash), ``synthetic_class``, ``synthetic_seed`` and
+  ``synthetic_index`` (the ROI's latent is draw ``index`` of the stream seeded by ``seed``), and the
+  provenance keys of the replaced image (file name, source path, ROI centre) overwritten, so that no
+  synthetic ROI points at a patient image.
+
+Randomness comes from the transform's ``self.R`` only (``set_random_state``, and MONAI's per-worker
+seeding in ``DataLoader``). Synthetic ROIs are drawn from a per-class bank refilled ``bank_size`` at a time
+with one generator batch; each refill seeds its latents from ``self.R``. The same seed therefore gives
+the same sequence of synthetic ROIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import torch
+from monai.config import KeysCollection
+from monai.data import MetaTensor
+from monai.transforms import MapTransform, RandomizableTransform, Resize
+from monai.utils import TransformBackends
+from torch import nn
+
+from monai_roigan.data.classes import ABNORMALITY_CLASSES
+from monai_roigan.engines.generation import check_truncation
+from monai_roigan.networks.source import GeneratorSource
+
+__all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "PROVENANCE_KEYS"]
+
+#: meta keys that name the real image an ROI came from; overwritten on synthetic ROIs
+PROVENANCE_KEYS = ("filename_or_obj", "source_path", "roi_center", "source", "center", "group", "saved_to")
+
+
+class ROIBank:
+    """Per-class stores of generated ROIs (1, S, S) in [-1, 1] on the CPU, refilled in batches.
+
+    Args:
+        source: the generator.
+        bank_size: ROIs generated per refill of one class.
+        latent_distribution: ``"uniform"`` (U(-1, 1), as trained) or ``"normal"``.
+        truncation: latent scale psi in (0, 1] (U(-psi, psi)); below 1 trades diversity for class fidelity.
+    """
+
+    def __init__(
+        self, source: GeneratorSource, bank_size: int = 64, latent_distribution: str = "uniform", truncation: float = 1.0
+    ):
+        if latent_distribution not in ("uniform", "normal"):
+            raise ValueError(f"latent_distribution must be 'uniform' or 'normal', got {latent_distribution!r}")
+        self.source, self.bank_size, self.latent_distribution = source, int(bank_size), latent_distribution
+        self.truncation = check_truncation(truncation)
+        self.stores: dict[int, list[tuple[torch.Tensor, int, int]]] = {}
+
+    def _latents(self, seed: int) -> torch.Tensor:
+        rng = np.random.default_rng(seed)
+        shape = (self.bank_size, self.source.latent_dim)
+        z = rng.uniform(-1.0, 1.0, shape) if self.latent_distribution == "uniform" else rng.standard_normal(shape)
+        return torch.from_numpy((z * self.truncation).astype(np.float32))
+
+    @torch.no_grad()
+    def _refill(self, class_index: int, seed: int) -> None:
+        network = self.source.get()
+        device = next(network.parameters()).device
+        labels = torch.full((self.bank_size,), class_index, dtype=torch.long, device=device)
+        images = network(self._latents(seed).to(device), labels).float().cpu()
+        self.stores[class_index] = [(images[k], seed, k) for k in range(self.bank_size - 1, -1, -1)]
+
+    def take(self, class_index: int, rng: np.random.RandomState) -> tuple[torch.Tensor, int, int]:
+        """One ROI of ``class_index``: (image (1, S, S) in [-1, 1], refill seed, index in that refill)."""
+        if not self.stores.get(class_index):
+            self._refill(class_index, int(rng.randint(0, 2**31 - 1)))
+        return self.stores[class_index].pop()
+
+
+class SyntheticROIAugment(RandomizableTransform):
+    """Replace an ROI by a synthetic ROI of its class with probability ``prob``.
+
+    ``__call__(img, label)``: ``img`` (C, H, W) tensor/array/MetaTensor, ``label`` int, one-hot vector or class
+    name. Returns an image like ``img``; samples whose class the generator does not know pass unchanged.
+
+    Args:
+        generator: bundle folder, weights/checkpoint file, nn.Module, or a :class:`GeneratorSource`.
+        prob: probability of replacing a sample.
+        class_names: the pipeline's classes in label order (default: the four abnormality classes).
+        generator_classes: the generator's classes in its label order.
+        intensity_range: (low, high) the pipeline's intensities live in; the generator's [-1, 1] maps onto it.
+        bank_size: ROIs generated per class in one batch.
+        device: where the generator runs.
+        latent_distribution: as the generator was trained (``"uniform"``).
+        truncation: latent scale psi in (0, 1]; the bundle's inference default is 0.8 (see docs/model.md).
+
+    Raises (at construction): FileNotFoundError / ValueError for a missing, corrupt or mismatching generator,
+    and ValueError for class names the generator does not know.
+    """
+
+    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
+
+    def __init__(
+        self,
+        generator: str | nn.Module | GeneratorSource,
+        prob: float = 0.5,
+        class_names: Sequence[str] = ABNORMALITY_CLASSES,
+        generator_classes: Sequence[str] = ABNORMALITY_CLASSES,
+        intensity_range: tuple[float, float] = (-1.0, 1.0),
+        bank_size: int = 64,
+        device="cpu",
+        latent_distribution: str = "uniform",
+        truncation: float = 1.0,
+    ):
+        RandomizableTransform.__init__(self, prob)
+        self.class_names, self.generator_classes = list(class_names), list(generator_classes)
+        if isinstance(generator, GeneratorSource):
+            self.source = generator
+        else:
+            self.source = GeneratorSource(generator, num_classes=len(self.generator_classes), device=device)
+        if self.source.num_classes != len(self.generator_classes):
+            raise ValueError(f"generator has {self.source.num_classes} classes, generator_classes names "
+                             f"{len(self.generator_classes)}")  # fmt: skip
+        self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
+        self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation)
+
+    # labels -----------------------------------------------------------------------------------------------
+    def class_index(self, label) -> int:
+        """Index into ``class_names`` of an int, one-hot or class-name label (ValueError when invalid)."""
+        if isinstance(label, str):
+            if label not in self.class_names:
+                raise ValueError(f"unknown class name {label!r}; classes are {self.class_names}")
+            return self.class_names.index(label)
+        values = np.asarray(label.detach().cpu() if isinstance(label, torch.Tensor) else label).reshape(-1)
+        index = int(values.argmax()) if values.size > 1 else int(values[0])
+        if values.size > 1 and values.size != len(self.class_names):
+            raise ValueError(f"one-hot label of length {values.size}, expected {len(self.class_names)}")
+        if not 0 <= index < len(self.class_names):
+            raise ValueError(f"label {index} out of range for {len(self.class_names)} classes")
+        return index
+
+    def relabel(self, label, class_index: int):
+        """``label`` rewritten to ``class_index`` in the same form (int, one-hot of the same type, name)."""
+        if isinstance(label, str):
+            return self.class_names[class_index]
+        values = label.detach().cpu() if isinstance(label, torch.Tensor) else np.asarray(label)
+        if values.reshape(-1).shape[0] > 1:
+            onehot = values * 0
+            onehot.reshape(-1)[class_index] = 1
+            return onehot.to(label.device) if isinstance(label, torch.Tensor) else onehot
+        if isinstance(label, torch.Tensor):
+            return torch.full_like(label, class_index)
+        return type(label)(class_index) if isinstance(label, (int, np.integer)) else np.full_like(values, class_index)
+
+    # generation -------------------------------------------------------------------------------------------
+    def synthesize(self, img, class_index: int):
+        """A synthetic ROI of pipeline class ``class_index`` shaped, typed and placed like ``img``."""
+        name = self.class_names[class_index]
+        roi, seed, index = self.bank.take(self.generator_classes.index(name), self.R)
+        low, high = self.intensity_range
+        roi = low + (roi + 1.0) * 0.5 * (high - low)
+        spatial = tuple(np.asarray(img).shape[1:]) if not isinstance(img, torch.Tensor) else tuple(img.shape[1:])
+        if tuple(roi.shape[1:]) != spatial:
+            roi = torch.as_tensor(Resize(spatial, mode="area")(roi))
+        roi = roi.expand(img.shape[0], *spatial).clone()
+        meta = synthetic_meta(img, name, self.source.describe(), seed, index)
+        if isinstance(img, torch.Tensor):
+            return MetaTensor(roi.to(device=img.device, dtype=img.dtype), meta=meta)
+        return roi.numpy().astype(np.asarray(img).dtype)
+
+    def __call__(self, img, label, randomize: bool = True):
+        index = self.class_index(label)
+        if randomize:
+            self.randomize(None)
+        if not self._do_transform or self.class_names[index] not in self.generator_classes:
+            return mark_real(img)
+        return self.synthesize(img, index)
+
+
+def synthetic_meta(img, class_name: str, generator: str, seed: int, index: int) -> dict:
+    """Meta of a synthetic ROI replacing ``img``: the same keys, provenance overwritten, synthetic keys set."""
+    meta = dict(img.meta) if isinstance(img, MetaTensor) else {}
+    marker = f"synthetic:{class_name}:{seed}:{index}"
+    for key in PROVENANCE_KEYS:
+        if key in meta:
+            meta[key] = _blank(meta[key], marker)
+    meta["filename_or_obj"] = marker
+    meta.update(synthetic=True, synthetic_generator=generator, synthetic_class=class_name, synthetic_seed=seed,
+                synthetic_index=index)  # fmt: skip
+    if "class_name" in meta:
+        meta["class_name"] = class_name
+    return meta
+
+
+def _blank(value, marker: str):
+    """``value`` replaced by ``marker`` (strings) or -1 of the same type and shape (numbers, arrays, lists)."""
+    if isinstance(value, str):
+        return marker
+    if isinstance(value, torch.Tensor):
+        return torch.full_like(value, -1)
+    if isinstance(value, np.ndarray):
+        return np.full_like(value, -1)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_blank(v, marker) for v in value)
+    return type(value)(-1) if isinstance(value, (int, float, np.number)) else marker
+
+
+def mark_real(img):
+    """``img`` with the synthetic meta keys set for a real sample (so real and synthetic ROIs collate).
+
+    A plain tensor becomes a MetaTensor (synthetic ROIs are MetaTensors too); NumPy arrays pass unchanged.
+    """
+    if isinstance(img, torch.Tensor) and not isinstance(img, MetaTensor):
+        img = MetaTensor(img)
+    if isinstance(img, MetaTensor):
+        img.meta.update(synthetic=False, synthetic_generator="", synthetic_class="", synthetic_seed=-1,
+                        synthetic_index=-1)  # fmt: skip
+    return img
+
+
+class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
+    """Dictionary version: replaces ``keys`` images and keeps ``label_key`` consistent.
+
+    Args:
+        keys: image keys (all replaced by the same synthetic ROI's class; normally one key).
+        label_key: the label entry (int, one-hot or class name).
+        generator, prob, class_names, generator_classes, intensity_range, bank_size, device,
+            latent_distribution, truncation: as for :class:`SyntheticROIAugment`.
+        class_map: {pipeline class name: generator class name} to synthesize another class for a sample (e.g.
+            ``{"normal": "architectural_distortion"}``); the label is rewritten to the new class.
+        target_distribution: {class name: weight}; when set, the class of each synthetic ROI is drawn from it
+            (normalised) instead of the sample's own, and the label rewritten.
+        allow_missing_keys: as in MONAI.
+    """
+
+    backend = SyntheticROIAugment.backend
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        generator: str | nn.Module | GeneratorSource,
+        label_key: str = "label",
+        prob: float = 0.5,
+        class_names: Sequence[str] = ABNORMALITY_CLASSES,
+        generator_classes: Sequence[str] = ABNORMALITY_CLASSES,
+        class_map: Mapping[str, str] | None = None,
+        target_distribution: Mapping[str, float] | None = None,
+        intensity_range: tuple[float, float] = (-1.0, 1.0),
+        bank_size: int = 64,
+        device="cpu",
+        latent_distribution: str = "uniform",
+        truncation: float = 1.0,
+        allow_missing_keys: bool = False,
+    ):
+        MapTransform.__init__(self, keys, allow_missing_keys)
+        RandomizableTransform.__init__(self, prob)
+        self.augment = SyntheticROIAugment(generator, 1.0, class_names, generator_classes, intensity_range,
+                                           bank_size, device, latent_distribution, truncation)  # fmt: skip
+        self.label_key, self.class_map = label_key, dict(class_map or {})
+        known = set(self.augment.class_names)
+        for source, target in self.class_map.items():
+            if source not in known or target not in self.augment.generator_classes or target not in known:
+                raise ValueError(f"class_map entry {source!r} -> {target!r}: names must be pipeline classes "
+                                 f"{sorted(known)} and the target a generator class {self.augment.generator_classes}")  # fmt: skip
+        self.target = None
+        if target_distribution is not None:
+            unknown = [c for c in target_distribution if c not in self.augment.generator_classes or c not in known]
+            weights = np.array([float(w) for w in target_distribution.values()])
+            if unknown or (weights < 0).any() or weights.sum() <= 0:
+                raise ValueError(f"target_distribution {dict(target_distribution)}: unknown classes {unknown} "
+                                 "or weights that are negative or sum to 0")  # fmt: skip
+            self.target = ([self.augment.class_names.index(c) for c in target_distribution], weights / weights.sum())
+
+    def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
+        super().set_random_state(seed, state)
+        self.augment.set_random_state(state=self.R)
+        return self
+
+    def _target_class(self, own: int) -> int:
+        if self.target is not None:
+            classes, weights = self.target
+            return int(classes[self.R.choice(len(classes), p=weights)])
+        name = self.class_map.get(self.augment.class_names[own])
+        return own if name is None else self.augment.class_names.index(name)
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        self.randomize(None)
+        own = self.augment.class_index(d[self.label_key])
+        target = self._target_class(own) if self._do_transform else own
+        replace = self._do_transform and self.augment.class_names[target] in self.augment.generator_classes
+        for key in self.key_iterator(d):
+            d[key] = self.augment.synthesize(d[key], target) if replace else mark_real(d[key])
+        if replace and target != own:
+            d[self.label_key] = self.augment.relabel(d[self.label_key], target)
+        return d
