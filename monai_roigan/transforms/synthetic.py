@@ -48,9 +48,12 @@ PROVENANCE_KEYS = ("filename_or_obj", "source_path", "roi_center", "source", "ce
 class ROIBank:
     """Per-class stores of generated ROIs (1, S, S) in [-1, 1] on the CPU, refilled in batches.
 
+    Refills start small and double up to ``bank_size`` (4, 8, 16, ...), so a short-lived worker (one epoch
+    of a small dataset) generates little more than it uses and a long-lived one generates in full batches.
+
     Args:
         source: the generator.
-        bank_size: ROIs generated per refill of one class.
+        bank_size: the largest number of ROIs generated per refill of one class.
         latent_distribution: ``"uniform"`` (U(-1, 1), as trained) or ``"normal"``.
         truncation: latent scale psi in (0, 1] (U(-psi, psi)); below 1 trades diversity for class fidelity.
     """
@@ -63,10 +66,27 @@ class ROIBank:
         self.source, self.bank_size, self.latent_distribution = source, int(bank_size), latent_distribution
         self.truncation = check_truncation(truncation)
         self.stores: dict[int, list[tuple[torch.Tensor, int, int]]] = {}
+        self.refills: dict[int, int] = {}
+        self.warm_up()
 
-    def _latents(self, seed: int) -> torch.Tensor:
+    def refill_sizes(self) -> list[int]:
+        """The batch sizes refills use: 4, 8, ... up to ``bank_size``."""
+        sizes = [4]
+        while sizes[-1] < self.bank_size:
+            sizes.append(min(self.bank_size, sizes[-1] * 2))
+        return sizes
+
+    @torch.no_grad()
+    def warm_up(self) -> None:
+        """One pass per refill size now, so the CPU kernels are prepared before ``DataLoader`` workers fork."""
+        network = self.source.get()
+        device = next(network.parameters()).device
+        for num in self.refill_sizes():
+            network(torch.zeros(num, self.source.latent_dim, device=device), torch.zeros(num, dtype=torch.long, device=device))
+
+    def _latents(self, seed: int, num: int) -> torch.Tensor:
         rng = np.random.default_rng(seed)
-        shape = (self.bank_size, self.source.latent_dim)
+        shape = (num, self.source.latent_dim)
         z = rng.uniform(-1.0, 1.0, shape) if self.latent_distribution == "uniform" else rng.standard_normal(shape)
         return torch.from_numpy((z * self.truncation).astype(np.float32))
 
@@ -74,9 +94,12 @@ class ROIBank:
     def _refill(self, class_index: int, seed: int) -> None:
         network = self.source.get()
         device = next(network.parameters()).device
-        labels = torch.full((self.bank_size,), class_index, dtype=torch.long, device=device)
-        images = network(self._latents(seed).to(device), labels).float().cpu()
-        self.stores[class_index] = [(images[k], seed, k) for k in range(self.bank_size - 1, -1, -1)]
+        sizes = self.refill_sizes()
+        num = sizes[min(self.refills.get(class_index, 0), len(sizes) - 1)]
+        self.refills[class_index] = self.refills.get(class_index, 0) + 1
+        labels = torch.full((num,), class_index, dtype=torch.long, device=device)
+        images = network(self._latents(seed, num).to(device), labels).float().cpu()
+        self.stores[class_index] = [(images[k], seed, k) for k in range(num - 1, -1, -1)]
 
     def take(self, class_index: int, rng: np.random.RandomState) -> tuple[torch.Tensor, int, int]:
         """One ROI of ``class_index``: (image (1, S, S) in [-1, 1], refill seed, index in that refill)."""
