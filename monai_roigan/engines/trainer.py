@@ -180,9 +180,10 @@ class ROIGanTrainer(GanTrainer):
         if labels is None:
             half = num // 2
             return torch.arange(half), torch.arange(half, 2 * half)
-        order = torch.argsort(labels.cpu(), stable=True)
+        labels = labels.cpu()
+        order = torch.argsort(labels, stable=True)
         first, second = order[0::2][: num // 2], order[1::2][: num // 2]
-        same = labels.cpu()[first] == labels.cpu()[second]
+        same = labels[first] == labels[second]
         return first[same], second[same]
 
     def _mode_seeking(self, fake: torch.Tensor, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:

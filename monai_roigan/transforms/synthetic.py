@@ -13,7 +13,7 @@ Conventions:
   intensities in ``intensity_range`` (default [-1, 1], the ROI pipeline's range; (0, 1) for [0, 1]);
 - meta: ``synthetic`` (True/False on every sample, so batches of real and synthetic ROIs collate),
   ``synthetic_generator`` (bundle version and weights hash), ``synthetic_class``, ``synthetic_seed`` and
-  ``synthetic_index`` (the ROI's latent is draw ``index`` of the stream seeded by ``seed``), and the
+  ``synthetic_index`` (the ROI's latent is ``latent_for(seed, generator class, index)``), and the
   provenance keys of the replaced image (file name, source path, ROI centre) overwritten, so that no
   synthetic ROI points at a patient image.
 
@@ -36,7 +36,7 @@ from monai.utils import TransformBackends
 from torch import nn
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
-from monai_roigan.engines.generation import check_truncation
+from monai_roigan.engines.generation import check_truncation, latent_for
 from monai_roigan.networks.source import GeneratorSource
 
 __all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "PROVENANCE_KEYS"]
@@ -84,12 +84,6 @@ class ROIBank:
         for num in self.refill_sizes():
             network(torch.zeros(num, self.source.latent_dim, device=device), torch.zeros(num, dtype=torch.long, device=device))
 
-    def _latents(self, seed: int, num: int) -> torch.Tensor:
-        rng = np.random.default_rng(seed)
-        shape = (num, self.source.latent_dim)
-        z = rng.uniform(-1.0, 1.0, shape) if self.latent_distribution == "uniform" else rng.standard_normal(shape)
-        return torch.from_numpy((z * self.truncation).astype(np.float32))
-
     @torch.no_grad()
     def _refill(self, class_index: int, seed: int) -> None:
         network = self.source.get()
@@ -98,7 +92,9 @@ class ROIBank:
         num = sizes[min(self.refills.get(class_index, 0), len(sizes) - 1)]
         self.refills[class_index] = self.refills.get(class_index, 0) + 1
         labels = torch.full((num,), class_index, dtype=torch.long, device=device)
-        images = network(self._latents(seed, num).to(device), labels).float().cpu()
+        args = (self.source.latent_dim, self.latent_distribution, self.truncation)
+        z = torch.stack([latent_for(seed, class_index, k, *args) for k in range(num)])
+        images = network(z.to(device), labels).float().cpu()
         self.stores[class_index] = [(images[k], seed, k) for k in range(num - 1, -1, -1)]
 
     def take(self, class_index: int, rng: np.random.RandomState) -> tuple[torch.Tensor, int, int]:
@@ -190,7 +186,7 @@ class SyntheticROIAugment(RandomizableTransform):
         roi, seed, index = self.bank.take(self.generator_classes.index(name), self.R)
         low, high = self.intensity_range
         roi = low + (roi + 1.0) * 0.5 * (high - low)
-        spatial = tuple(np.asarray(img).shape[1:]) if not isinstance(img, torch.Tensor) else tuple(img.shape[1:])
+        spatial = tuple(img.shape[1:])
         if tuple(roi.shape[1:]) != spatial:
             roi = torch.as_tensor(Resize(spatial, mode="area")(roi))
         roi = roi.expand(img.shape[0], *spatial).clone()
