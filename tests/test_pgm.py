@@ -41,7 +41,7 @@ def test_real_mias_file(mias_dir):
         (b"P5\n1024 1024\n255\n" + bytes(1000), "truncated pixel data"),
         (b"P5\n1024 10", "truncated PGM header"),
         (b"P5\nabc 10\n255\n", "malformed PGM header"),
-        (b"P5\n99999999 99999999\n255\n" + bytes(10), "implausible PGM dimensions"),
+        (b"P5\n99999999 99999999\n255\n" + bytes(10), "implausible image size"),
         (b"P5\n2 1\n0\n\x00\x00", "maxval"),
         (b"P5\n2 1\n100\n\x00\xff", "exceeds the header's maxval"),
         (b"P2\n2 2\n255\n1 2 3\n", "truncated pixel data"),

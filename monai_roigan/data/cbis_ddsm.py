@@ -101,11 +101,21 @@ def read_cbis_ddsm_csv(path: str | PathLike) -> list[CBISRecord]:
     path = os.fspath(path)
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
-        header = [_normalise_header(h) for h in next(reader, [])]
-        missing = [c for c in CBIS_REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise AnnotationError(path, f"not a CBIS-DDSM case-description CSV: missing column(s) {missing}", 1)
-        return [_record(dict(zip(header, (v.strip() for v in row))), path, reader.line_num) for row in reader if row]
+        try:
+            header = [_normalise_header(h) for h in next(reader, [])]
+            missing = [c for c in CBIS_REQUIRED_COLUMNS if c not in header]
+            if missing:
+                raise AnnotationError(path, f"not a CBIS-DDSM case-description CSV: missing column(s) {missing}", 1)
+            return [_record(_row_dict(header, row, path, reader.line_num), path, reader.line_num)
+                    for row in reader if row]  # fmt: skip
+        except csv.Error as err:
+            raise AnnotationError(path, f"malformed CSV ({err})", reader.line_num) from None
+
+
+def _row_dict(header: list[str], row: list[str], path: str, line: int) -> dict:
+    if len(row) < len(header):
+        raise AnnotationError(path, f"row has {len(row)} fields, the header has {len(header)}", line)
+    return dict(zip(header, (v.strip() for v in row)))
 
 
 def _record(row: dict, path: str, line: int) -> CBISRecord:

@@ -19,20 +19,27 @@ The intensity rule, in DICOM's own order (PS3.3 C.11):
 Compressed transfer syntaxes decode through pydicom's plugins; when none is installed for the file's
 syntax, :class:`~monai_roigan.utils.errors.UnsupportedTransferSyntaxError` names the syntax and the extra to
 install. Patient-identifying attributes are never copied into the returned metadata.
+
+Corrupt input never yields pixels: the header is validated before any pixel buffer is allocated (required
+attributes present, ``Rows x Columns`` at most ``max_pixels``, native pixel data as long as the header
+promises), and whatever pydicom or a codec raises on damaged data is re-raised as
+:class:`~monai_roigan.utils.errors.MammogramReadError` naming the file.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 from os import PathLike
 from typing import Any
 
 import numpy as np
 import pydicom
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from pydicom.pixels.decoders.base import get_decoder
 
+from monai_roigan.data.limits import MAX_PIXELS, check_image_size
 from monai_roigan.utils.errors import MammogramReadError, UnsupportedTransferSyntaxError
 
 __all__ = ["read_dicom_mammogram", "dicom_laterality", "dicom_view", "dicom_spacing", "VOI_MODES"]
@@ -40,6 +47,12 @@ __all__ = ["read_dicom_mammogram", "dicom_laterality", "dicom_view", "dicom_spac
 VOI_MODES = ("none", "window", "lut", "auto")
 VIEW_CODES = ("CC", "MLO", "ML", "LM", "LMO", "XCCL", "XCCM", "FB", "SIO", "AT", "CV")
 CODEC_EXTRA = "pip install 'monai-roigan[dicom-codecs]'"
+_IMAGE_PIXEL_ATTRIBUTES = ("Rows", "Columns", "BitsAllocated", "BitsStored", "PixelRepresentation")
+#: What pydicom and its codecs raise on damaged files (lazy element parsing means any attribute access can).
+_CORRUPT_DATA_ERRORS = (
+    ValueError, TypeError, KeyError, AttributeError, IndexError, NotImplementedError, RuntimeError, EOFError,
+    OSError, OverflowError, struct.error, BytesLengthException,
+)  # fmt: skip
 
 
 def _read_dataset(path: str) -> pydicom.Dataset:
@@ -47,11 +60,24 @@ def _read_dataset(path: str) -> pydicom.Dataset:
         ds = pydicom.dcmread(path)
     except InvalidDicomError as err:
         raise MammogramReadError(path, f"not a DICOM file ({err})") from None
-    except (EOFError, OSError, ValueError) as err:
-        raise MammogramReadError(path, f"unreadable DICOM file ({type(err).__name__}: {err})") from None
     if "PixelData" not in ds:
         raise MammogramReadError(path, "DICOM file has no pixel data (PixelData element missing)")
     return ds
+
+
+def _check_header(ds: pydicom.Dataset, path: str, max_pixels: int) -> None:
+    """Refuse a header that is incomplete, or promises more pixels than allowed or than the file holds."""
+    missing = [k for k in _IMAGE_PIXEL_ATTRIBUTES if ds.get(k, None) is None]
+    if missing:
+        raise MammogramReadError(path, f"image pixel module incomplete: missing {missing}")
+    rows, cols, bits = int(ds.Rows), int(ds.Columns), int(ds.BitsAllocated)
+    check_image_size(path, rows, cols, max_pixels)
+    if not 1 <= int(ds.BitsStored) <= bits:
+        raise MammogramReadError(path, f"BitsStored {ds.BitsStored} outside 1..BitsAllocated ({bits})")
+    if not ds.file_meta.TransferSyntaxUID.is_compressed and not ds["PixelData"].is_undefined_length:
+        needed = rows * cols * int(ds.get("SamplesPerPixel", 1)) * bits // 8
+        if len(ds.PixelData) < needed:
+            raise MammogramReadError(path, f"truncated pixel data: {len(ds.PixelData)} bytes, header needs {needed}")
 
 
 def _check_decodable(ds: pydicom.Dataset, path: str) -> None:
@@ -79,8 +105,10 @@ def _stored_values(ds: pydicom.Dataset, path: str) -> np.ndarray:
         raise MammogramReadError(path, f"multi-frame DICOM ({frames} frames); a mammogram is one frame")
     try:
         arr = ds.pixel_array
-    except Exception as err:  # pydicom raises many types for corrupt data
+    except _CORRUPT_DATA_ERRORS as err:
         raise MammogramReadError(path, f"pixel data could not be decoded ({type(err).__name__}: {err})") from None
+    if arr.shape != (int(ds.Rows), int(ds.Columns)):
+        raise MammogramReadError(path, f"decoded pixel array has shape {arr.shape}, the header says {ds.Rows}x{ds.Columns}")
     bits = int(ds.BitsStored)
     if int(ds.PixelRepresentation) == 0:
         return (arr.astype(np.int64) & ((1 << bits) - 1)).astype(np.int64)
@@ -103,8 +131,6 @@ def _window(values: np.ndarray, center: float, width: float, function: str) -> n
         return 1.0 / (1.0 + np.exp(-4.0 * (values - center) / width))
     if function == "LINEAR_EXACT":
         return np.clip((values - center) / width + 0.5, 0.0, 1.0)
-    if width < 1:
-        raise ValueError(f"window width must be >= 1 for LINEAR, got {width}")
     if width == 1:
         return (values >= center - 0.5).astype(np.float64)
     return np.clip((values - (center - 0.5)) / (width - 1) + 0.5, 0.0, 1.0)
@@ -134,6 +160,8 @@ def _apply_voi(ds, values, voi, window, path) -> tuple[np.ndarray, str] | None:
         window = (_first(ds.WindowCenter), _first(ds.WindowWidth))
     function = str(ds.get("VOILUTFunction", "LINEAR")).upper()
     center, width = float(window[0]), float(window[1])
+    if not (np.isfinite(center) and np.isfinite(width) and width >= (1 if function == "LINEAR" else 0) and width > 0):
+        raise MammogramReadError(path, f"invalid VOI window center={center:g} width={width:g} for {function}")
     return _window(values, center, width, function), f"window center={center:g} width={width:g} ({function})"
 
 
@@ -170,7 +198,7 @@ def dicom_spacing(ds: pydicom.Dataset) -> tuple[float, float] | None:
 
 
 def read_dicom_mammogram(
-    path: str | PathLike, voi: str = "none", window: tuple[float, float] | None = None
+    path: str | PathLike, voi: str = "none", window: tuple[float, float] | None = None, max_pixels: int = MAX_PIXELS
 ) -> tuple[np.ndarray, dict]:
     """Read a DICOM mammogram.
 
@@ -179,19 +207,37 @@ def read_dicom_mammogram(
         voi: ``"none"``, ``"window"``, ``"lut"`` or ``"auto"`` (see the module docstring).
         window: explicit ``(center, width)`` in Modality-LUT units; implies ``voi="window"`` unless
             ``voi="none"``.
+        max_pixels: refuse images with more than this many pixels (``Rows x Columns``) before decoding.
 
     Returns:
         ``(array, meta)``: float32 array (H, W) in [0, 1], row 0 at the top as stored; meta with ``format``,
         ``bits_stored``, ``spacing`` (row, col mm or None), ``laterality``, ``view``,
         ``photometric_interpretation``, ``transfer_syntax``, ``modality``, ``intensity_rule``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        MammogramReadError: not DICOM, damaged, incomplete or implausible header, truncated or undecodable
+            pixel data, not grayscale (:class:`UnsupportedTransferSyntaxError` when a codec is missing).
     """
     path = os.fspath(path)
     if voi not in VOI_MODES:
         raise ValueError(f"voi must be one of {VOI_MODES}, got {voi!r}")
     if window is not None and voi == "none":
         voi = "window"
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such DICOM file")
+    try:
+        return _decode(path, voi, window, max_pixels)
+    except MammogramReadError:
+        raise
+    except _CORRUPT_DATA_ERRORS as err:
+        raise MammogramReadError(path, f"damaged DICOM file ({type(err).__name__}: {err})") from None
+
+
+def _decode(path: str, voi: str, window: tuple[float, float] | None, max_pixels: int) -> tuple[np.ndarray, dict]:
     ds = _read_dataset(path)
     _check_decodable(ds, path)
+    _check_header(ds, path, max_pixels)
     photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
         raise MammogramReadError(path, f"photometric interpretation {photometric!r} is not grayscale")
@@ -204,6 +250,8 @@ def read_dicom_mammogram(
         rule = f"modality LUT output / representable range [{lo:g}, {hi:g}]"
     else:
         image, rule = voi_result
+    if not np.isfinite(image).all():
+        raise MammogramReadError(path, f"non-finite intensities after {rule} (check RescaleSlope and the VOI)")
     if photometric == "MONOCHROME1":
         image = 1.0 - image
         rule += ", MONOCHROME1 inverted"

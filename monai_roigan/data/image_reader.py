@@ -26,6 +26,7 @@ from monai.data import ImageReader
 from monai.utils import ensure_tuple
 
 from monai_roigan.data.dicom import read_dicom_mammogram
+from monai_roigan.data.limits import MAX_PIXELS
 from monai_roigan.data.pgm import PGM_MAGICS, read_pgm
 from monai_roigan.data.raster import read_raster
 from monai_roigan.utils.errors import MammogramReadError
@@ -60,13 +61,21 @@ class MammogramReader(ImageReader):
         voi: DICOM VOI handling, ``"none"`` (default), ``"window"``, ``"lut"`` or ``"auto"``.
         window: explicit DICOM window ``(center, width)`` in Modality-LUT units.
         pgm_spacing: pixel spacing in mm reported for PGM files (default 0.2, MIAS); ``None`` for unknown.
+        max_pixels: refuse files whose header promises more pixels (height x width), before decoding.
     """
 
-    def __init__(self, voi: str = "none", window: tuple[float, float] | None = None, pgm_spacing: float | None = 0.2):
+    def __init__(
+        self,
+        voi: str = "none",
+        window: tuple[float, float] | None = None,
+        pgm_spacing: float | None = 0.2,
+        max_pixels: int = MAX_PIXELS,
+    ):
         super().__init__()
         self.voi = voi
         self.window = window
         self.pgm_spacing = pgm_spacing
+        self.max_pixels = max_pixels
 
     def verify_suffix(self, filename: Sequence[PathLike] | PathLike) -> bool:
         return all(os.path.splitext(os.fspath(f))[1].lower() in MAMMOGRAM_SUFFIXES for f in ensure_tuple(filename))
@@ -79,15 +88,15 @@ class MammogramReader(ImageReader):
             raise FileNotFoundError(f"{path}: no such mammogram file")
         fmt = sniff_format(path)
         if fmt == "DICOM":
-            image, meta = read_dicom_mammogram(path, voi=self.voi, window=self.window)
+            image, meta = read_dicom_mammogram(path, voi=self.voi, window=self.window, max_pixels=self.max_pixels)
         elif fmt == "PGM":
-            raw, maxval = read_pgm(path)
+            raw, maxval = read_pgm(path, self.max_pixels)
             image = raw.astype(np.float32) / float(maxval)
             spacing = None if self.pgm_spacing is None else (self.pgm_spacing, self.pgm_spacing)
             bits = int(maxval).bit_length()
             meta = {"format": "PGM", "bits_stored": bits, "spacing": spacing, "intensity_rule": f"value / {maxval}"}
         else:
-            image, meta = read_raster(path)
+            image, meta = read_raster(path, self.max_pixels)
         meta.setdefault("laterality", None)
         meta.setdefault("view", None)
         meta["source_path"] = path

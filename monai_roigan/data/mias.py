@@ -31,7 +31,8 @@ __all__ = ["MIASRecord", "parse_mias_info", "mias_datalist", "MIAS_IMAGE_SIZE", 
 
 MIAS_IMAGE_SIZE = 1024
 MIAS_PIXEL_SPACING_MM = 0.2
-_REFNUM = re.compile(r"^mdb\d{3}$")
+_REFNUM = re.compile(r"^mdb[0-9]{3}$")
+_INTEGER = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only: str.isdigit() also accepts '²', which int() refuses
 _SEPARATOR = re.compile(r"^=+$")
 
 
@@ -84,7 +85,7 @@ def _parse_row(tokens: list[str], path: str, line: int, image_size: int) -> MIAS
     coords = rest[1:]
     if not coords or " ".join(coords) == "*NOTE 3*":
         return MIASRecord(refnum, tissue, code, rest[0], None, None, line)
-    if len(coords) != 3 or not all(c.isdigit() for c in coords):
+    if len(coords) != 3 or not all(_INTEGER.match(c) for c in coords):
         fail("expected three integer values x y radius")
     x, y, radius = (int(c) for c in coords)
     if not (0 <= x < image_size and 0 < y <= image_size) or radius <= 0:

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from monai_roigan.data.limits import MAX_PIXELS, check_image_size
 from monai_roigan.utils.errors import MammogramReadError
 
 __all__ = ["read_pgm", "write_pgm", "PGM_MAGICS"]
 
 PGM_MAGICS = (b"P5", b"P2")
-_MAX_SIDE = 65535  # Netpbm allows larger, no mammogram needs it; refusing it bounds allocation
+_MAX_DIGITS = 10  # no header number of a valid file is longer; int() of a huge digit string is slow or refused
 
 
 def _header_tokens(buf: bytes, path: str, count: int) -> tuple[list[int], int]:
@@ -43,8 +44,10 @@ def _header_tokens(buf: bytes, path: str, count: int) -> tuple[list[int], int]:
                 pos += 1
             continue
         start = pos
-        while pos < n and buf[pos : pos + 1].isdigit():
+        while pos < n and buf[pos : pos + 1].isdigit() and pos - start <= _MAX_DIGITS:
             pos += 1
+        if pos - start > _MAX_DIGITS:
+            raise MammogramReadError(path, f"malformed PGM header: number at byte {start} has too many digits")
         if start == pos:
             if pos >= n:
                 raise MammogramReadError(path, "truncated PGM header (file ends inside the header)")
@@ -55,18 +58,18 @@ def _header_tokens(buf: bytes, path: str, count: int) -> tuple[list[int], int]:
     return values, pos + 1
 
 
-def _check_header(path: str, width: int, height: int, maxval: int) -> None:
-    if not (0 < width <= _MAX_SIDE and 0 < height <= _MAX_SIDE):
-        raise MammogramReadError(path, f"implausible PGM dimensions {width}x{height}")
+def _check_header(path: str, width: int, height: int, maxval: int, max_pixels: int) -> None:
+    check_image_size(path, height, width, max_pixels)
     if not 0 < maxval <= 65535:
         raise MammogramReadError(path, f"PGM maxval {maxval} outside 1..65535")
 
 
-def read_pgm(path: str | PathLike) -> tuple[np.ndarray, int]:
+def read_pgm(path: str | PathLike, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, int]:
     """Read a PGM file.
 
     Args:
         path: file path.
+        max_pixels: refuse headers promising more pixels (width x height).
 
     Returns:
         ``(array, maxval)``: array of shape (H, W), ``uint8`` or ``uint16``, values in [0, maxval].
@@ -82,7 +85,7 @@ def read_pgm(path: str | PathLike) -> tuple[np.ndarray, int]:
     if magic not in PGM_MAGICS:
         raise MammogramReadError(path, f"not a PGM file (magic number {magic!r}, expected b'P5' or b'P2')")
     (width, height, maxval), offset = _header_tokens(buf, path, 3)
-    _check_header(path, width, height, maxval)
+    _check_header(path, width, height, maxval, max_pixels)
     dtype = np.uint8 if maxval < 256 else np.dtype(">u2")
     if magic == b"P5":
         needed = width * height * np.dtype(dtype).itemsize

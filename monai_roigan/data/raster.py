@@ -8,12 +8,14 @@ channels are equal (a grey image saved as RGB); anything else is an error rather
 from __future__ import annotations
 
 import os
+import struct
 from os import PathLike
 
 import numpy as np
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
+from monai_roigan.data.limits import MAX_PIXELS, check_image_size
 from monai_roigan.utils.errors import MammogramReadError
 
 __all__ = ["read_raster"]
@@ -38,26 +40,41 @@ def _bits(array: np.ndarray, path: str) -> int:
     raise MammogramReadError(path, f"unsupported sample type {array.dtype}; expected 8- or 16-bit unsigned")
 
 
-def _load(path: str, suffix: str) -> np.ndarray:
+#: What Pillow and tifffile raise on damaged files (tifffile parses tags lazily, so any access can).
+_DECODE_ERRORS = (
+    UnidentifiedImageError, Image.DecompressionBombError, tifffile.TiffFileError, OSError, ValueError, TypeError,
+    KeyError, IndexError, ZeroDivisionError, OverflowError, NotImplementedError, SyntaxError, struct.error,
+)  # fmt: skip
+
+
+def _load(path: str, suffix: str, max_pixels: int) -> np.ndarray:
     try:
         if suffix in (".tif", ".tiff"):
-            return tifffile.imread(path)
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages.first
+                check_image_size(path, int(page.imagelength), int(page.imagewidth), max_pixels)
+                return page.asarray()
         with Image.open(path) as img:
+            check_image_size(path, img.height, img.width, max_pixels)
             img.load()
             return np.asarray(img)
-    except (UnidentifiedImageError, OSError, ValueError, tifffile.TiffFileError) as err:
+    except _DECODE_ERRORS as err:
         raise MammogramReadError(path, f"cannot decode image ({type(err).__name__}: {err})") from None
 
 
-def read_raster(path: str | PathLike) -> tuple[np.ndarray, dict]:
+def read_raster(path: str | PathLike, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, dict]:
     """Read a PNG or TIFF mammogram.
+
+    Args:
+        path: file.
+        max_pixels: refuse images whose header promises more pixels, before decoding.
 
     Returns:
         ``(array, meta)``: float32 (H, W) in [0, 1], row 0 at the top; meta with ``format`` and ``bits_stored``.
     """
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
-    array = _as_gray(_load(path, suffix), path)
+    array = _as_gray(_load(path, suffix, max_pixels), path)
     bits = _bits(array, path)
     image = array.astype(np.float32) / float((1 << bits) - 1)
     fmt = "TIFF" if suffix in (".tif", ".tiff") else "PNG"

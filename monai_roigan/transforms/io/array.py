@@ -12,6 +12,7 @@ from monai.transforms import EnsureChannelFirst, Transform
 from monai.utils import ImageMetaKey, convert_to_dst_type, ensure_tuple
 
 from monai_roigan.data.image_reader import MammogramReader
+from monai_roigan.data.limits import MAX_PIXELS
 
 __all__ = ["LoadMammogram"]
 
@@ -34,6 +35,8 @@ class LoadMammogram(Transform):
         window: explicit DICOM window ``(center, width)``.
         pgm_spacing: spacing in mm reported for PGM files (MIAS: 0.2).
         dtype: output dtype (default float32).
+        max_pixels: refuse files whose header promises more pixels (height x width), before decoding
+            (default :data:`~monai_roigan.data.limits.MAX_PIXELS`).
     """
 
     def __init__(
@@ -42,8 +45,9 @@ class LoadMammogram(Transform):
         window: tuple[float, float] | None = None,
         pgm_spacing: float | None = 0.2,
         dtype=np.float32,
+        max_pixels: int = MAX_PIXELS,
     ):
-        self.reader = MammogramReader(voi=voi, window=window, pgm_spacing=pgm_spacing)
+        self.reader = MammogramReader(voi=voi, window=window, pgm_spacing=pgm_spacing, max_pixels=max_pixels)
         self.dtype = dtype
         self.channel_first = EnsureChannelFirst()
 

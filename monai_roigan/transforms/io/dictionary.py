@@ -8,6 +8,7 @@ import numpy as np
 from monai.config import KeysCollection
 from monai.transforms import MapTransform
 
+from monai_roigan.data.limits import MAX_PIXELS
 from monai_roigan.transforms.io.array import LoadMammogram
 
 __all__ = ["LoadMammogramd", "LoadMammogramD", "LoadMammogramDict"]
@@ -18,7 +19,7 @@ class LoadMammogramd(MapTransform):
 
     Args:
         keys: keys of the file paths to load (e.g. ``"image"``).
-        voi, window, pgm_spacing, dtype: as for :class:`LoadMammogram`.
+        voi, window, pgm_spacing, dtype, max_pixels: as for :class:`LoadMammogram`.
         allow_missing_keys: skip keys that are absent.
     """
 
@@ -30,9 +31,10 @@ class LoadMammogramd(MapTransform):
         pgm_spacing: float | None = 0.2,
         dtype=np.float32,
         allow_missing_keys: bool = False,
+        max_pixels: int = MAX_PIXELS,
     ):
         super().__init__(keys, allow_missing_keys)
-        self.loader = LoadMammogram(voi=voi, window=window, pgm_spacing=pgm_spacing, dtype=dtype)
+        self.loader = LoadMammogram(voi=voi, window=window, pgm_spacing=pgm_spacing, dtype=dtype, max_pixels=max_pixels)
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
         d = dict(data)
