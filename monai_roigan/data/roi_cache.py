@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -122,11 +123,17 @@ def load_roi_cache(path: str | PathLike) -> dict[str, np.ndarray]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not an ROI cache (missing keys), naming the file.
+        ValueError: the file is not an ROI cache (missing keys, not an npz, or it holds pickled objects), naming
+            the file.
     """
     path = os.fspath(path)
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such ROI cache")
+    try:
+        with np.load(path, allow_pickle=False) as data:  # object arrays (pickles) are refused
+            arrays = {k: data[k] for k in data.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: unreadable or unsafe ROI cache ({type(err).__name__}: {err})") from None
     missing = {"images", "labels", "class_names", "sources", "groups"} - set(arrays)
     if missing:
         raise ValueError(f"{path}: not a monai-roigan ROI cache (missing {sorted(missing)})")

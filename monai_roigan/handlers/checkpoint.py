@@ -11,7 +11,8 @@ then renamed, so a crash mid-write never leaves a ``checkpoint_*.pt`` that is pa
 ``best_checkpoint_<iteration>_<score_name>=<score>.pt``; a resumed run reads the scores back from those
 file names, so it keeps comparing against (and eventually removes) the earlier best.
 
-With ``resume=True`` the latest ``checkpoint_*.pt`` is loaded when training starts (``torch.load`` with
+With ``resume=True`` the temporary files of writes interrupted by a crash are deleted and the latest
+``checkpoint_*.pt`` is loaded when training starts (``torch.load`` with
 ``weights_only=True``: a pickle carrying code is refused) and the iteration count continues from it.
 """
 
@@ -28,6 +29,9 @@ import numpy as np
 import torch
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, DiskSaver
+
+from monai_roigan.utils.errors import CheckpointError
+from monai_roigan.utils.safe_load import load_state_file
 
 __all__ = ["RNGStates", "GanCheckpointer", "latest_checkpoint", "load_checkpoint"]
 
@@ -86,16 +90,17 @@ def load_checkpoint(path: str | PathLike, to_load: Mapping, map_location="cpu") 
     """Load a checkpoint into ``to_load`` objects with ``torch.load(weights_only=True)``.
 
     Raises:
-        ValueError: the file is not a plain-tensor checkpoint (e.g. a pickle with code), naming it.
+        CheckpointError: (a ``ValueError``) the file is not a plain-tensor checkpoint (e.g. a pickle with code),
+            is unreadable, or lacks an entry of ``to_load``, naming it.
     """
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError... for unsafe or broken files
-        raise ValueError(f"{path}: refused or unreadable checkpoint ({type(err).__name__}: {err})") from None
+    checkpoint = load_state_file(path, map_location)
     missing = [k for k in to_load if k not in checkpoint]
     if missing:
-        raise ValueError(f"{path}: checkpoint lacks {missing}; it has {sorted(checkpoint)}")
-    Checkpoint.load_objects(to_load=dict(to_load), checkpoint=checkpoint)
+        raise CheckpointError(path, f"checkpoint lacks {missing}; it has {sorted(checkpoint)}")
+    try:
+        Checkpoint.load_objects(to_load=dict(to_load), checkpoint=checkpoint)
+    except (RuntimeError, KeyError, ValueError) as err:  # shapes or keys of another architecture / class count
+        raise CheckpointError(path, f"does not fit the configured networks and optimizers ({err})") from None
 
 
 class GanCheckpointer:

@@ -17,6 +17,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from monai_roigan.handlers.checkpoint import GanCheckpointer
 from monai_roigan.utils.atomic import atomic_write
+from monai_roigan.utils.safe_load import load_state_file
 
 __all__ = ["ExportGenerator"]
 
@@ -47,7 +48,7 @@ class ExportGenerator:
         if best is None or best.last_checkpoint is None:
             return None
         path = self.best_from.save_dir / best.last_checkpoint
-        state = torch.load(path, map_location="cpu", weights_only=True)[self.key]
+        state = load_state_file(path)[self.key]
         self.logger.info(f"exporting {self.key!r} of the best checkpoint {path}")
         return {k.removeprefix("module."): v for k, v in state.items() if k != "n_averaged"}
 

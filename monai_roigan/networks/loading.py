@@ -9,24 +9,28 @@ from __future__ import annotations
 
 from os import PathLike
 
-import torch
 from torch import nn
 
 from monai_roigan.networks.nets import PerClassGenerator, ROIGenerator
+from monai_roigan.utils.errors import CheckpointError
+from monai_roigan.utils.safe_load import load_state_file
 
-__all__ = ["load_weights", "load_generator", "generator_from_state", "generator_state"]
+__all__ = ["load_weights", "load_generator", "generator_from_state", "generator_geometry", "generator_state"]
 
 
-def _read_state(path: str | PathLike, map_location) -> dict:
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such weights file") from None
-    except Exception as err:
-        raise ValueError(f"{path}: refused or unreadable weights file ({type(err).__name__}: {err})") from None
-    if not isinstance(state, dict):
-        raise ValueError(f"{path}: expected a state dict, found {type(state).__name__}")
-    return state
+def generator_geometry(state: dict) -> dict:
+    """Class count (0: unconditional), output size in pixels and layout of a generator state dict.
+
+    Returns:
+        ``{"num_classes", "output_size", "per_class", "prefix"}``; ``prefix`` is where the (first) network's keys
+        start (``"models.0."`` for a :class:`PerClassGenerator`).
+    """
+    per_class = sorted({int(k.split(".")[1]) for k in state if k.startswith("models.")})
+    prefix = "models.0." if per_class else ""
+    embed = state.get(f"{prefix}embed.weight")  # (num_classes, embedding_dim) or absent
+    upsamplings = sum(1 for k, v in state.items() if k.startswith(f"{prefix}upsample.") and v.dim() == 4)
+    num_classes = len(per_class) if per_class else (0 if embed is None else int(embed.shape[0]))
+    return {"num_classes": num_classes, "output_size": 4 * 2**upsamplings, "per_class": bool(per_class), "prefix": prefix}
 
 
 def generator_from_state(state: dict) -> nn.Module:
@@ -35,22 +39,20 @@ def generator_from_state(state: dict) -> nn.Module:
     Raises:
         KeyError: ``state`` is not a generator state dict.
     """
-    per_class = sorted({int(k.split(".")[1]) for k in state if k.startswith("models.")})
-    prefix = "models.0." if per_class else ""
+    geometry = generator_geometry(state)
+    prefix = geometry["prefix"]
     project = state[f"{prefix}project.0.weight"]  # (C0 * 16, latent_dim + embedding_dim)
-    embed = state.get(f"{prefix}embed.weight")  # (num_classes, embedding_dim) or absent
+    embed = state.get(f"{prefix}embed.weight")
     embedding_dim = 0 if embed is None else embed.shape[1]
-    upsamplings = sum(1 for k, v in state.items() if k.startswith(f"{prefix}upsample.") and v.dim() == 4)
     arch = {
         "latent_dim": project.shape[1] - embedding_dim,
         "width": project.shape[0] / 16 / 1024,
-        "output_size": 4 * 2**upsamplings,
+        "output_size": geometry["output_size"],
         "kernel_size": state[f"{prefix}to_image.0.weight"].shape[-1],
     }
-    if per_class:
-        return PerClassGenerator(num_classes=len(per_class), **arch)
-    num_classes = 0 if embed is None else embed.shape[0]
-    return ROIGenerator(num_classes=num_classes, embedding_dim=embedding_dim or None, **arch)
+    if geometry["per_class"]:
+        return PerClassGenerator(num_classes=geometry["num_classes"], **arch)
+    return ROIGenerator(num_classes=geometry["num_classes"], embedding_dim=embedding_dim or None, **arch)
 
 
 def generator_state(state: dict) -> dict:
@@ -70,17 +72,18 @@ def load_generator(path: str | PathLike, map_location="cpu") -> nn.Module:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a tensor-only generator state dict (pickled code is refused), naming the file.
+        CheckpointError: (a ``ValueError``) not a tensor-only generator state dict (pickled code is refused),
+            naming the file.
     """
-    state = generator_state(_read_state(path, map_location))
+    state = generator_state(load_state_file(path, map_location))
     try:
         network = generator_from_state(state)
     except (KeyError, IndexError, AttributeError) as err:
-        raise ValueError(f"{path}: not a ROI generator state dict (missing {err})") from None
+        raise CheckpointError(path, f"not a ROI generator state dict (missing {err})") from None
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise ValueError(f"{path}: weights do not fit {type(network).__name__} ({err})") from None
+        raise CheckpointError(path, f"weights do not fit {type(network).__name__} ({err})") from None
     return network.to(map_location).eval()
 
 
@@ -89,12 +92,13 @@ def load_weights(network: nn.Module, path: str | PathLike, map_location="cpu") -
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not a tensor-only state dict (pickled code is refused), or it belongs to another
+        CheckpointError: (a ``ValueError``) the file is not a tensor-only state dict (pickled code is refused), or
+            it belongs to another
             architecture or class count (the mismatching keys or shapes are named).
     """
-    state = _read_state(path, map_location)
+    state = load_state_file(path, map_location)
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise ValueError(f"{path}: weights do not fit {type(network).__name__} ({err})") from None
+        raise CheckpointError(path, f"weights do not fit {type(network).__name__} ({err})") from None
     return network

@@ -1,14 +1,25 @@
-"""Small shared utilities: exceptions and seeding helpers."""
+"""Small shared utilities: exceptions, atomic writes, safe loading and seeding helpers."""
 
-from .errors import AnnotationError, MammogramReadError, MissingImageError, UnsupportedTransferSyntaxError
+from .errors import (
+    AnnotationError,
+    CheckpointError,
+    ConfigurationError,
+    MammogramReadError,
+    MissingImageError,
+    UnsupportedTransferSyntaxError,
+)
 from .atomic import atomic_write
+from .safe_load import load_state_file
 from .seeding import derived_rng
 
 __all__ = [
     "AnnotationError",
+    "CheckpointError",
+    "ConfigurationError",
     "MammogramReadError",
     "MissingImageError",
     "UnsupportedTransferSyntaxError",
     "atomic_write",
     "derived_rng",
+    "load_state_file",
 ]

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 from os import PathLike
 
-__all__ = ["MammogramReadError", "UnsupportedTransferSyntaxError", "AnnotationError", "MissingImageError"]
+__all__ = [
+    "FileProblemError",
+    "MammogramReadError",
+    "UnsupportedTransferSyntaxError",
+    "AnnotationError",
+    "MissingImageError",
+    "CheckpointError",
+    "ConfigurationError",
+]
 
 
-class MammogramReadError(ValueError):
-    """An image file could not be decoded into correct pixels (bad header, truncated data, no pixel data)."""
+class FileProblemError(ValueError):
+    """Base of the errors about one file: ``.path`` names it, ``.problem`` says what is wrong."""
 
     def __init__(self, path: str | PathLike, problem: str):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class MammogramReadError(FileProblemError):
+    """An image file could not be decoded into correct pixels (bad header, truncated data, no pixel data)."""
 
 
 class UnsupportedTransferSyntaxError(MammogramReadError):
@@ -41,3 +53,11 @@ class AnnotationError(ValueError):
 
 class MissingImageError(FileNotFoundError):
     """An annotation refers to an image file that does not exist (raised in strict mode)."""
+
+
+class CheckpointError(FileProblemError):
+    """A checkpoint or weights file was refused (pickled code), is unreadable, or does not fit the model."""
+
+
+class ConfigurationError(ValueError):
+    """A training or inference setup that cannot work, found before the first step (see ``check_training_setup``)."""
