@@ -171,7 +171,15 @@ class GanCheckpointer:
         found = sorted((float(m.group(1)), p.name) for p in self.save_dir.glob("best_*.pt") if (m := pattern.match(p.name)))
         self.best.load_state_dict({"_saved": found})
 
+    def _remove_partial_writes(self) -> None:
+        """Delete the temporary files of checkpoint writes that a killed run left behind (never ``*.pt``)."""
+        for partial in self.save_dir.glob("tmp*"):
+            if partial.is_file() and partial.suffix != ".pt":
+                self.logger.warning(f"resume: removing {partial}, a checkpoint write interrupted by a crash")
+                partial.unlink()
+
     def load_latest(self, engine: Engine) -> None:
+        self._remove_partial_writes()
         if self.best is not None:
             self._reload_best()
         path = latest_checkpoint(self.save_dir)
