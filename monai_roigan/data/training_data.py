@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES
 from monai_roigan.data.roi_cache import roi_cache_datalist
+from monai_roigan.utils.errors import ConfigurationError
 
 __all__ = ["training_rois", "training_datalist"]
 
@@ -77,19 +78,31 @@ def training_rois(
     return path
 
 
-def training_datalist(cache_path: str | PathLike, class_names: Sequence[str] = ABNORMALITY_CLASSES) -> list[dict]:
+def training_datalist(
+    cache_path: str | PathLike, class_names: Sequence[str] = ABNORMALITY_CLASSES, image_size: int | None = None
+) -> list[dict]:
     """The cache's ROIs of ``class_names`` as a datalist with labels renumbered 0..K-1 in that order.
 
+    Args:
+        cache_path: an ``.npz`` ROI cache.
+        class_names: the classes to train, in label order.
+        image_size: when given, every ROI must be (1, image_size, image_size).
+
     Raises:
-        ValueError: a class has no ROI in the cache (a generator cannot learn it), naming the class and file.
+        ConfigurationError: (a ``ValueError``) an unknown class name, a class without any ROI in the cache (a
+            generator cannot learn it), or ROIs of another size than ``image_size``; naming the class or file.
     """
     unknown = [c for c in class_names if c not in ALL_CLASSES]
     if unknown:
-        raise ValueError(f"unknown class name(s) {unknown}; expected names from {list(ALL_CLASSES)}")
+        raise ConfigurationError(f"unknown class name(s) {unknown}; expected names from {list(ALL_CLASSES)}")
     items = roi_cache_datalist(cache_path, classes=list(class_names))
     for item in items:
         item["label"] = list(class_names).index(item["class_name"])
     empty = [c for c in class_names if not any(i["class_name"] == c for i in items)]
     if empty:
-        raise ValueError(f"{cache_path}: no ROIs for class(es) {empty}; a generator cannot learn them")
+        raise ConfigurationError(f"{cache_path}: no ROIs for class(es) {empty}; a generator cannot learn them")
+    shapes = {tuple(i["image"].shape) for i in items}
+    if image_size is not None and shapes != {(1, image_size, image_size)}:
+        raise ConfigurationError(f"{cache_path}: ROIs of shape {sorted(shapes)}, the networks need (1, {image_size}, "
+                                 f"{image_size}); prepare the ROIs with output_size={image_size}")  # fmt: skip
     return items

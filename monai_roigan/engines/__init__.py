@@ -1,8 +1,9 @@
-"""Training engines: the class-conditional GAN trainer and its regularisers."""
+"""Training engines: the class-conditional GAN trainer, its regularisers and its pre-flight checks."""
 
 from .regularizers import DIFFAUGMENT_POLICIES, DiffAugment, make_ema, r1_penalty, update_ema
 from .generation import OUTPUT_FORMATS, generate_rois, latent_for
 from .trainer import SCALAR_KEYS, ROIGanTrainer, sample_latent
+from .preflight import check_training_options, check_training_setup
 
 __all__ = [
     "DIFFAUGMENT_POLICIES",
@@ -10,6 +11,8 @@ __all__ = [
     "OUTPUT_FORMATS",
     "ROIGanTrainer",
     "SCALAR_KEYS",
+    "check_training_options",
+    "check_training_setup",
     "generate_rois",
     "latent_for",
     "make_ema",
