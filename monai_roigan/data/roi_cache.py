@@ -144,6 +144,8 @@ def load_roi_cache(path: str | PathLike) -> dict[str, np.ndarray]:
 def roi_cache_datalist(path: str | PathLike, classes: Sequence[str] | None = None) -> list[dict]:
     """ROI cache as a MONAI datalist: ``{"image": MetaTensor (1, S, S) in [-1, 1], "label": int, ...}``.
 
+    Every field is collatable by MONAI's ``DataLoader``: an unknown ``spacing_mm`` is NaN, not None.
+
     Args:
         path: an ``.npz`` cache.
         classes: keep only these class names (labels keep the cache's numbering).
@@ -153,6 +155,8 @@ def roi_cache_datalist(path: str | PathLike, classes: Sequence[str] | None = Non
     items = []
     for i, image in enumerate(arrays["images"]):
         fields = _item_fields(arrays, i)
+        if fields["spacing_mm"] is None:  # unknown spacing (CBIS-DDSM, DICOM without PixelSpacing): NaN collates
+            fields["spacing_mm"] = float("nan")
         if keep is not None and fields["label"] not in keep:
             continue
         meta = {"source_path": fields["source"], "roi_center": fields["center"], "class_name": fields["class_name"]}
