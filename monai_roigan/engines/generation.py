@@ -1,4 +1,4 @@
-"""Generate ROIs per class from a trained generator and write them as PNG and NIfTI.
+"""Generate ROIs per class from a trained generator and write them as PNG, NIfTI or DICOM.
 
 Each ROI ``k`` of class ``c`` has its own latent vector, drawn from a stream keyed by ``(seed, c, k)``, so
 the same seed gives the same images whatever the batch size, and a run split into shards (disjoint ``k``
@@ -16,13 +16,14 @@ import nibabel as nib
 import numpy as np
 import torch
 
+from monai_roigan.data.dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
 from monai_roigan.handlers.samples import generate
 from monai_roigan.utils.seeding import derived_rng
 from monai_roigan.utils.visualize import save_png, to_uint8
 
 __all__ = ["latent_for", "generate_rois", "OUTPUT_FORMATS"]
 
-OUTPUT_FORMATS = ("png", "nifti")
+OUTPUT_FORMATS = ("png", "nifti", "dicom")
 
 
 def check_truncation(truncation: float) -> float:
@@ -48,7 +49,7 @@ def latent_for(
     return torch.from_numpy((z * check_truncation(truncation)).astype(np.float32))
 
 
-def _write(image: np.ndarray, stem: Path, formats: Sequence[str], spacing_mm: float) -> list[str]:
+def _write(image: np.ndarray, stem: Path, formats: Sequence[str], spacing_mm: float, dicom: dict | None) -> list[str]:
     written = []
     if "png" in formats:
         save_png(to_uint8(image), stem.with_suffix(".png"))
@@ -57,6 +58,9 @@ def _write(image: np.ndarray, stem: Path, formats: Sequence[str], spacing_mm: fl
         path = stem.with_name(stem.name + ".nii.gz")
         nib.save(nib.Nifti1Image(image.astype(np.float32), np.diag([spacing_mm, spacing_mm, 1.0, 1.0])), str(path))
         written.append(str(path))
+    if "dicom" in formats:
+        dataset = synthetic_dicom_dataset(image, spacing_mm=spacing_mm, **dicom)
+        written.append(str(write_synthetic_dicom(stem.with_suffix(".dcm"), dataset)))
     return written
 
 
@@ -74,6 +78,8 @@ def generate_rois(
     indices: Sequence[int] | None = None,
     spacing_mm: float = 0.4,
     truncation: float = 1.0,
+    generator_id: str = "unknown",
+    uid_prefix: str | None = None,
 ) -> list[dict]:
     """Write ``num_per_class`` synthetic ROIs of each class to ``output_dir/<class>/``.
 
@@ -83,10 +89,15 @@ def generate_rois(
         num_per_class: ROIs per class (indices ``0..num_per_class-1``).
         output_dir: output folder; a ``manifest.json`` lists every file with its class, index and seed.
         seed: the generation seed.
-        formats: any of ``"png"`` (8-bit, [-1, 1] mapped to 0..255) and ``"nifti"`` (float32 in [-1, 1]).
+        formats: any of ``"png"`` (8-bit, [-1, 1] mapped to 0..255), ``"nifti"`` (float32 in [-1, 1]) and
+            ``"dicom"`` (Secondary Capture marked SYNTHETIC, 16-bit; one study per call, one series per class;
+            see :mod:`monai_roigan.data.dicom_writer`).
         indices: generate only these indices (a shard); default all.
         spacing_mm: pixel spacing written into NIfTI headers (0.4 mm: a 128-pixel MIAS window at 64 px).
         truncation: latent scale psi in (0, 1] (see :func:`latent_for`); 1 samples the full latent range.
+        generator_id: the generator's identity written into DICOM tags (see
+            :func:`~monai_roigan.networks.describe_weights`).
+        uid_prefix: root of the DICOM UIDs (default pydicom's).
 
     Returns:
         One record per ROI: ``class_name``, ``label``, ``index``, ``seed``, ``files``.
@@ -95,6 +106,7 @@ def generate_rois(
     if unknown:
         raise ValueError(f"unknown output format(s) {sorted(unknown)}; expected {OUTPUT_FORMATS}")
     output_dir = Path(output_dir)
+    series = SyntheticSeries(uid_prefix=uid_prefix)
     wanted = list(range(num_per_class)) if indices is None else list(indices)
     records = []
     for label, name in enumerate(class_names):
@@ -105,9 +117,10 @@ def generate_rois(
             labels = torch.full((len(chunk),), label, dtype=torch.long) if conditional else None
             images = generate(network, z, labels).numpy()
             for k, image in zip(chunk, images):
-                files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm)
+                dicom = {"class_name": name, "seed": seed, "index": k, "generator": generator_id, "series": series}
+                files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm, dicom)
                 records.append({"class_name": name, "label": label, "index": k, "seed": seed, "files": files})
     manifest = {"seed": seed, "truncation": truncation, "class_names": list(class_names), "synthetic": True,
-                "items": records}  # fmt: skip
+                "generator": generator_id, "items": records}  # fmt: skip
     (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return records

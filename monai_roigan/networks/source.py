@@ -23,7 +23,7 @@ from torch import nn
 
 from monai_roigan.networks.loading import load_generator
 
-__all__ = ["GeneratorSource"]
+__all__ = ["GeneratorSource", "describe_weights"]
 
 _LOADED: dict[tuple[str, str, str], nn.Module] = {}  # (path, sha256, device) -> network, per process
 
@@ -42,6 +42,29 @@ def _module_sha256(module: nn.Module) -> str:
         digest.update(key.encode())
         digest.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+def _bundle_version(metadata: Path) -> str | None:
+    return json.loads(metadata.read_text()).get("version") if metadata.is_file() else None
+
+
+def _identity_line(name: str, version: str | None, sha256: str) -> str:
+    return f"{f'monai-roigan bundle {version}' if version else name} sha256:{sha256[:12]}"
+
+
+def describe_weights(path: str | PathLike, metadata: str | PathLike | None = None) -> str:
+    """The one-line identity of a weights file, as written into synthetic images' metadata and DICOM tags.
+
+    Args:
+        path: exported ``model.pt`` or checkpoint.
+        metadata: the bundle's ``metadata.json`` (its ``version`` is named when the file exists).
+
+    Returns:
+        ``"monai-roigan bundle 0.2.0 sha256:1a2b3c4d5e6f"`` (or the path instead of the bundle version).
+    """
+    path = Path(path)
+    version = None if metadata is None else _bundle_version(Path(metadata))
+    return _identity_line(str(path), version, _file_sha256(path))
 
 
 def _for_inference(network: nn.Module) -> nn.Module:
@@ -101,14 +124,12 @@ class GeneratorSource:
         weights, metadata = source / "models" / "model.pt", source / "configs" / "metadata.json"
         if not weights.is_file():
             raise FileNotFoundError(f"{weights}: the bundle folder {source} has no trained generator")
-        version = json.loads(metadata.read_text()).get("version") if metadata.is_file() else None
-        return weights, version
+        return weights, _bundle_version(metadata)
 
     def describe(self) -> str:
         """One line naming the generator: bundle version (if any) and the first 12 hex digits of its hash."""
-        version = self.identity.get("bundle_version")
-        name = f"monai-roigan bundle {version}" if version else self.identity.get("path", self.identity.get("class"))
-        return f"{name} sha256:{self.identity['sha256'][:12]}"
+        name = self.identity.get("path", self.identity.get("class"))
+        return _identity_line(name, self.identity.get("bundle_version"), self.identity["sha256"])
 
     def get(self) -> nn.Module:
         """The network in eval mode on ``device``, loaded at most once per process and device."""

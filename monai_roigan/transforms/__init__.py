@@ -1,7 +1,7 @@
 """MONAI transforms of monai-roigan: array transforms ``Foo`` and dictionary twins ``Food``."""
 
 from .breast import BreastMask, breast_mask, sample_normal_centers
-from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict
+from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict, SaveSyntheticDICOM, SaveSyntheticDICOMd
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
 from .synthetic import ROIBank, SyntheticROIAugment, SyntheticROIAugmentd
 
@@ -16,6 +16,8 @@ __all__ = [
     "MaskToCenter",
     "MaskToCenterd",
     "ROIBank",
+    "SaveSyntheticDICOM",
+    "SaveSyntheticDICOMd",
     "SyntheticROIAugment",
     "SyntheticROIAugmentd",
     "breast_mask",

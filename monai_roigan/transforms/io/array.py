@@ -1,4 +1,4 @@
-"""``LoadMammogram``: load one mammogram file with :class:`MammogramReader` into a MetaTensor."""
+"""``LoadMammogram`` (one mammogram file into a MetaTensor) and ``SaveSyntheticDICOM`` (a synthetic ROI to DICOM)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from monai.data import ImageReader, MetaTensor
 from monai.transforms import EnsureChannelFirst, Transform
 from monai.utils import ImageMetaKey, convert_to_dst_type, ensure_tuple
 
+from monai_roigan.data.dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
 from monai_roigan.data.image_reader import MammogramReader
 from monai_roigan.data.limits import MAX_PIXELS
 
-__all__ = ["LoadMammogram"]
+__all__ = ["LoadMammogram", "SaveSyntheticDICOM"]
 
 
 class LoadMammogram(Transform):
@@ -59,3 +60,43 @@ class LoadMammogram(Transform):
         meta[ImageMetaKey.FILENAME_OR_OBJ] = filenames[0]
         image = MetaTensor.ensure_torch_and_prune_meta(array, meta)
         return self.channel_first(image, meta_dict=meta)
+
+
+class SaveSyntheticDICOM(Transform):
+    """Write a synthetic ROI as a DICOM Secondary Capture file marked SYNTHETIC (see :mod:`~monai_roigan.data.dicom_writer`).
+
+    The input is a MetaTensor (1, H, W) or (H, W) in [-1, 1] whose meta carries ``synthetic=True`` and the
+    ``synthetic_class``, ``synthetic_seed``, ``synthetic_index`` and ``synthetic_generator`` keys that
+    :class:`~monai_roigan.transforms.SyntheticROIAugment` sets. Nothing else of the meta is written, so no
+    attribute of a source image (patient, study, file name) can reach the file. A real (non-synthetic) image
+    is refused: this writer would label it synthetic.
+
+    Files go to ``output_dir/<class>/<class>_s<seed>_<index>.dcm``; every file written by one instance
+    belongs to one study, each class to one series. The written path is stored in ``meta["saved_to"]``.
+
+    Args:
+        output_dir: output folder.
+        spacing_mm: ``PixelSpacing`` written when the meta has no ``spacing_mm``.
+        uid_prefix: root for the generated UIDs (default pydicom's).
+    """
+
+    def __init__(self, output_dir: str | PathLike, spacing_mm: float = 0.4, uid_prefix: str | None = None):
+        self.output_dir = Path(output_dir)
+        self.spacing_mm = spacing_mm
+        self.series = SyntheticSeries(uid_prefix=uid_prefix)
+
+    def __call__(self, img: MetaTensor) -> MetaTensor:
+        meta = getattr(img, "meta", {})
+        if meta.get("synthetic") is not True:
+            raise ValueError(
+                "SaveSyntheticDICOM writes synthetic ROIs only; this image's meta has no synthetic=True "
+                f"(source {meta.get('filename_or_obj', 'unknown')!r})"
+            )
+        name, seed, index = meta["synthetic_class"], int(meta["synthetic_seed"]), int(meta["synthetic_index"])
+        spacing = float(meta.get("spacing_mm", self.spacing_mm))
+        array = np.asarray(img.detach().cpu().numpy() if hasattr(img, "detach") else img, dtype=np.float32)
+        dataset = synthetic_dicom_dataset(array, name, seed, index, str(meta["synthetic_generator"]), self.series,
+                                          spacing_mm=spacing)  # fmt: skip
+        path = write_synthetic_dicom(self.output_dir / name / f"{name}_s{seed}_{index:05d}.dcm", dataset)
+        img.meta["saved_to"] = str(path)
+        return img
