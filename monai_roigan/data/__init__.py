@@ -4,6 +4,8 @@ from .annotations import annotation_datalist, read_roi_table
 from .cbis_ddsm import CBIS_SHAPE_CLASSES, CBISRecord, cbis_ddsm_datalist, read_cbis_ddsm_csv, resolve_cbis_path
 from .classes import ABNORMALITY_CLASSES, ALL_CLASSES, DEFAULT_MIAS_CLASS_MAP, NORMAL_CLASS, class_label
 from .dicom import read_dicom_mammogram
+from .dicom_folder import crawl_dicom_folder, join_annotations, write_dicom_datalist
+from .dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
 from .image_reader import MammogramReader, sniff_format
 from .mias import MIASRecord, mias_datalist, parse_mias_info
 from .pgm import read_pgm, write_pgm
@@ -17,6 +19,7 @@ _LAZY = {
     "prepare_roi_dataset": "prepare",
     "training_datalist": "training_data",
     "training_rois": "training_data",
+    "read_datalist_file": "training_data",
     "SyntheticBalancedDataset": "synthetic_dataset",
 }
 
@@ -39,16 +42,20 @@ __all__ = [
     "MammogramReader",
     "NORMAL_CLASS",
     "ROICache",
+    "SyntheticSeries",
     "SyntheticBalancedDataset",
     "annotation_datalist",
     "cbis_ddsm_datalist",
     "class_label",
+    "crawl_dicom_folder",
     "dihedral_variants",
+    "join_annotations",
     "load_roi_cache",
     "mias_datalist",
     "parse_mias_info",
     "prepare_roi_dataset",
     "read_cbis_ddsm_csv",
+    "read_datalist_file",
     "read_dicom_mammogram",
     "read_pgm",
     "read_raster",
@@ -56,8 +63,11 @@ __all__ = [
     "resolve_cbis_path",
     "roi_cache_datalist",
     "sniff_format",
+    "synthetic_dicom_dataset",
     "training_datalist",
     "training_rois",
+    "write_dicom_datalist",
     "write_pgm",
     "write_roi_cache",
+    "write_synthetic_dicom",
 ]

@@ -24,7 +24,7 @@ from monai_roigan.data.classes import ALL_CLASSES
 from monai_roigan.data.datalist import keep_existing_images
 from monai_roigan.utils.errors import AnnotationError
 
-__all__ = ["read_roi_table", "annotation_datalist", "ROI_TABLE_COLUMNS"]
+__all__ = ["read_roi_table", "annotation_datalist", "annotation_fields", "ROI_TABLE_COLUMNS"]
 
 ROI_TABLE_COLUMNS = ("file", "row", "col", "class")
 
@@ -69,6 +69,26 @@ def _int_field(row: dict, key: str, path: str, line: int, optional: bool = False
     return int(number)
 
 
+def annotation_fields(row: dict, path: str, line: int, class_names: Sequence[str] = ALL_CLASSES) -> dict:
+    """``center`` ([row, col] top-left or None), ``radius``, ``class_name``, ``label``, ``line`` of one table row.
+
+    Raises:
+        AnnotationError: unknown class name or bad number, with ``line``.
+    """
+    name = str(row["class"]).strip()
+    if name not in class_names:
+        raise AnnotationError(path, f"unknown class {name!r}; expected one of {list(class_names)}", line)
+    optional = name == "normal"
+    r, c = _int_field(row, "row", path, line, optional), _int_field(row, "col", path, line, optional)
+    return {
+        "center": [r, c] if r is not None and c is not None else None,
+        "radius": _int_field(row, "radius", path, line, optional=True),
+        "class_name": name,
+        "label": list(class_names).index(name),
+        "line": line,
+    }
+
+
 def annotation_datalist(
     table: str | PathLike,
     image_root: str | PathLike | None = None,
@@ -86,22 +106,9 @@ def annotation_datalist(
     """
     path = os.fspath(table)
     root = Path(image_root) if image_root is not None else Path(path).parent
-    entries = []
-    for line, row in read_roi_table(path):
-        name = str(row["class"]).strip()
-        if name not in class_names:
-            raise AnnotationError(path, f"unknown class {name!r}; expected one of {list(class_names)}", line)
-        optional = name == "normal"
-        r, c = _int_field(row, "row", path, line, optional), _int_field(row, "col", path, line, optional)
-        entries.append(
-            {
-                "image": str(root / str(row["file"]).strip()),
-                "center": [r, c] if r is not None and c is not None else None,
-                "radius": _int_field(row, "radius", path, line, optional=True),
-                "class_name": name,
-                "label": list(class_names).index(name),
-                "line": line,
-                "dataset": "annotations",
-            }
-        )
+    entries = [
+        {"image": str(root / str(row["file"]).strip()), **annotation_fields(row, path, line, class_names),
+         "dataset": "annotations"}
+        for line, row in read_roi_table(path)
+    ]  # fmt: skip
     return keep_existing_images(entries, path, strict)

@@ -2,7 +2,8 @@
 
 :func:`training_rois` is what the bundle calls. With ``dataset_dir=None`` it generates the phantom into
 ``cache_dir/phantom`` and cuts its ROIs; with a MIAS folder (``dataset="mias"``) or a CBIS-DDSM folder plus
-CSVs (``dataset="cbis-ddsm"``) it cuts theirs. The cache file name encodes every parameter, so a changed
+CSVs (``dataset="cbis-ddsm"``) it cuts theirs; with ``datalist`` (a JSON from ``roigan-dicom-datalist``, e.g. a
+hospital DICOM export) it cuts the ROIs the datalist names. The cache file name encodes every parameter, so a changed
 setting builds a new cache and an unchanged one is reused.
 """
 
@@ -10,15 +11,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES
 from monai_roigan.data.roi_cache import roi_cache_datalist
-from monai_roigan.utils.errors import ConfigurationError
+from monai_roigan.utils.errors import AnnotationError, ConfigurationError
 
-__all__ = ["training_rois", "training_datalist"]
+__all__ = ["training_rois", "training_datalist", "read_datalist_file"]
+
+
+def read_datalist_file(path: str | PathLike) -> list[dict]:
+    """Entries of a datalist JSON: its ``"training"`` list (as written by ``roigan-dicom-datalist``) or a bare list.
+
+    Raises:
+        AnnotationError: not JSON, or no list of entries with an ``image`` each.
+    """
+    path = os.fspath(path)
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise AnnotationError(path, f"invalid JSON ({err})") from None
+    entries = data.get("training") if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "image" in e for e in entries):
+        raise AnnotationError(path, "expected a list of entries with an 'image' each (or {'training': [...]})")
+    return entries
 
 
 def _build_datalist(dataset: str, dataset_dir: Path, csv_paths: Sequence[str], strict: bool) -> list[dict]:
@@ -46,6 +65,7 @@ def training_rois(
     augment: str = "none",
     normal_per_image: int = 0,
     strict: bool = False,
+    datalist: str | PathLike | None = None,
 ) -> Path:
     """Path of the ROI cache (``.npz``) to train on, preparing it if needed.
 
@@ -58,11 +78,15 @@ def training_rois(
         seed: phantom and normal-ROI seed.
         roi_size, output_size, augment, normal_per_image: ROI preparation options.
         strict: fail on annotations whose image is missing.
+        datalist: a datalist JSON (e.g. from ``roigan-dicom-datalist``) to cut ROIs from instead of a dataset
+            folder; entries need ``image``, ``center`` ([row, col] top-left), ``class_name`` and ``label``.
     """
     from monai_roigan.data.phantom import make_phantom_dataset
     from monai_roigan.data.prepare import prepare_roi_dataset
 
     cache_dir = Path(cache_dir)
+    if datalist is not None:
+        return _rois_from_datalist_file(cache_dir, Path(datalist), seed, roi_size, output_size, augment, normal_per_image)
     if dataset_dir is None:
         dataset_dir = make_phantom_dataset(cache_dir / "phantom", num_images=num_phantom_images, seed=seed)
         dataset = "mias"
@@ -74,6 +98,19 @@ def training_rois(
     if not path.is_file():
         datalist = _build_datalist(dataset, dataset_dir, csv_paths, strict)
         prepare_roi_dataset(datalist, path, roi_size=roi_size, output_size=output_size, augment=augment,
+                            normal_per_image=normal_per_image, seed=seed)  # fmt: skip
+    return path
+
+
+def _rois_from_datalist_file(cache_dir: Path, datalist: Path, seed, roi_size, output_size, augment, normal_per_image):
+    from monai_roigan.data.prepare import prepare_roi_dataset
+
+    entries = read_datalist_file(datalist)
+    params = dict(datalist=hashlib.sha1(datalist.read_bytes()).hexdigest(), seed=seed, roi_size=roi_size,
+                  output_size=output_size, augment=augment, normal_per_image=normal_per_image)  # fmt: skip
+    path = cache_dir / f"rois_datalist_{hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]}.npz"
+    if not path.is_file():
+        prepare_roi_dataset(entries, path, roi_size=roi_size, output_size=output_size, augment=augment,
                             normal_per_image=normal_per_image, seed=seed)  # fmt: skip
     return path
 
