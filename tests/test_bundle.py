@@ -36,7 +36,8 @@ def test_metadata_has_required_keys_offline():
     assert out["spatial_shape"] == [64, 64] and out["value_range"] == [-1, 1] and out["num_channels"] == 1
 
 
-@pytest.mark.parametrize("name", ["train.json", "inference.json", "paper.json", "per_class.json", "metadata.json"])
+@pytest.mark.parametrize("name", ["train.json", "inference.json", "paper.json", "per_class.json", "metadata.json",
+                                  "multi_gpu_train.json", "multi_gpu_inference.json"])  # fmt: skip
 def test_configs_are_json(name):
     json.loads((CONFIGS / name).read_text())
 

@@ -11,6 +11,7 @@ from pydicom.uid import UID, SecondaryCaptureImageStorage
 from monai_roigan.data.dicom_writer import PLACEHOLDER_PATIENT, SyntheticSeries, synthetic_dicom_dataset, to_uint16
 from monai_roigan.data.dicom_writer import write_synthetic_dicom
 from monai_roigan.engines import generate_rois, latent_for
+from monai_roigan.engines.generation import as_formats
 from monai_roigan.networks import GeneratorSource
 from monai_roigan.networks.nets import ROIGenerator
 from monai_roigan.transforms import LoadMammogram, LoadMammogramd, SaveSyntheticDICOM, SaveSyntheticDICOMd
@@ -145,3 +146,9 @@ def test_save_refuses_a_real_image_and_the_dict_version_skips_it(tmp_path, dicom
         SaveSyntheticDICOM(tmp_path / "out")(real)
     SaveSyntheticDICOMd("image", tmp_path / "out")({"image": real})
     assert not (tmp_path / "out").exists()
+
+
+def test_output_format_values_from_the_command_line():
+    assert as_formats("dicom") == ["dicom"] and as_formats("png, DICOM") == ["png", "dicom"]
+    assert as_formats(("nifti", "dicom")) == ["nifti", "dicom"]  # MONAI's CLI turns "nifti,dicom" into a tuple
+    assert as_formats(None, ["png"]) == ["png"]

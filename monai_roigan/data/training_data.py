@@ -18,6 +18,7 @@ from pathlib import Path
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES
 from monai_roigan.data.roi_cache import roi_cache_datalist
+from monai_roigan.utils.distributed import rank_zero_first
 from monai_roigan.utils.errors import AnnotationError, ConfigurationError
 
 __all__ = ["training_rois", "training_datalist", "read_datalist_file"]
@@ -81,12 +82,20 @@ def training_rois(
         datalist: a datalist JSON (e.g. from ``roigan-dicom-datalist``) to cut ROIs from instead of a dataset
             folder; entries need ``image``, ``center`` ([row, col] top-left), ``class_name`` and ``label``.
     """
+    cache_dir = Path(cache_dir)
+    with rank_zero_first():  # under torchrun rank 0 builds the cache, the others then reuse it
+        if datalist is not None:
+            return _rois_from_datalist_file(cache_dir, Path(datalist), seed, roi_size, output_size, augment,
+                                            normal_per_image)  # fmt: skip
+        return _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images, seed, roi_size,
+                             output_size, augment, normal_per_image, strict)  # fmt: skip
+
+
+def _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images, seed, roi_size, output_size,
+                  augment, normal_per_image, strict) -> Path:  # fmt: skip
     from monai_roigan.data.phantom import make_phantom_dataset
     from monai_roigan.data.prepare import prepare_roi_dataset
 
-    cache_dir = Path(cache_dir)
-    if datalist is not None:
-        return _rois_from_datalist_file(cache_dir, Path(datalist), seed, roi_size, output_size, augment, normal_per_image)
     if dataset_dir is None:
         dataset_dir = make_phantom_dataset(cache_dir / "phantom", num_images=num_phantom_images, seed=seed)
         dataset = "mias"

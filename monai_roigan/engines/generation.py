@@ -2,7 +2,9 @@
 
 Each ROI ``k`` of class ``c`` has its own latent vector, drawn from a stream keyed by ``(seed, c, k)``, so
 the same seed gives the same images whatever the batch size, and a run split into shards (disjoint ``k``
-ranges) writes exactly the files of a single run.
+ranges) writes exactly the files of a single run. Under ``torchrun`` each rank takes every world-size-th
+index (:func:`~monai_roigan.utils.distributed.shard_indices`); the ranks share one DICOM study and its
+per-class series, and rank 0 writes the manifest of all ranks.
 """
 
 from __future__ import annotations
@@ -12,18 +14,29 @@ from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
+import ignite.distributed as idist
 import nibabel as nib
 import numpy as np
 import torch
 
 from monai_roigan.data.dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
 from monai_roigan.handlers.samples import generate
+from monai_roigan.utils.distributed import broadcast_object, gather_objects, shard_indices
 from monai_roigan.utils.seeding import derived_rng
 from monai_roigan.utils.visualize import save_png, to_uint8
 
-__all__ = ["latent_for", "generate_rois", "OUTPUT_FORMATS"]
+__all__ = ["latent_for", "generate_rois", "as_formats", "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = ("png", "nifti", "dicom")
+
+
+def as_formats(value, default: Sequence[str] = ("png", "nifti")) -> list[str]:
+    """Output formats from a command-line value: ``"dicom"``, ``"png,dicom"`` or a list (MONAI's CLI parses
+    ``png,dicom`` into a tuple); ``None`` or empty gives ``default``."""
+    if not value:
+        return list(default)
+    names = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return [n.strip().lower() for n in names if n.strip()]
 
 
 def check_truncation(truncation: float) -> float:
@@ -80,6 +93,7 @@ def generate_rois(
     truncation: float = 1.0,
     generator_id: str = "unknown",
     uid_prefix: str | None = None,
+    channels_last: bool = True,
 ) -> list[dict]:
     """Write ``num_per_class`` synthetic ROIs of each class to ``output_dir/<class>/``.
 
@@ -92,22 +106,30 @@ def generate_rois(
         formats: any of ``"png"`` (8-bit, [-1, 1] mapped to 0..255), ``"nifti"`` (float32 in [-1, 1]) and
             ``"dicom"`` (Secondary Capture marked SYNTHETIC, 16-bit; one study per call, one series per class;
             see :mod:`monai_roigan.data.dicom_writer`).
-        indices: generate only these indices (a shard); default all.
+        indices: generate only these indices (a shard); default all (this rank's share under ``torchrun``).
         spacing_mm: pixel spacing written into NIfTI headers (0.4 mm: a 128-pixel MIAS window at 64 px).
         truncation: latent scale psi in (0, 1] (see :func:`latent_for`); 1 samples the full latent range.
         generator_id: the generator's identity written into DICOM tags (see
             :func:`~monai_roigan.networks.describe_weights`).
         uid_prefix: root of the DICOM UIDs (default pydicom's).
+        channels_last: convert ``network`` (in place) to channels-last memory first; on the CPU its forward pass
+            runs 1.8x faster (measured, docs/performance.md); outputs agree with contiguous memory to float32
+            rounding.
 
     Returns:
-        One record per ROI: ``class_name``, ``label``, ``index``, ``seed``, ``files``.
+        One record per ROI this process wrote: ``class_name``, ``label``, ``index``, ``seed``, ``files``.
     """
     unknown = set(formats) - set(OUTPUT_FORMATS)
     if unknown:
         raise ValueError(f"unknown output format(s) {sorted(unknown)}; expected {OUTPUT_FORMATS}")
     output_dir = Path(output_dir)
+    if channels_last:
+        network.to(memory_format=torch.channels_last)
     series = SyntheticSeries(uid_prefix=uid_prefix)
-    wanted = list(range(num_per_class)) if indices is None else list(indices)
+    for name in class_names:
+        series.series(name)  # every class's series UID exists before rank 0's copy is shared
+    series = broadcast_object(series)
+    wanted = shard_indices(range(num_per_class)) if indices is None else list(indices)
     records = []
     for label, name in enumerate(class_names):
         (output_dir / name).mkdir(parents=True, exist_ok=True)
@@ -120,7 +142,9 @@ def generate_rois(
                 dicom = {"class_name": name, "seed": seed, "index": k, "generator": generator_id, "series": series}
                 files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm, dicom)
                 records.append({"class_name": name, "label": label, "index": k, "seed": seed, "files": files})
+    everything = sorted(gather_objects(records), key=lambda r: (r["label"], r["index"]))
     manifest = {"seed": seed, "truncation": truncation, "class_names": list(class_names), "synthetic": True,
-                "generator": generator_id, "items": records}  # fmt: skip
-    (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+                "generator": generator_id, "items": everything}  # fmt: skip
+    if idist.get_rank() == 0:
+        (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return records

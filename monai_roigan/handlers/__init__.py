@@ -6,6 +6,7 @@ from .export import ExportGenerator
 from .nan_guard import NonFiniteGuard, NonFiniteLossError
 from .quality import GeneratorQuality
 from .samples import FixedNoiseSamples, generate
+from .summary_writer import NullSummaryWriter, rank_zero_summary_writer
 
 __all__ = [
     "ExportGenerator",
@@ -14,9 +15,11 @@ __all__ = [
     "GeneratorQuality",
     "NonFiniteGuard",
     "NonFiniteLossError",
+    "NullSummaryWriter",
     "RNGStates",
     "TrainingCurves",
     "generate",
     "latest_checkpoint",
     "load_checkpoint",
+    "rank_zero_summary_writer",
 ]
