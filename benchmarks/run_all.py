@@ -1,0 +1,222 @@
+"""Every performance ratio of monai-roigan, measured in one run on this machine, printed as one table.
+
+    python benchmarks/run_all.py            # about 6 minutes on 2 CPU cores; --device cuda on a GPU
+
+Rows (goal in brackets):
+
+1. training throughput (ROIs/s) of ``ROIGanTrainer`` versus a bare PyTorch loop doing the same work: the
+   same networks (default preset: width 0.125, auxiliary head), batch 32, losses (BCE with the paper's label
+   tricks, auxiliary cross-entropy, mode seeking), DiffAugment translation, EMA update, the same
+   ``DataLoader`` and iteration count [>= 0.95];
+2. pipeline throughput with ``SyntheticROIAugmentd`` (prob 0.5) versus without, MedNIST-style pipeline,
+   2 workers (``bench_augment.py``) [>= 0.9];
+3. generator forward at batch 256 in GFLOP/s (FLOPs counted by ``torch.utils.flop_counter``, channels-last
+   memory as ``generate_rois`` runs it) versus a 2048x2048 float32 matmul in the same run, for the default
+   preset (width 0.125), width 0.25 and the paper preset (width 1.0) [>= 0.5];
+4. ROI preparation in mammograms/s (``prepare_roi_dataset`` on the 120-image phantom) and the peak resident
+   memory of a default-preset training run (``monai.bundle run training``, 2 epochs).
+
+Speed does not depend on the weights, so a clean clone needs no trained model: rows 2 and 3 use an untrained
+generator of the default architecture unless ``--model`` names one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from monai.data import DataLoader
+from monai.utils import set_determinism
+from torch.utils.flop_counter import FlopCounterMode
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_augment import pipeline_ratio  # noqa: E402
+
+from monai_roigan.data import prepare_roi_dataset, training_datalist, training_rois  # noqa: E402
+from monai_roigan.data.phantom import make_phantom_dataset  # noqa: E402
+from monai_roigan.engines import DiffAugment, ROIGanTrainer, make_ema, sample_latent, update_ema  # noqa: E402
+from monai_roigan.losses import AdversarialLoss  # noqa: E402
+from monai_roigan.networks import ROIDiscriminator, ROIGenerator  # noqa: E402
+
+BATCH, AUX, MODE_SEEKING = 32, 1.0, 2.0
+
+
+def networks(device):
+    set_determinism(0)
+    g = ROIGenerator(num_classes=4, width=0.125).to(device)
+    d = ROIDiscriminator(num_classes=4, width=0.125, aux_classifier=True).to(device)
+    adam = dict(lr=2e-4, betas=(0.5, 0.999))
+    return g, d, torch.optim.Adam(g.parameters(), **adam), torch.optim.Adam(d.parameters(), **adam), make_ema(g, 0.995)
+
+
+def loader(datalist):
+    return DataLoader(datalist, batch_size=BATCH, shuffle=True, drop_last=True, num_workers=0)
+
+
+def run_trainer(datalist, device, iterations: int, channels_last: bool = False) -> float:
+    g, d, g_opt, d_opt, ema = networks(device)
+    data = loader(datalist)
+    trainer = ROIGanTrainer(device, -(-iterations // len(data)), data, g, g_opt, d, d_opt,
+                            adversarial_loss=AdversarialLoss(), diffaugment=DiffAugment(("translation",)),
+                            aux_weight=AUX, mode_seeking_weight=MODE_SEEKING, ema=ema, epoch_length=len(data),
+                            channels_last=channels_last)  # fmt: skip
+    start = time.perf_counter()
+    trainer.run()
+    _sync(device)
+    return trainer.state.iteration * BATCH / (time.perf_counter() - start)
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def run_bare_loop(datalist, device, iterations: int) -> float:
+    """The trainer's iteration written as a plain PyTorch loop (no Ignite, no MONAI engine, no handlers)."""
+    g, d, g_opt, d_opt, ema = networks(device)
+    loss, augment, rng = AdversarialLoss(), DiffAugment(("translation",)), torch.Generator().manual_seed(0)
+    loss.generator = augment.generator = rng
+    data, done = loader(datalist), 0
+    start = time.perf_counter()
+    while done < iterations:
+        for batch in data:
+            real, labels = batch["image"].to(device), torch.as_tensor(batch["label"]).to(device).view(-1)
+            z = sample_latent(real.shape[0], 100, "uniform", rng).to(device)
+            fake = g(z, labels)
+            d_opt.zero_grad(set_to_none=True)
+            d_real, real_classes = d(augment(real), labels, return_class_logits=True)
+            d_fake = d(augment(fake.detach()), labels)
+            (loss.discriminator(d_real, d_fake) + AUX * F.cross_entropy(real_classes, labels)).backward()
+            d_opt.step()
+            g_opt.zero_grad(set_to_none=True)
+            d.requires_grad_(False)
+            g_logits, fake_classes = d(augment(fake), labels, return_class_logits=True)
+            order = torch.argsort(labels.cpu(), stable=True)
+            a, b = order[0::2][: BATCH // 2], order[1::2][: BATCH // 2]
+            same = labels.cpu()[a] == labels.cpu()[b]
+            a, b = a[same].to(device), b[same].to(device)
+            ratio = (fake[a] - fake[b]).abs().mean() / (z[a] - z[b]).abs().mean()
+            (loss.generator_loss(g_logits) + AUX * F.cross_entropy(fake_classes, labels)
+             + MODE_SEEKING / (ratio + 1e-5)).backward()  # fmt: skip
+            g_opt.step()
+            d.requires_grad_(True)
+            update_ema(ema, g)
+            done += 1
+            if done == iterations:
+                break
+    _sync(device)
+    return done * BATCH / (time.perf_counter() - start)
+
+
+def training_ratio(datalist, device, iterations: int, repeats: int) -> tuple[float, float]:
+    run_trainer(datalist, device, 10), run_bare_loop(datalist, device, 10)  # warm-up
+    best = {"trainer": 0.0, "bare": 0.0}
+    for _ in range(repeats):  # alternate, keep the best of each: the machine's noise hits both
+        best["trainer"] = max(best["trainer"], run_trainer(datalist, device, iterations))
+        best["bare"] = max(best["bare"], run_bare_loop(datalist, device, iterations))
+    return best["trainer"], best["bare"]
+
+
+def best_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def generator_gflops(device, width: float = 0.125, batch: int = 256, repeats: int = 5) -> tuple[float, float]:
+    """(generator forward GFLOP/s at ``batch``, float32 2048x2048 matmul GFLOP/s), both on ``device``.
+
+    The generator runs as ``generate_rois`` runs it: eval mode, channels-last memory.
+    """
+    g = ROIGenerator(num_classes=4, width=width).to(device).eval().to(memory_format=torch.channels_last)
+    z, labels = torch.rand(batch, 100, device=device) * 2 - 1, torch.arange(batch, device=device) % 4
+    with torch.no_grad():
+        with FlopCounterMode(display=False) as counter:
+            g(z, labels)
+        flops = counter.get_total_flops()
+
+        def forward():
+            g(z, labels)
+            _sync(device)
+
+        forward()
+        g_rate = flops / best_seconds(forward, repeats) / 1e9
+        a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
+
+        def matmul():
+            a @ b
+            _sync(device)
+
+        matmul()
+        return g_rate, 2 * 2048**3 / best_seconds(matmul, repeats) / 1e9
+
+
+def roi_preparation_rate(phantom: Path, work: Path) -> float:
+    from monai_roigan.data import mias_datalist
+
+    entries = mias_datalist(phantom)
+    start = time.perf_counter()
+    summary = prepare_roi_dataset(entries, work / "prep_rois.npz", augment="dihedral", verbose=False)
+    return summary["num_images"] / (time.perf_counter() - start)
+
+
+def training_peak_rss(cache: Path, work: Path) -> tuple[float, float]:
+    """(peak RSS in MiB, seconds) of ``monai.bundle run training`` with the default preset for 2 epochs."""
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file",
+           str(REPO / "bundle" / "configs" / "train.json"), "--bundle_root", str(work / "bundle"), "--cache_dir",
+           str(cache), "--max_epochs", "2"]  # fmt: skip
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, seconds  # Linux: KiB
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--model", type=Path, default=None, help="generator for the pipeline row (default: untrained)")
+    p.add_argument("--iterations", type=int, default=100)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        cache = work / "cache"
+        rss, train_seconds = training_peak_rss(cache, work)  # first: RUSAGE_CHILDREN must see this child only
+        datalist = training_datalist(training_rois(cache, None, augment="dihedral"))
+        trainer, bare = training_ratio(datalist, args.device, args.iterations, args.repeats)
+        rows.append(("training ROIs/s: ROIGanTrainer / bare PyTorch loop", trainer, bare, trainer / bare, 0.95))
+        fast = max(run_trainer(datalist, args.device, args.iterations, channels_last=True) for _ in range(args.repeats))
+        model = args.model or work / "untrained.pt"
+        if args.model is None:
+            torch.save(ROIGenerator(num_classes=4, width=0.125).state_dict(), model)
+        with_aug, without = pipeline_ratio(model, 120, workers=2, repeats=args.repeats, folder=cache)
+        rows.append(("pipeline ROIs/s: with / without SyntheticROIAugmentd", with_aug, without, with_aug / without, 0.9))
+        for width, name in ((0.125, "default"), (0.25, "width 0.25"), (1.0, "paper")):
+            g_rate, mm_rate = generator_gflops(args.device, width)
+            rows.append((f"GFLOP/s: G forward (batch 256, {name}) / matmul 2048", g_rate, mm_rate, g_rate / mm_rate, 0.5))
+        prep = roi_preparation_rate(make_phantom_dataset(cache / "phantom", num_images=120, seed=0), work)
+    print(f"device: {args.device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
+    print(f"{'measure':<60}{'numerator':>11}{'denominator':>13}{'ratio':>8}{'goal':>7}  met")
+    for name, num, den, ratio, goal in rows:
+        print(f"{name:<60}{num:>11.1f}{den:>13.1f}{ratio:>8.2f}{goal:>7.2f}  {'yes' if ratio >= goal else 'NO'}")
+    print(f"training with channels_last=True: {fast:.1f} ROIs/s ({fast / trainer:.2f}x the default layout)")
+    print(f"ROI preparation: {prep:.2f} mammograms/s (120-image phantom, dihedral)")
+    print(f"default-preset training (2 epochs, incl. quality classifier fit): peak RSS {rss:.0f} MiB, "
+          f"{train_seconds:.0f} s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
