@@ -1,6 +1,29 @@
-"""Quality measures of generated ROIs: class fidelity (a classifier trained on real ROIs) and diversity."""
+"""Quality measures of synthetic ROIs, all offline (nothing is downloaded).
 
+- class fidelity (a classifier trained on real ROIs) and MS-SSIM diversity;
+- reference-based MSE, PSNR, SSIM and DSSIM against the nearest or a random real ROI of the same class;
+- set-level FID, KID and improved precision/recall on a domain encoder's features;
+- a memorization check against held-out real ROIs.
+"""
+
+from .distribution import domain_features, frechet_distance, kernel_distance, precision_recall
 from .diversity import mean_pairwise_msssim
+from .memorization import memorization_check
+from .reference import REFERENCE_METRICS, nearest_indices, pair_metrics, reference_metrics
 from .roi_classifier import ROIClassifier, class_fidelity, train_roi_classifier
 
-__all__ = ["ROIClassifier", "class_fidelity", "mean_pairwise_msssim", "train_roi_classifier"]
+__all__ = [
+    "REFERENCE_METRICS",
+    "ROIClassifier",
+    "class_fidelity",
+    "domain_features",
+    "frechet_distance",
+    "kernel_distance",
+    "mean_pairwise_msssim",
+    "memorization_check",
+    "nearest_indices",
+    "pair_metrics",
+    "precision_recall",
+    "reference_metrics",
+    "train_roi_classifier",
+]

@@ -1,0 +1,122 @@
+"""Evaluation metrics against known answers: identical sets, exact shifts and scalings, noised and shifted copies."""
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import structural_similarity
+
+from monai_roigan.metrics import (
+    REFERENCE_METRICS,
+    ROIClassifier,
+    domain_features,
+    frechet_distance,
+    kernel_distance,
+    memorization_check,
+    pair_metrics,
+    precision_recall,
+    reference_metrics,
+)
+
+
+def rois(n=24, seed=0):
+    """Smooth random ROIs (N, 1, 32, 32) in [-1, 1]: blurred noise, so SSIM has structure to compare."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 1, 36, 36))
+    x = sum(x[..., i : i + 32, j : j + 32] for i in range(5) for j in range(5)) / 25
+    return np.tanh(x * 3).astype(np.float32)
+
+
+def test_identical_images_give_the_perfect_values():
+    a = (rois(1)[0, 0] + 1) / 2
+    assert pair_metrics(a, a) == {"mse": 0.0, "psnr": float("inf"), "ssim": 1.0, "dssim": 0.0}
+
+
+def test_psnr_of_a_known_offset_and_ssim_agrees_with_scikit_image():
+    a = np.full((32, 32), 0.4)
+    assert pair_metrics(a, a + 0.1)["psnr"] == pytest.approx(20.0)  # mse 0.01 -> 10 log10(1 / 0.01)
+    x, y = rois(2, seed=3)
+    metrics = reference_metrics(x[None], [0], y[None], [0])[0]
+    expected = structural_similarity((x[0] + 1) / 2, (y[0] + 1) / 2, data_range=1.0)
+    assert metrics["ssim"] == pytest.approx(expected) and metrics["dssim"] == pytest.approx((1 - expected) / 2)
+
+
+def test_nearest_pairing_finds_the_copy_and_degraded_copies_score_worse_on_every_metric():
+    real, labels = rois(), np.arange(24) % 2
+    rng = np.random.default_rng(1)
+    sets = {
+        "copy": real[::-1].copy(),
+        "noised": np.clip(real[::-1] + rng.normal(0, 0.3, real.shape), -1, 1),
+        "shifted": np.roll(real[::-1], 4, axis=-1),
+    }
+    scores = {}
+    for name, fake in sets.items():
+        rows = reference_metrics(fake, labels[::-1], real, labels, pairing="nearest")
+        scores[name] = {k: np.mean([r[k] for r in rows]) for k in ("mse", "ssim", "dssim")}
+        scores[name]["psnr"] = np.median([r["psnr"] for r in rows])
+        if name == "copy":
+            assert [r["reference"] for r in rows] == list(range(23, -1, -1))
+    assert scores["copy"]["mse"] == 0 and scores["copy"]["psnr"] == float("inf") and scores["copy"]["ssim"] == 1
+    for worse in ("noised", "shifted"):
+        assert scores[worse]["mse"] > 0 and scores[worse]["psnr"] < np.inf
+        assert scores[worse]["ssim"] < 1 and scores[worse]["dssim"] > 0
+
+
+def test_random_pairing_is_seeded_and_stays_within_the_class():
+    real, labels = rois(), np.arange(24) % 3
+    first = reference_metrics(real[:6], labels[:6], real, labels, pairing="random", seed=5)
+    assert first == reference_metrics(real[:6], labels[:6], real, labels, pairing="random", seed=5)
+    assert all(labels[r["reference"]] == r["label"] for r in first) and set(first[0]) >= set(REFERENCE_METRICS)
+    with pytest.raises(ValueError, match="no real ROI of class 7"):
+        reference_metrics(real[:1], [7], real, labels)
+
+
+def gaussian(n=400, d=5, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, d)) @ np.diag([1.0, 2.0, 0.5, 1.5, 1.0])
+
+
+def test_fid_known_values():
+    x = gaussian()
+    assert abs(frechet_distance(x, x)) < 1e-8
+    shift = np.array([1.0, -2.0, 0.5, 0.0, 3.0])
+    assert frechet_distance(x, x + shift) == pytest.approx((shift**2).sum(), rel=1e-6)  # same covariance
+    centred = x - x.mean(0)
+    expected = np.trace(np.cov(centred, rowvar=False))  # scaling by 2: 0 + T + 4T - 2 * 2T = T
+    assert frechet_distance(centred, 2 * centred) == pytest.approx(expected, rel=1e-6)
+
+
+def test_kid_near_zero_for_one_distribution_and_larger_for_a_shifted_one():
+    x, y = gaussian(seed=0), gaussian(seed=1)
+    same, spread = kernel_distance(x, y, subsets=20, subset_size=100)
+    shifted, _ = kernel_distance(x, y + 1.0, subsets=20, subset_size=100)
+    assert abs(same) < 3 * spread + 1e-3 and shifted > 10 * max(abs(same), 1e-3)
+    assert kernel_distance(x, y, subsets=5, seed=2) == kernel_distance(x, y, subsets=5, seed=2)
+
+
+def test_precision_recall_identical_far_and_collapsed_sets():
+    x = gaussian()
+    assert precision_recall(x, x) == (1.0, 1.0)
+    assert precision_recall(x, x + 100.0) == (0.0, 0.0)
+    collapsed = np.repeat(x[:8], 50, axis=0)  # every fake is a real sample: full precision, poor coverage
+    precision, recall = precision_recall(x, collapsed)
+    assert precision == 1.0 and recall < 0.2
+
+
+def test_memorization_flags_an_exact_copy_and_not_new_samples():
+    train, held_out, new = rois(24, seed=0), rois(24, seed=1), rois(24, seed=2)
+    fake = new.copy()
+    fake[5] = train[17]
+    report = memorization_check(fake, train, held_out)
+    assert report["copies"] == [5]
+    clean = memorization_check(new, train, held_out)
+    assert clean["copies"] == [] and clean["closer_than_heldout"] < 0.25
+    assert 0.5 < clean["median_ratio"] < 2.0
+    copied = memorization_check(train[:12], train, held_out)
+    assert copied["closer_than_heldout"] == 1.0 and copied["median_ratio"] < 1e-9
+
+
+def test_domain_features_are_the_pooled_convolution_blocks():
+    torch.manual_seed(0)
+    classifier = ROIClassifier(4, 32).eval()
+    features = domain_features(classifier, rois(5))
+    assert features.shape == (5, 64) and np.isfinite(features).all()
+    np.testing.assert_allclose(features, domain_features(classifier, rois(5), batch_size=2), atol=1e-5)
