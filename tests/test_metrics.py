@@ -10,11 +10,13 @@ from monai_roigan.metrics import (
     ROIClassifier,
     domain_features,
     frechet_distance,
+    geometry_score,
     kernel_distance,
     memorization_check,
     pair_metrics,
     precision_recall,
     reference_metrics,
+    relative_living_times,
 )
 
 
@@ -120,3 +122,22 @@ def test_domain_features_are_the_pooled_convolution_blocks():
     features = domain_features(classifier, rois(5))
     assert features.shape == (5, 64) and np.isfinite(features).all()
     np.testing.assert_allclose(features, domain_features(classifier, rois(5), batch_size=2), atol=1e-5)
+
+
+def circle(n, seed):
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    return np.c_[np.cos(angle), np.sin(angle)] + rng.normal(0, 0.05, (n, 2))
+
+
+def test_geometry_score_separates_topologies_and_is_seeded():
+    ring, other_ring = circle(300, 0), circle(300, 1)
+    blob = np.random.default_rng(1).normal(size=(300, 2))
+    same = geometry_score(ring, other_ring, repeats=20)
+    assert same < 0.01 and geometry_score(ring, blob, repeats=20) > 30 * same
+    rlt = relative_living_times(ring, repeats=5, seed=3)
+    assert rlt.shape == (100,) and rlt.sum() == pytest.approx(1.0)
+    assert rlt[1] > 0.3 > relative_living_times(blob, repeats=5, seed=3)[1]  # the ring's one loop lives long
+    np.testing.assert_array_equal(rlt, relative_living_times(ring, repeats=5, seed=3))
+    with pytest.raises(ValueError, match="point cloud"):
+        geometry_score(ring[:2], ring)
