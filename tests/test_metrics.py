@@ -21,6 +21,7 @@ from monai_roigan.metrics import (
     reference_metrics,
     relative_living_times,
 )
+from monai_roigan.metrics.fsim import fsim, phase_congruency
 from monai_roigan.metrics.niqe import fit_aggd, fit_ggd
 
 
@@ -34,7 +35,7 @@ def rois(n=24, seed=0):
 
 def test_identical_images_give_the_perfect_values():
     a = (rois(1)[0, 0] + 1) / 2
-    assert pair_metrics(a, a) == {"mse": 0.0, "psnr": float("inf"), "ssim": 1.0, "dssim": 0.0}
+    assert pair_metrics(a, a) == {"mse": 0.0, "psnr": float("inf"), "ssim": 1.0, "dssim": 0.0, "fsim": 1.0}
 
 
 def test_psnr_of_a_known_offset_and_ssim_agrees_with_scikit_image():
@@ -57,14 +58,15 @@ def test_nearest_pairing_finds_the_copy_and_degraded_copies_score_worse_on_every
     scores = {}
     for name, fake in sets.items():
         rows = reference_metrics(fake, labels[::-1], real, labels, pairing="nearest")
-        scores[name] = {k: np.mean([r[k] for r in rows]) for k in ("mse", "ssim", "dssim")}
+        scores[name] = {k: np.mean([r[k] for r in rows]) for k in ("mse", "ssim", "dssim", "fsim")}
         scores[name]["psnr"] = np.median([r["psnr"] for r in rows])
         if name == "copy":
             assert [r["reference"] for r in rows] == list(range(23, -1, -1))
     assert scores["copy"]["mse"] == 0 and scores["copy"]["psnr"] == float("inf") and scores["copy"]["ssim"] == 1
+    assert scores["copy"]["fsim"] == 1
     for worse in ("noised", "shifted"):
         assert scores[worse]["mse"] > 0 and scores[worse]["psnr"] < np.inf
-        assert scores[worse]["ssim"] < 1 and scores[worse]["dssim"] > 0
+        assert scores[worse]["ssim"] < 1 and scores[worse]["dssim"] > 0 and scores[worse]["fsim"] < 1
 
 
 def test_random_pairing_is_seeded_and_stays_within_the_class():
@@ -171,3 +173,18 @@ def test_domain_niqe_ranks_noise_and_blur_as_further_from_the_real_rois():
     np.testing.assert_array_equal(niqe(held_out[:3], model), niqe(held_out[:3], fit_niqe_model(real)))
     with pytest.raises(ValueError, match="sharp patch"):
         fit_niqe_model(real[:1, :, :32, :32])
+
+
+def test_fsim_falls_with_noise_and_blur_and_phase_congruency_marks_edges():
+    from scipy.ndimage import gaussian_filter
+
+    a = (rois(1)[0, 0] + 1) / 2
+    rng = np.random.default_rng(0)
+    noised = [fsim(a, np.clip(a + rng.normal(0, s, a.shape), 0, 1)) for s in (0.02, 0.05, 0.1, 0.2)]
+    blurred = [fsim(a, gaussian_filter(a, s)) for s in (0.5, 1.0, 2.0)]
+    assert fsim(a, a) == 1.0 and noised == sorted(noised, reverse=True) and blurred == sorted(blurred, reverse=True)
+    assert noised[-1] < 0.9 and blurred[-1] < 0.75
+    step = np.zeros((64, 64))
+    step[:, 32:] = 255.0
+    congruency = phase_congruency(step)
+    assert congruency[:, 31:33].min() > 2 * congruency[:, 8:12].max() and congruency.max() <= 1.0

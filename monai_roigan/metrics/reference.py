@@ -1,4 +1,4 @@
-"""Reference-based image quality of synthetic ROIs: MSE, PSNR, SSIM and DSSIM against a chosen real ROI.
+"""Reference-based image quality of synthetic ROIs: MSE, PSNR, SSIM, DSSIM and FSIM against a chosen real ROI.
 
 A synthetic ROI has no paired original, so "reference-based" needs a stated reference. Two are offered:
 
@@ -15,7 +15,8 @@ All images are (N, 1, H, W) or (N, H, W) arrays in [-1, 1]. They are mapped to [
 - ``mse``: the mean of (a - b)^2 in [0, 1] units;
 - ``psnr``: 10 log10(1 / mse) in dB, ``inf`` for identical images;
 - ``ssim``: in [-1, 1], 1 for identical images;
-- ``dssim``: (1 - ssim) / 2, in [0, 1], 0 for identical images.
+- ``dssim``: (1 - ssim) / 2, in [0, 1], 0 for identical images;
+- ``fsim``: the feature similarity index (:mod:`monai_roigan.metrics.fsim`), in (0, 1], 1 for identical images.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ from collections.abc import Sequence
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
+from monai_roigan.metrics.fsim import fsim
+
 __all__ = ["REFERENCE_METRICS", "pair_metrics", "nearest_indices", "reference_metrics"]
 
-REFERENCE_METRICS = ("mse", "psnr", "ssim", "dssim")
+REFERENCE_METRICS = ("mse", "psnr", "ssim", "dssim", "fsim")
 
 
 def _unit(images) -> np.ndarray:
@@ -43,11 +46,11 @@ def _unit(images) -> np.ndarray:
 
 
 def pair_metrics(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """MSE, PSNR (dB), SSIM and DSSIM of two (H, W) images in [0, 1] (see the module docstring)."""
+    """MSE, PSNR (dB), SSIM, DSSIM and FSIM of two (H, W) images in [0, 1] (see the module docstring)."""
     mse = float(np.mean((a - b) ** 2))
     psnr = float("inf") if mse == 0 else float(peak_signal_noise_ratio(a, b, data_range=1.0))
     ssim = float(structural_similarity(a, b, data_range=1.0))
-    return {"mse": mse, "psnr": psnr, "ssim": ssim, "dssim": (1.0 - ssim) / 2.0}
+    return {"mse": mse, "psnr": psnr, "ssim": ssim, "dssim": (1.0 - ssim) / 2.0, "fsim": fsim(a, b)}
 
 
 def nearest_indices(queries: np.ndarray, references: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
