@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -135,3 +136,15 @@ def test_bundle_trains_from_a_dicom_datalist_and_writes_dicom(tmp_path, phantom_
     ds = pydicom.dcmread(written[0])
     assert ds.ConversionType == "SYN" and "sha256:" in ds.ImageComments
     assert LoadMammogram()(written[0]).shape == (1, 64, 64)
+
+
+def test_a_file_name_shared_by_two_images_is_ambiguous_not_the_last_one(tmp_path, export, monkeypatch):
+    write_dicom(export / "study2" / "IM1", PIXELS, SOPInstanceUID="1.2.3.9", StudyInstanceUID="1.2.3.2")
+    monkeypatch.chdir(export.parent)
+    entries, _ = crawl_dicom_folder("export")  # a relative folder still gives absolute image paths
+    assert all(Path(e["image"]).is_absolute() for e in entries)
+    table = tmp_path / "lesions.csv"
+    table.write_text("file,row,col,class\nIM1,1,1,mass\nstudy2/IM1,2,2,mass\n")
+    joined, unmatched = join_annotations(entries, table, "export")
+    assert [e["sop_uid"] for e in joined] == ["1.2.3.9"]
+    assert unmatched[0]["reason"] == "annotation for 'IM1' matches several images; use the relative path or SOPInstanceUID"

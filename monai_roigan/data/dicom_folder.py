@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pydicom
 from pydicom.errors import InvalidDicomError
+from pydicom.fileset import FileSet
 from pydicom.uid import (
     DigitalMammographyXRayImageStorageForPresentation,
     DigitalMammographyXRayImageStorageForProcessing,
@@ -53,7 +54,7 @@ _HEADER_ERRORS = (InvalidDicomError, OSError, EOFError, ValueError, TypeError, K
 def _candidate_files(source: Path) -> Iterable[Path]:
     """Every file under a folder (hidden ones skipped), or the files a DICOMDIR references."""
     if source.is_file():
-        for instance in pydicom.fileset.FileSet(pydicom.dcmread(source)):
+        for instance in FileSet(pydicom.dcmread(source)):
             yield Path(instance.path)
         return
     for path in sorted(source.rglob("*")):
@@ -104,7 +105,7 @@ def crawl_dicom_folder(source: str | PathLike, modalities: Sequence[str] = ("MG"
         ``view``, ``modality``, ``rows``, ``columns``, ``spacing`` ((row, col) mm or None), ``dataset``;
         skipped as ``{"path", "reason"}``.
     """
-    source = Path(source)
+    source = Path(source).resolve()  # absolute image paths: the datalist works from any directory
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such folder or DICOMDIR")
     entries, skipped = [], []
@@ -123,14 +124,20 @@ def crawl_dicom_folder(source: str | PathLike, modalities: Sequence[str] = ("MG"
     return entries, skipped
 
 
+_AMBIGUOUS = object()
+
+
 def _lookup(entries: Sequence[dict], root: Path) -> dict[str, dict]:
-    table = {}
+    """Each entry under its path, relative path, SOPInstanceUID and file name; a key that several entries share
+    (exports that name every series' files ``IM-0001``) maps to ``_AMBIGUOUS`` instead of the last one."""
+    table: dict[str, object] = {}
     for entry in entries:
         path = Path(entry["image"])
-        keys = [str(path), path.name, entry["sop_uid"]]
+        keys = {str(path), path.name, entry["sop_uid"]}
         if path.is_relative_to(root):
-            keys.append(path.relative_to(root).as_posix())
-        table.update(dict.fromkeys((k for k in keys if k), entry))
+            keys.add(path.relative_to(root).as_posix())
+        for key in keys - {""}:
+            table[key] = entry if key not in table or table[key] is entry else _AMBIGUOUS
     return table
 
 
@@ -146,14 +153,16 @@ def join_annotations(
     Raises:
         AnnotationError: an unknown class or a bad number, with the line (CSV) or item index (JSON).
     """
-    path, lookup = os.fspath(table), _lookup(entries, Path(root))
+    path, lookup = os.fspath(table), _lookup(entries, Path(root).resolve())
     joined, unmatched = [], []
     for line, row in read_roi_table(path):
         fields, key = annotation_fields(row, path, line, class_names), str(row["file"]).strip()
-        if key in lookup:
-            joined.append({**lookup[key], **fields})
+        match = lookup.get(key)
+        if isinstance(match, dict):
+            joined.append({**match, **fields})
         else:
-            unmatched.append({"path": f"{path}:{line}", "reason": f"annotation for {key!r} matches no kept image"})
+            why = "matches several images; use the relative path or SOPInstanceUID" if match else "matches no kept image"
+            unmatched.append({"path": f"{path}:{line}", "reason": f"annotation for {key!r} {why}"})
     return joined, unmatched
 
 
