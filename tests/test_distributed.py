@@ -29,8 +29,16 @@ def _half_batch_gradients(rank, world, init_file, out_dir):
     model(x[rank * 4 : (rank + 1) * 4]).pow(2).mean().backward()
     average_gradients(model.parameters())
     check_identical(model)
+    if rank == 1:
+        with torch.no_grad():
+            model[0].bias[0] += 1e-3
+    try:
+        check_identical(model)
+        diverged = False
+    except RuntimeError:
+        diverged = True
     torch.save({"grads": [p.grad for p in model.parameters()], "shard": shard_indices(range(7)),
-                "gathered": gather_objects([rank])}, f"{out_dir}/rank{rank}.pt")  # fmt: skip
+                "gathered": gather_objects([rank]), "diverged": diverged}, f"{out_dir}/rank{rank}.pt")  # fmt: skip
     dist.destroy_process_group()
 
 
@@ -45,6 +53,7 @@ def test_averaged_half_batch_gradients_equal_the_full_batch_gradient(tmp_path):
             torch.testing.assert_close(got, want.grad)
         assert saved["shard"] == [rank, rank + 2, rank + 4] + ([6] if rank == 0 else [])
         assert saved["gathered"] == [0, 1]
+        assert saved["diverged"] is True  # both ranks see that rank 1's weights differ
 
 
 def torchrun(*args, timeout=600):

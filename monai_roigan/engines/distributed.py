@@ -58,11 +58,16 @@ def broadcast_modules(*modules: nn.Module, src: int = 0) -> None:
 
 
 def check_identical(module: nn.Module, what: str = "network") -> None:
-    """Raise RuntimeError when ``module``'s parameters differ between ranks (compares float64 checksums)."""
+    """Raise RuntimeError when ``module``'s parameters differ between ranks.
+
+    Compares one float64 checksum per parameter tensor (sum and sum of squares), so differences in one tensor
+    cannot cancel against another's.
+    """
     if not _distributed():
         return
     with torch.no_grad():
-        checksum = torch.stack([p.detach().double().sum() for p in module.parameters()]).sum().reshape(1)
-    gathered = idist.all_gather(checksum.to(idist.device()))
+        sums = [torch.stack([p.double().sum(), p.double().square().sum()]) for p in module.parameters()]
+    local = torch.cat(sums).to(idist.device())
+    gathered = idist.all_gather(local).reshape(idist.get_world_size(), -1)
     if not torch.all(gathered == gathered[0]):
-        raise RuntimeError(f"{what} differs between ranks (parameter checksums {gathered.tolist()})")
+        raise RuntimeError(f"{what} differs between ranks (parameter checksums disagree)")

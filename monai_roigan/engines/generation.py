@@ -106,8 +106,9 @@ def generate_rois(
         formats: any of ``"png"`` (8-bit, [-1, 1] mapped to 0..255), ``"nifti"`` (float32 in [-1, 1]) and
             ``"dicom"`` (Secondary Capture marked SYNTHETIC, 16-bit; one study per call, one series per class;
             see :mod:`monai_roigan.data.dicom_writer`).
-        indices: generate only these indices (a shard); default all (this rank's share under ``torchrun``).
-        spacing_mm: pixel spacing written into NIfTI headers (0.4 mm: a 128-pixel MIAS window at 64 px).
+        indices: generate only these indices; default all. Under ``torchrun`` each rank takes its share of them.
+        spacing_mm: pixel spacing written into NIfTI headers and DICOM ``PixelSpacing`` (0.4 mm: a 128-pixel MIAS
+            window at 64 px).
         truncation: latent scale psi in (0, 1] (see :func:`latent_for`); 1 samples the full latent range.
         generator_id: the generator's identity written into DICOM tags (see
             :func:`~monai_roigan.networks.describe_weights`).
@@ -129,7 +130,7 @@ def generate_rois(
     for name in class_names:
         series.series(name)  # every class's series UID exists before rank 0's copy is shared
     series = broadcast_object(series)
-    wanted = shard_indices(range(num_per_class)) if indices is None else list(indices)
+    wanted = shard_indices(range(num_per_class) if indices is None else indices)
     records = []
     for label, name in enumerate(class_names):
         (output_dir / name).mkdir(parents=True, exist_ok=True)

@@ -165,6 +165,7 @@ class ROIGanTrainer(GanTrainer):
         if self.world_size > 1:
             broadcast_modules(*(m for m in (g_network, d_network, ema) if m is not None))
             self.add_event_handler(Events.COMPLETED, lambda _: check_identical(g_network, "the generator"))
+            self.add_event_handler(Events.COMPLETED, lambda _: check_identical(d_network, "the discriminator"))
 
     def _autocast(self):
         return torch.autocast(torch.device(self.state.device).type, dtype=self.amp_dtype, enabled=self.amp_enabled)

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 
+import ignite.distributed as idist
 import numpy as np
 import torch
 from ignite.engine import Engine, Events
@@ -172,11 +173,13 @@ class GanCheckpointer:
         self.best.load_state_dict({"_saved": found})
 
     def _remove_partial_writes(self) -> None:
-        """Delete the temporary files of checkpoint writes that a killed run left behind (never ``*.pt``)."""
+        """Delete the temporary files of checkpoint writes that a killed run left behind (never ``*.pt``; rank 0)."""
+        if idist.get_rank() != 0:
+            return
         for partial in self.save_dir.glob("tmp*"):
             if partial.is_file() and partial.suffix != ".pt":
                 self.logger.warning(f"resume: removing {partial}, a checkpoint write interrupted by a crash")
-                partial.unlink()
+                partial.unlink(missing_ok=True)
 
     def load_latest(self, engine: Engine) -> None:
         self._remove_partial_writes()

@@ -29,12 +29,20 @@ def shard_indices(indices: Sequence[int]) -> list[int]:
 
 @contextlib.contextmanager
 def rank_zero_first():
-    """Rank 0 runs the block first (e.g. to build a cache), the other ranks after it (and then reuse it)."""
+    """Rank 0 runs the block first (e.g. to build a cache), the other ranks after it (and then reuse it).
+
+    Rank 0 reaches the barrier even when its block raises, so the other ranks never wait for a crashed rank.
+    """
     if not is_distributed():
         yield
         return
-    with idist.one_rank_first(rank=0):
+    if dist.get_rank() != 0:
+        dist.barrier()
+    try:
         yield
+    finally:
+        if dist.get_rank() == 0:
+            dist.barrier()
 
 
 def gather_objects(items: list) -> list:
