@@ -100,3 +100,10 @@ def test_roi_cache_with_pickled_objects_is_refused(tmp_path):
     with pytest.raises(ValueError, match="rois.npz: unreadable or unsafe ROI cache"):
         load_roi_cache(path)
     assert not marker.exists()
+
+
+def test_garbage_bytes_are_unreadable_not_called_code(tmp_path):
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"\x80\x04not a torch file at all")
+    with pytest.raises(CheckpointError, match="garbage.pt: unreadable"):
+        load_state_file(path)

@@ -160,7 +160,7 @@ def _apply_voi(ds, values, voi, window, path) -> tuple[np.ndarray, str] | None:
         window = (_first(ds.WindowCenter), _first(ds.WindowWidth))
     function = str(ds.get("VOILUTFunction", "LINEAR")).upper()
     center, width = float(window[0]), float(window[1])
-    if not (np.isfinite(center) and np.isfinite(width) and width >= (1 if function == "LINEAR" else 0) and width > 0):
+    if not (np.isfinite(center) and np.isfinite(width) and (width >= 1 if function == "LINEAR" else width > 0)):
         raise MammogramReadError(path, f"invalid VOI window center={center:g} width={width:g} for {function}")
     return _window(values, center, width, function), f"window center={center:g} width={width:g} ({function})"
 
@@ -231,7 +231,8 @@ def read_dicom_mammogram(
     except MammogramReadError:
         raise
     except _CORRUPT_DATA_ERRORS as err:
-        raise MammogramReadError(path, f"damaged DICOM file ({type(err).__name__}: {err})") from None
+        # chained, not hidden: a traceback still shows where the error arose (pydicom, a codec, or this module)
+        raise MammogramReadError(path, f"damaged DICOM file ({type(err).__name__}: {err})") from err
 
 
 def _decode(path: str, voi: str, window: tuple[float, float] | None, max_pixels: int) -> tuple[np.ndarray, dict]:

@@ -32,8 +32,11 @@ def load_state_file(path: str | PathLike, map_location="cpu") -> dict:
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        problem = f"refused by the safe loader: it holds pickled code or objects other than tensors ({err})"
-        raise CheckpointError(path, problem.splitlines()[0]) from None
+        refused = [line.strip() for line in str(err).splitlines() if "Unsupported global" in line]
+        if refused:  # the unpickler met a reference to code (a function or class) and stopped before running it
+            problem = f"refused by the safe loader: it holds pickled code or objects other than tensors ({refused[0]})"
+            raise CheckpointError(path, problem) from None
+        raise CheckpointError(path, "unreadable, truncated or not a torch file (the safe unpickler could not parse it)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
         raise CheckpointError(path, f"unreadable, truncated or not a torch file ({type(err).__name__}: {err})") from None
     if not isinstance(state, dict):
