@@ -14,6 +14,7 @@ Run (after training the bundle, or with --model pointing at any exported generat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -53,8 +54,8 @@ def pipeline_ratio(model: Path, num_images: int = 120, workers: int = 2, repeats
     """(ROIs/s with SyntheticROIAugmentd, ROIs/s without), best epoch of ``repeats`` alternating runs each."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the workers do the work; keep the main process from competing
-    with tempfile.TemporaryDirectory() as tmp:
-        items = nifti_rois(Path(folder or tmp), num_images)
+    with tempfile.TemporaryDirectory() if folder is None else contextlib.nullcontext(folder) as tmp:
+        items = nifti_rois(Path(tmp), num_images)
         load = [LoadImaged("image", image_only=True), EnsureChannelFirstd("image"), ScaleIntensityd("image")]
         augment = [RandRotated("image", range_x=np.pi / 12, prob=0.5, keep_size=True),
                    RandFlipd("image", spatial_axis=0, prob=0.5), RandZoomd("image", min_zoom=0.9, max_zoom=1.1, prob=0.5)]  # fmt: skip
@@ -64,10 +65,12 @@ def pipeline_ratio(model: Path, num_images: int = 120, workers: int = 2, repeats
             "with": Dataset(items, Compose([*load, synthetic, *augment])),
         }
         best = dict.fromkeys(arms, float("inf"))
-        for _ in range(repeats):
-            for name, dataset in arms.items():
-                best[name] = min(best[name], epoch_seconds(dataset, workers))
-    torch.set_num_threads(threads)
+        try:
+            for _ in range(repeats):
+                for name, dataset in arms.items():
+                    best[name] = min(best[name], epoch_seconds(dataset, workers))
+        finally:
+            torch.set_num_threads(threads)
     return len(items) / best["with"], len(items) / best["without"]
 
 

@@ -125,8 +125,13 @@ def test_memorization_flags_an_exact_copy_and_not_new_samples():
 def test_domain_features_are_the_pooled_convolution_blocks():
     torch.manual_seed(0)
     classifier = ROIClassifier(4, 32).eval()
+    classifier.train()
     features = domain_features(classifier, rois(5))
-    assert features.shape == (5, 64) and np.isfinite(features).all()
+    assert features.shape == (5, 64) and np.isfinite(features).all() and classifier.training  # mode restored
+    classifier.eval()
+    with torch.no_grad():
+        manual = torch.nn.Sequential(*list(classifier)[:4])(torch.as_tensor(rois(5))).mean(dim=(2, 3)).double().numpy()
+    np.testing.assert_allclose(features, manual, atol=1e-6)
     np.testing.assert_allclose(features, domain_features(classifier, rois(5), batch_size=2), atol=1e-5)
 
 

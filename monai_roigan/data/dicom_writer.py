@@ -98,7 +98,8 @@ def synthetic_dicom_dataset(
         image: (H, W) or (1, H, W) intensities in [-1, 1], row 0 at the top.
         class_name: the ROI's class.
         seed, index: the generation seed and the ROI's index (they reproduce it with the same generator).
-        generator: the generator's identity, e.g. ``"bundle 0.2.0 sha256 1a2b..."``.
+        generator: the generator's identity, e.g. ``"monai-roigan bundle 0.3.0 sha256:1a2b3c4d5e6f"``
+            (:func:`~monai_roigan.networks.describe_weights`).
         series: the run's study and per-class series UIDs.
         spacing_mm: pixel spacing in mm.
     """

@@ -127,7 +127,11 @@ def check_training_setup(
     checkpoints_kept: int = 4,
     resume: bool = False,
 ) -> None:
-    """Run every check of the module docstring; returns None or raises :class:`ConfigurationError`.
+    """Run every check of the module docstring.
+
+    Raises:
+        ConfigurationError: a setup that cannot work (see the module docstring).
+        CheckpointError: with ``resume``, a latest checkpoint that is unreadable, refused or not a training one.
 
     Args:
         class_names: the configuration's class list (its length is the class count).

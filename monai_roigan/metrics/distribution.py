@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.spatial.distance import cdist
 from torch import nn
 
 __all__ = ["frechet_distance", "kernel_distance", "precision_recall", "domain_features"]
@@ -66,17 +67,11 @@ def kernel_distance(real, fake, subsets: int = 50, subset_size: int = 100, seed:
 
 
 def _knn_radii(points: np.ndarray, k: int) -> np.ndarray:
-    distances = np.sqrt(np.maximum(_squared_distances(points, points), 0.0))
-    return np.sort(distances, axis=1)[:, min(k, len(points) - 1)]  # column 0 is the point itself
-
-
-def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a**2).sum(1)[:, None] + (b**2).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.sort(cdist(points, points), axis=1)[:, min(k, len(points) - 1)]  # column 0 is the point itself
 
 
 def _coverage(points: np.ndarray, manifold: np.ndarray, radii: np.ndarray) -> float:
-    distances = np.sqrt(np.maximum(_squared_distances(points, manifold), 0.0))
-    return float((distances <= radii[None, :] + 1e-9).any(axis=1).mean())
+    return float((cdist(points, manifold) <= radii[None, :] + 1e-9).any(axis=1).mean())
 
 
 def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
@@ -94,8 +89,12 @@ def domain_features(classifier: nn.Sequential, images, batch_size: int = 256) ->
     features describe what separates mammogram ROI classes, not ImageNet objects.
     """
     layers = list(classifier.children())
-    blocks = nn.Sequential(*layers[: [isinstance(m, nn.Flatten) for m in layers].index(True)]).eval()
-    device = next(classifier.parameters()).device
+    blocks = nn.Sequential(*layers[: [isinstance(m, nn.Flatten) for m in layers].index(True)])
+    device, was_training = next(classifier.parameters()).device, classifier.training
     images = torch.as_tensor(np.asarray(images), dtype=torch.float32)
-    out = [blocks(chunk.to(device)).mean(dim=(2, 3)).cpu() for chunk in images.split(batch_size)]
+    classifier.eval()  # the blocks are the classifier's own modules: restore its mode afterwards
+    try:
+        out = [blocks(chunk.to(device)).mean(dim=(2, 3)).cpu() for chunk in images.split(batch_size)]
+    finally:
+        classifier.train(was_training)
     return torch.cat(out).double().numpy()

@@ -36,6 +36,8 @@ _SHAPES = np.arange(0.2, 10.0, 0.001)
 _GGD_RATIO = gamma_fn(1 / _SHAPES) * gamma_fn(3 / _SHAPES) / gamma_fn(2 / _SHAPES) ** 2
 _AGGD_RATIO = gamma_fn(2 / _SHAPES) ** 2 / (gamma_fn(1 / _SHAPES) * gamma_fn(3 / _SHAPES))
 _NEIGHBOURS = ((0, 1), (1, 0), (1, 1), (1, -1))
+_SIGMA = 7 / 6
+_TRUNCATE = 3 / _SIGMA  # radius 3: the paper's 7x7 window
 
 
 @dataclass
@@ -71,8 +73,8 @@ def fit_aggd(x: np.ndarray) -> tuple[float, float, float, float]:
 
 
 def _mscn(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mu = gaussian_filter(image, 7 / 6, truncate=3.0)
-    sigma = np.sqrt(np.abs(gaussian_filter(image * image, 7 / 6, truncate=3.0) - mu * mu))
+    mu = gaussian_filter(image, _SIGMA, truncate=_TRUNCATE)
+    sigma = np.sqrt(np.abs(gaussian_filter(image * image, _SIGMA, truncate=_TRUNCATE) - mu * mu))
     return (image - mu) / (sigma + 1.0), sigma
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.spatial.distance import cdist
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from monai_roigan.metrics.fsim import fsim
@@ -55,12 +56,10 @@ def pair_metrics(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
 
 def nearest_indices(queries: np.ndarray, references: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each query (N, H, W) the index of the reference (M, H, W) with the least MSE, and that MSE."""
-    q = queries.reshape(len(queries), -1)
-    r = references.reshape(len(references), -1)
-    sq = (q**2).sum(1)[:, None] + (r**2).sum(1)[None, :] - 2.0 * q @ r.T
-    sq = np.maximum(sq, 0.0) / q.shape[1]
-    best = sq.argmin(1)
-    return best, sq[np.arange(len(q)), best]
+    q, r = queries.reshape(len(queries), -1), references.reshape(len(references), -1)
+    mse = cdist(q, r, "sqeuclidean") / q.shape[1]
+    best = mse.argmin(1)
+    return best, mse[np.arange(len(q)), best]
 
 
 def reference_metrics(
