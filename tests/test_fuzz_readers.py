@@ -19,6 +19,8 @@ import tracemalloc
 import numpy as np
 import pydicom
 import pytest
+import tifffile
+from PIL import Image
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from pydicom.uid import (
@@ -117,6 +119,28 @@ def test_pgm_lying_headers_never_allocate_what_they_promise(tmp_path, magic, wid
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peak < PEAK_LIMIT
+
+
+# PNG and TIFF --------------------------------------------------------------------------------------------
+def _raster_seed(suffix: str) -> bytes:
+    buf = io.BytesIO()
+    pixels = (np.arange(32 * 32, dtype=np.uint16) * 61 % 65535).reshape(32, 32)
+    if suffix == "png":
+        Image.fromarray(pixels).save(buf, format="PNG")
+    else:
+        tifffile.imwrite(buf, pixels)
+    return buf.getvalue()
+
+
+RASTER_SEEDS = {suffix: _raster_seed(suffix) for suffix in ("png", "tif")}
+
+
+@FUZZ
+@given(suffix=st.sampled_from(["png", "tif"]), data=st.data())
+def test_png_and_tiff_mutations(tmp_path, suffix, data):
+    path = tmp_path / f"fuzz.{suffix}"
+    path.write_bytes(mutate(RASTER_SEEDS[suffix], data.draw))
+    read_image_or_error(path)
 
 
 # DICOM ----------------------------------------------------------------------------------------------------

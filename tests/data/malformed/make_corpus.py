@@ -99,7 +99,7 @@ def write_dicom_cases() -> None:
     good = dicom_bytes(dicom_dataset())
     pixel_offset = good.rindex(b"\xe0\x7f\x10\x00")  # (7FE0,0010) PixelData tag, little endian
     rle = dicom_dataset()
-    rle.compress(RLELossless)
+    rle.compress(RLELossless, generate_instance_uid=False)
     no_bits = dicom_dataset()
     del no_bits.BitsStored
     no_pixels = dicom_dataset()
@@ -127,6 +127,10 @@ def write_dicom_cases() -> None:
          "MammogramReadError", "BitsStored 0"),
         ("bits_stored_above_allocated.dcm", "wrong bit depths",
          dicom_bytes(dicom_dataset(BitsStored=17, HighBit=16)), "MammogramReadError", "BitsStored 17"),
+        ("one_bit_extra_frames.dcm", "wrong bit depths",
+         dicom_bytes(dicom_dataset(np.zeros((1, 16), np.uint16), BitsAllocated=1, BitsStored=1, HighBit=0,
+                                   PixelData=bytes(16))),
+         "MammogramReadError", "decoded pixel array has shape"),
         ("rgb.dcm", "wrong bit depths", dicom_bytes(dicom_dataset(SamplesPerPixel=3, PhotometricInterpretation="RGB")),
          "MammogramReadError", ""),
         ("palette.dcm", "wrong bit depths", dicom_bytes(dicom_dataset(PhotometricInterpretation="PALETTE COLOR")),
@@ -170,7 +174,7 @@ def _syntax(ds: FileDataset, uid) -> FileDataset:
 
 def _rle() -> FileDataset:
     ds = dicom_dataset()
-    ds.compress(RLELossless)
+    ds.compress(RLELossless, generate_instance_uid=False)  # fixed UIDs: the corpus is byte-for-byte reproducible
     return ds
 
 
