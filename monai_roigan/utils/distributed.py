@@ -49,9 +49,7 @@ def gather_objects(items: list) -> list:
     """The concatenation of every rank's ``items`` (picklable objects), in rank order, on every rank."""
     if not is_distributed():
         return list(items)
-    gathered: list = [None] * dist.get_world_size()
-    dist.all_gather_object(gathered, items)
-    return [item for part in gathered for item in part]
+    return [item for part in idist.all_gather(list(items)) for item in part]  # Ignite gathers picklable objects
 
 
 def broadcast_object(obj, src: int = 0):
