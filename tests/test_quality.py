@@ -1,5 +1,7 @@
 """Quality scoring during training: the ROI classifier, MS-SSIM diversity, best checkpoints and their export."""
 
+from pathlib import Path
+
 import pytest
 import torch
 from ignite.engine import Events
@@ -36,7 +38,11 @@ def test_msssim_diversity_orders_sets():
         mean_pairwise_msssim(x[:1])
 
 
-def test_quality_scores_keep_best_checkpoint_and_export_it(tmp_path):
+@pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
+def test_quality_scores_keep_best_checkpoint_and_export_it(tmp_path, monkeypatch, relative):
+    if relative:  # the bundle's default paths are relative to the working folder
+        monkeypatch.chdir(tmp_path)
+        tmp_path = Path(".")
     trainer, g, ema = make_trainer(tmp_path, max_epochs=3)
     quality = GeneratorQuality(ema, toy_data(), 2, interval=4, num_per_class=8, classifier_epochs=2,
                                checkpointer=trainer.checkpointer)  # fmt: skip

@@ -13,6 +13,7 @@ from pathlib import Path
 import ignite.distributed as idist
 import torch
 from ignite.engine import Engine, Events
+from ignite.handlers import DiskSaver
 from torch.optim.swa_utils import AveragedModel
 
 from monai_roigan.handlers.checkpoint import GanCheckpointer
@@ -47,7 +48,9 @@ class ExportGenerator:
         best = None if self.best_from is None else self.best_from.best
         if best is None or best.last_checkpoint is None:
             return None
-        path = self.best_from.save_dir / best.last_checkpoint
+        path = Path(best.last_checkpoint)  # Ignite gives DiskSaver's folder / file name: a path as it is
+        if not isinstance(best.save_handler, DiskSaver):
+            path = self.best_from.save_dir / path
         state = load_state_file(path)[self.key]
         self.logger.info(f"exporting {self.key!r} of the best checkpoint {path}")
         return {k.removeprefix("module."): v for k, v in state.items() if k != "n_averaged"}
