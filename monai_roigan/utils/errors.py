@@ -16,6 +16,7 @@ __all__ = [
     "AnnotationError",
     "MissingImageError",
     "CheckpointError",
+    "ModelFileError",
     "ConfigurationError",
 ]
 
@@ -57,6 +58,10 @@ class MissingImageError(FileNotFoundError):
 
 class CheckpointError(FileProblemError):
     """A checkpoint or weights file was refused (pickled code), is unreadable, or does not fit the model."""
+
+
+class ModelFileError(FileProblemError):
+    """A metric's model file (a BRISQUE libsvm model or range file, an encoder network) is malformed or refused."""
 
 
 class ConfigurationError(ValueError):
