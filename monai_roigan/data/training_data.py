@@ -18,6 +18,7 @@ from pathlib import Path
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES
 from monai_roigan.data.roi_cache import roi_cache_datalist
+from monai_roigan.data.splits import split_datalist
 from monai_roigan.utils.distributed import rank_zero_first
 from monai_roigan.utils.errors import AnnotationError, ConfigurationError
 
@@ -125,7 +126,11 @@ def _rois_from_datalist_file(cache_dir: Path, datalist: Path, seed, roi_size, ou
 
 
 def training_datalist(
-    cache_path: str | PathLike, class_names: Sequence[str] = ABNORMALITY_CLASSES, image_size: int | None = None
+    cache_path: str | PathLike,
+    class_names: Sequence[str] = ABNORMALITY_CLASSES,
+    image_size: int | None = None,
+    holdout_fraction: float = 0.0,
+    split_seed: int = 0,
 ) -> list[dict]:
     """The cache's ROIs of ``class_names`` as a datalist with labels renumbered 0..K-1 in that order.
 
@@ -133,10 +138,14 @@ def training_datalist(
         cache_path: an ``.npz`` ROI cache.
         class_names: the classes to train, in label order.
         image_size: when given, every ROI must be (1, image_size, image_size).
+        holdout_fraction: the share of each class's mammograms left out for evaluation
+            (:func:`monai_roigan.data.splits.holdout_groups` with ``split_seed``); 0 keeps every ROI. The
+            evaluation bundle must use the same two values to find the held-out mammograms.
 
     Raises:
-        ConfigurationError: (a ``ValueError``) an unknown class name, a class without any ROI in the cache (a
-            generator cannot learn it), or ROIs of another size than ``image_size``; naming the class or file.
+        ConfigurationError: (a ``ValueError``) an unknown class name, a class without any ROI in the cache or
+            after the hold-out (a generator cannot learn it), or ROIs of another size than ``image_size``; naming
+            the class or file.
     """
     unknown = [c for c in class_names if c not in ALL_CLASSES]
     if unknown:
@@ -144,6 +153,7 @@ def training_datalist(
     items = roi_cache_datalist(cache_path, classes=list(class_names))
     for item in items:
         item["label"] = list(class_names).index(item["class_name"])
+    items = split_datalist(items, holdout_fraction, split_seed)[0]
     empty = [c for c in class_names if not any(i["class_name"] == c for i in items)]
     if empty:
         raise ConfigurationError(f"{cache_path}: no ROIs for class(es) {empty}; a generator cannot learn them")

@@ -1,0 +1,110 @@
+"""Real ROIs for evaluating a generator: the ROIs it trained on, and ROIs of mammograms it never saw.
+
+:func:`evaluation_rois` returns both as :class:`ROISet` arrays, without dihedral copies (those are training
+augmentation; :meth:`ROISet.dihedral` makes them when a check needs them).
+
+- Phantom (``dataset_dir=None``, ``holdout_fraction=0``): the generator trained on the bundle's phantom
+  (``seed``); the held-out ROIs come from an independent phantom (``heldout_seed``), so there are as many
+  unseen mammograms as the phantom has.
+- A real dataset, a datalist, or a phantom trained with a hold-out: the same mammogram split as training
+  (:func:`~monai_roigan.data.splits.holdout_groups` with the same ``holdout_fraction`` and ``split_seed``).
+  Without a hold-out there is nothing the generator has not seen, and evaluation refuses to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+
+from monai_roigan.data.classes import ABNORMALITY_CLASSES
+from monai_roigan.data.splits import split_datalist
+from monai_roigan.data.training_data import training_datalist, training_rois
+from monai_roigan.utils.errors import ConfigurationError
+
+__all__ = ["ROISet", "evaluation_rois"]
+
+
+@dataclass
+class ROISet:
+    """ROIs as arrays: ``images`` (N, 1, S, S) float32 in [-1, 1], ``labels`` (N,) class indices and ``groups``
+    (N,) source-mammogram ids (str)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+
+    @classmethod
+    def from_items(cls, items: Sequence[dict]) -> ROISet:
+        """From datalist items with ``image`` (1, S, S), ``label`` and ``group``."""
+        if not items:
+            return cls(np.zeros((0, 1, 1, 1), np.float32), np.zeros(0, np.int64), np.zeros(0, str))
+        images = np.stack([np.asarray(i["image"], dtype=np.float32) for i in items])
+        return cls(images, np.array([int(i["label"]) for i in items]), np.array([str(i["group"]) for i in items]))
+
+    @classmethod
+    def concat(cls, parts: Sequence[ROISet]) -> ROISet:
+        """The ROIs of ``parts`` in order."""
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("images", "labels", "groups")))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, mask) -> ROISet:
+        """The ROIs selected by a boolean mask or an index array."""
+        return ROISet(self.images[mask], self.labels[mask], self.groups[mask])
+
+    def of_class(self, label: int) -> ROISet:
+        return self.subset(self.labels == label)
+
+    def dihedral(self) -> ROISet:
+        """The ROIs with their 8 rotations and flips (8N ROIs), as the training cache holds them."""
+        variants = [np.rot90(self.images, r, axes=(2, 3)) for r in range(4)]
+        variants += [np.flip(v, axis=3) for v in variants]
+        return ROISet(np.ascontiguousarray(np.concatenate(variants)), np.tile(self.labels, 8), np.tile(self.groups, 8))
+
+
+def evaluation_rois(
+    cache_dir: str | PathLike,
+    dataset_dir: str | PathLike | None = None,
+    dataset: str = "mias",
+    class_names: Sequence[str] = ABNORMALITY_CLASSES,
+    image_size: int = 64,
+    holdout_fraction: float = 0.0,
+    split_seed: int = 0,
+    seed: int = 0,
+    num_phantom_images: int = 120,
+    heldout_seed: int = 1,
+    datalist: str | PathLike | None = None,
+) -> tuple[ROISet, ROISet, str]:
+    """(ROIs the generator trained on, held-out ROIs, a sentence naming the held-out source).
+
+    The arguments mean what they mean in the training bundle and must have the same values as there
+    (``cache_dir``, ``dataset_dir``, ``dataset``, ``datalist``, ``seed``, ``num_phantom_images``,
+    ``holdout_fraction``, ``split_seed``); ``heldout_seed`` is the seed of the independent phantom.
+
+    Raises:
+        ConfigurationError: a real dataset or datalist without a hold-out, or a class with no held-out ROI.
+    """
+    options = dict(seed=seed, num_phantom_images=num_phantom_images, output_size=image_size, augment="none")
+    cache = training_rois(cache_dir, dataset_dir, dataset, datalist=datalist, **options)
+    items = training_datalist(cache, class_names, image_size)
+    if dataset_dir is None and datalist is None and holdout_fraction == 0:
+        held_dir = Path(cache_dir) / f"heldout_phantom_{heldout_seed}"
+        held_cache = training_rois(held_dir, None, **{**options, "seed": heldout_seed})
+        train, held = items, training_datalist(held_cache, class_names, image_size)
+        source = f"an independent phantom (seed {heldout_seed}, {num_phantom_images} mammograms)"
+    elif holdout_fraction == 0:
+        raise ConfigurationError("evaluation needs mammograms the generator never saw: train and evaluate with the same "
+                                 "holdout_fraction > 0 (e.g. 0.3) and split_seed")  # fmt: skip
+    else:
+        train, held = split_datalist(items, holdout_fraction, split_seed)
+        source = f"the held-out mammograms (holdout_fraction {holdout_fraction}, split_seed {split_seed})"
+    held_set = ROISet.from_items(held)
+    empty = [name for k, name in enumerate(class_names) if not np.any(held_set.labels == k)]
+    if empty:
+        raise ConfigurationError(f"no held-out ROIs of class(es) {empty}; raise holdout_fraction or add data")
+    return ROISet.from_items(train), held_set, source
