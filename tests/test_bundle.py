@@ -37,7 +37,8 @@ def test_metadata_has_required_keys_offline():
 
 
 @pytest.mark.parametrize("name", ["train.json", "inference.json", "paper.json", "per_class.json", "metadata.json",
-                                  "multi_gpu_train.json", "multi_gpu_inference.json"])  # fmt: skip
+                                  "multi_gpu_train.json", "multi_gpu_inference.json", "evaluate.json",
+                                  "downstream.json"])  # fmt: skip
 def test_configs_are_json(name):
     json.loads((CONFIGS / name).read_text())
 
@@ -89,6 +90,20 @@ def test_inference_writes_png_and_nifti_per_class(trained):
     first = data.copy()
     bundle(*args)  # same seed, same images
     np.testing.assert_array_equal(np.asarray(nib.load(out / "mass" / "mass_00002.nii.gz").dataobj), first)
+
+
+def test_evaluate_and_downstream_commands_write_their_reports(trained):
+    """The two commands of docs/evaluation.md, on the trained bundle (the phantom it trained on, 10 mammograms)."""
+    common = ["--bundle_root", str(trained), "--num_phantom_images", "10", "--output_dir", str(trained / "eval")]
+    bundle("run", "evaluate", "--config_file", str(CONFIGS / "evaluate.json"), *common, "--num_per_class", "4",
+           "--table_images", "3", "--classifier_epochs", "1", "--gs_repeats", "2")  # fmt: skip
+    report = (trained / "eval" / "report.md").read_text()
+    assert report.count("| **Average** |") == 4 and "independent phantom (seed 1, 10 mammograms)" in report
+    assert len((trained / "eval" / "per_image.csv").read_text().splitlines()) > 2 * 16
+    bundle("run", "downstream", "--config_file", str(CONFIGS / "downstream.json"), *common, "--folds", "2",
+           "--steps", "2", "--arms", "['real','synthetic']")  # fmt: skip
+    folds = (trained / "eval" / "downstream_folds.csv").read_text().splitlines()
+    assert len(folds) == 1 + 2 * 2 and "synthetic" in (trained / "eval" / "downstream.md").read_text()
 
 
 def test_torchscript_export(trained):

@@ -25,7 +25,7 @@ from monai_roigan.utils.distributed import broadcast_object, gather_objects, sha
 from monai_roigan.utils.seeding import derived_rng
 from monai_roigan.utils.visualize import save_png, to_uint8
 
-__all__ = ["latent_for", "generate_rois", "as_formats", "OUTPUT_FORMATS"]
+__all__ = ["latent_for", "synthesize", "generate_rois", "as_formats", "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = ("png", "nifti", "dicom")
 
@@ -60,6 +60,25 @@ def latent_for(
     else:
         z = rng.standard_normal(latent_dim)
     return torch.from_numpy((z * check_truncation(truncation)).astype(np.float32))
+
+
+def synthesize(
+    network: torch.nn.Module,
+    class_index: int,
+    indices: Sequence[int],
+    seed: int = 0,
+    latent_dim: int = 100,
+    latent_distribution: str = "uniform",
+    truncation: float = 1.0,
+    conditional: bool = True,
+) -> torch.Tensor:
+    """Synthetic ROIs ``indices`` of class ``class_index`` for ``seed``: (len(indices), 1, S, S) in [-1, 1] on the CPU.
+
+    ROI ``k`` is the same image whatever else is generated with it (its latent is :func:`latent_for`).
+    """
+    z = torch.stack([latent_for(seed, class_index, k, latent_dim, latent_distribution, truncation) for k in indices])
+    labels = torch.full((len(indices),), class_index, dtype=torch.long) if conditional else None
+    return generate(network, z, labels)
 
 
 def _write(image: np.ndarray, stem: Path, formats: Sequence[str], spacing_mm: float, dicom: dict | None) -> list[str]:
@@ -136,9 +155,8 @@ def generate_rois(
         (output_dir / name).mkdir(parents=True, exist_ok=True)
         for start in range(0, len(wanted), batch_size):
             chunk = wanted[start : start + batch_size]
-            z = torch.stack([latent_for(seed, label, k, latent_dim, latent_distribution, truncation) for k in chunk])
-            labels = torch.full((len(chunk),), label, dtype=torch.long) if conditional else None
-            images = generate(network, z, labels).numpy()
+            images = synthesize(network, label, chunk, seed, latent_dim, latent_distribution, truncation,
+                                conditional).numpy()  # fmt: skip
             for k, image in zip(chunk, images):
                 dicom = {"class_name": name, "seed": seed, "index": k, "generator": generator_id, "series": series}
                 files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm, dicom)

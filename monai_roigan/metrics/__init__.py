@@ -1,37 +1,58 @@
 """Quality measures of synthetic ROIs, all offline (nothing is downloaded).
 
-- class fidelity (a classifier trained on real ROIs) and MS-SSIM diversity;
-- reference-based MSE, PSNR, SSIM and DSSIM against the nearest or a random real ROI of the same class;
-- set-level FID, KID and improved precision/recall on a domain encoder's features;
+- reference-based MSE, PSNR, SSIM, DSSIM and FSIM against the nearest or a random real ROI of the same class;
+- no-reference PIQE, a domain NIQE (the pristine model fitted on real ROIs), and BRISQUE with a user-supplied
+  LIVE model only;
+- set-level FID, KID and improved precision/recall on a domain encoder's features, or on a user-supplied
+  encoder file (e.g. the FID Inception-v3 as TorchScript);
 - the geometry score (relative living times of loops, gudhi witness complexes);
-- a domain NIQE (the pristine model fitted on real ROIs);
-- a memorization check against held-out real ROIs.
+- class fidelity (a classifier trained on real ROIs), MS-SSIM diversity and a memorization check;
+- :mod:`~monai_roigan.metrics.quality_table`: the per-image and per-set tables of an evaluation report.
 """
 
+from .brisque import BRISQUEModel, brisque, brisque_features, brisque_scores, find_brisque_model, load_brisque_model
 from .distribution import domain_features, frechet_distance, kernel_distance, precision_recall
 from .diversity import mean_pairwise_msssim
+from .encoders import FileEncoder
 from .geometry import geometry_score, relative_living_times
 from .memorization import memorization_check
 from .niqe import NIQEModel, fit_niqe_model, niqe
+from .piqe import piqe, piqe_maps, piqe_scores, quality_band
+from .quality_table import PER_IMAGE_COLUMNS, SET_COLUMNS, compare_sets, per_image_quality
 from .reference import REFERENCE_METRICS, nearest_indices, pair_metrics, reference_metrics
 from .roi_classifier import ROIClassifier, class_fidelity, train_roi_classifier
 
 __all__ = [
+    "BRISQUEModel",
+    "FileEncoder",
     "NIQEModel",
+    "PER_IMAGE_COLUMNS",
     "REFERENCE_METRICS",
     "ROIClassifier",
+    "SET_COLUMNS",
+    "brisque",
+    "brisque_features",
+    "brisque_scores",
     "class_fidelity",
+    "compare_sets",
     "domain_features",
+    "find_brisque_model",
     "fit_niqe_model",
     "frechet_distance",
     "geometry_score",
     "kernel_distance",
+    "load_brisque_model",
     "mean_pairwise_msssim",
     "memorization_check",
     "nearest_indices",
     "niqe",
     "pair_metrics",
+    "per_image_quality",
+    "piqe",
+    "piqe_maps",
+    "piqe_scores",
     "precision_recall",
+    "quality_band",
     "reference_metrics",
     "relative_living_times",
     "train_roi_classifier",

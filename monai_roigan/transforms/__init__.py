@@ -3,7 +3,7 @@
 from .breast import BreastMask, breast_mask, sample_normal_centers
 from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict, SaveSyntheticDICOM, SaveSyntheticDICOMd
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
-from .synthetic import ROIBank, SyntheticROIAugment, SyntheticROIAugmentd
+from .synthetic import ROIBank, SyntheticROIAugment, SyntheticROIAugmentd, balancing_distribution
 
 __all__ = [
     "BreastMask",
@@ -20,6 +20,7 @@ __all__ = [
     "SaveSyntheticDICOMd",
     "SyntheticROIAugment",
     "SyntheticROIAugmentd",
+    "balancing_distribution",
     "breast_mask",
     "crop_centered",
     "sample_normal_centers",

@@ -39,7 +39,7 @@ from monai_roigan.data.classes import ABNORMALITY_CLASSES
 from monai_roigan.engines.generation import check_truncation, latent_for
 from monai_roigan.networks.source import GeneratorSource
 
-__all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "PROVENANCE_KEYS"]
+__all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "PROVENANCE_KEYS", "balancing_distribution"]
 
 #: meta keys that name the real image an ROI came from; overwritten on synthetic ROIs
 PROVENANCE_KEYS = ("filename_or_obj", "source_path", "roi_center", "source", "center", "group", "saved_to")
@@ -321,3 +321,34 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
         if replace and target != own:
             d[self.label_key] = self.augment.relabel(d[self.label_key], target)
         return d
+
+
+def balancing_distribution(class_counts: Mapping[str, int], prob: float | None = None) -> tuple[float, dict[str, float]]:
+    """``(prob, target_distribution)`` for :class:`SyntheticROIAugmentd` that makes the classes a pipeline sees
+    equally frequent on average (the *balance mode*).
+
+    A sample of class ``c`` (share ``n_c / N``) is replaced with probability ``prob`` by a synthetic ROI of a
+    class drawn from ``t``; the expected share of class ``c`` afterwards is ``(1 - prob) n_c / N + prob t_c``.
+    Setting it to ``1 / K`` gives ``t_c = (1 / K - (1 - prob) n_c / N) / prob``, which needs
+    ``prob >= 1 - N / (K max_c n_c)``; that smallest ``prob`` (fewest real ROIs replaced) is the default.
+
+    Args:
+        class_counts: {class name: number of real training ROIs}; every class must be a generator class.
+        prob: replacement probability; None for the smallest that balances.
+
+    Raises:
+        ValueError: no ROIs, a negative count, or a ``prob`` too small to balance.
+    """
+    names, counts = list(class_counts), np.array([float(c) for c in class_counts.values()])
+    if len(names) == 0 or (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError(f"class counts must be non-negative and not all 0, got {dict(class_counts)}")
+    shares, k = counts / counts.sum(), len(names)
+    needed = max(0.0, float(1.0 - 1.0 / (k * shares.max())))
+    prob = needed if prob is None else float(prob)
+    if prob < needed - 1e-12 or not 0 <= prob <= 1:
+        raise ValueError(f"prob {prob} cannot balance {dict(class_counts)}; it must be in [{needed:.3f}, 1]")
+    if prob < 1e-12:  # already balanced
+        return 0.0, {name: 1.0 / k for name in names}
+    target = np.clip((1.0 / k - (1.0 - prob) * shares) / prob, 0.0, None)
+    return float(prob), {name: float(t) for name, t in zip(names, target / target.sum())}
+

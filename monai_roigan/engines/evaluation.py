@@ -1,0 +1,191 @@
+"""The evaluation report of a trained generator: the paper's metrics, computed over sets, with a floor and a ceiling.
+
+:func:`evaluate_generator` is what ``bundle/configs/evaluate.json`` runs. It compares four sets of ROIs, class
+by class, always against the same reference pool:
+
+- **reference pool** ``B``: half of the held-out mammograms' ROIs (split by mammogram);
+- **synthetic**: ``num_per_class`` generated ROIs per class;
+- **floor** (real vs real): the other half ``A`` of the held-out ROIs. A generator cannot be expected to beat
+  new real ROIs of the same class, so this is the best a metric can say;
+- **ceiling** (noise): Gaussian noise with the mean and standard deviation of ``A``'s pixels, as many images
+  as ``A``: what a useless generator scores.
+
+The judges are fitted on the generator's *training* ROIs, never on held-out ones: the domain NIQE model, the
+ROI classifier (class fidelity) and the domain encoder (its features, for FID, KID, precision/recall and the
+geometry score), unless a TorchScript encoder file is given (:class:`~monai_roigan.metrics.FileEncoder`).
+
+Outputs in ``output_dir``: ``report.md``; ``per_image.csv`` (every image, both pairings); ``set_level.csv``;
+``table10.csv``; ``memorization.csv``; ``boxplot_<class>.png`` and ``grid_<class>.png`` per class.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from monai_roigan.data.evaluation_data import ROISet
+from monai_roigan.data.splits import holdout_groups, split_by_groups
+from monai_roigan.engines.generation import synthesize
+from monai_roigan.metrics.brisque import find_brisque_model, load_brisque_model
+from monai_roigan.metrics.distribution import domain_features
+from monai_roigan.metrics.encoders import FileEncoder
+from monai_roigan.metrics.memorization import memorization_check
+from monai_roigan.metrics.niqe import fit_niqe_model
+from monai_roigan.metrics.quality_table import compare_sets, per_image_quality
+from monai_roigan.metrics.reference import reference_metrics
+from monai_roigan.metrics.roi_classifier import train_roi_classifier
+from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.engines.evaluation_report import write_report
+
+__all__ = ["EvaluationSets", "Judges", "evaluate_generator", "noise_like"]
+
+
+@dataclass
+class EvaluationSets:
+    """The ROI sets compared (see the module docstring); ``train`` is what the generator learned from."""
+
+    synthetic: ROISet
+    train: ROISet
+    floor: ROISet
+    reference: ROISet
+    noise: ROISet
+
+
+@dataclass
+class Judges:
+    """Everything fitted on the training ROIs that scores other ROIs."""
+
+    classifier: torch.nn.Module
+    encode: object
+    encoder: str
+    niqe_model: object
+    brisque_model: object
+    brisque: str
+
+
+def noise_like(like: ROISet, seed: int) -> ROISet:
+    """Gaussian noise images with the mean and standard deviation of ``like``'s pixels, clipped to [-1, 1]."""
+    rng = np.random.default_rng(seed)
+    images = rng.normal(like.images.mean(), like.images.std(), like.images.shape).clip(-1, 1).astype(np.float32)
+    return ROISet(images, like.labels.copy(), np.array(["noise"] * len(like)))
+
+
+def _synthetic_set(generator, num_classes: int, num_per_class: int, seed: int, latent_distribution: str,
+                   truncation: float) -> ROISet:  # fmt: skip
+    latent_dim = generator.latent_dim
+    images = [synthesize(generator, label, range(num_per_class), seed, latent_dim, latent_distribution, truncation)
+              for label in range(num_classes)]  # fmt: skip
+    labels = np.repeat(np.arange(num_classes), num_per_class)
+    return ROISet(torch.cat(images).numpy(), labels, np.array(["synthetic"] * len(labels)))
+
+
+def _judges(train: ROISet, encoder: str | PathLike | None, brisque_model: str | PathLike | None,
+            classifier_epochs: int, seed: int) -> Judges:  # fmt: skip
+    augmented = train.dihedral()
+    classifier = train_roi_classifier(torch.as_tensor(augmented.images), torch.as_tensor(augmented.labels),
+                                      epochs=classifier_epochs, seed=seed)  # fmt: skip
+    if encoder is None:
+        encode, described = functools.partial(domain_features, classifier), "domain encoder (ROI classifier trained on the training ROIs, 64 features)"
+    else:
+        file_encoder = FileEncoder(encoder)
+        encode, described = file_encoder, file_encoder.description()
+    model = load_brisque_model(brisque_model) if brisque_model is not None else find_brisque_model()
+    brisque = "unavailable (no BRISQUE model file given or installed)" if model is None else f"model {model.source}"
+    return Judges(classifier, encode, described, fit_niqe_model(train.images), model, brisque)
+
+
+def _per_image_rows(sets: EvaluationSets, judges: Judges, class_names: Sequence[str], seed: int) -> list[dict]:
+    """Rows of every synthetic, floor and noise image against the reference pool (nearest pairing; for
+    synthetic images also random pairing)."""
+    ref = sets.reference
+    rows = []
+    for name in ("synthetic", "floor", "noise"):
+        candidate = getattr(sets, name)
+        scored = per_image_quality(candidate.images, candidate.labels, ref.images, ref.labels, judges.niqe_model,
+                                   judges.brisque_model, pairing="nearest", seed=seed)  # fmt: skip
+        rows += [{"set": name, "pairing": "nearest", **r} for r in scored]
+    random_rows = reference_metrics(sets.synthetic.images, sets.synthetic.labels, ref.images, ref.labels,
+                                    pairing="random", seed=seed)  # fmt: skip
+    no_reference = {r["index"]: {k: r[k] for k in ("piqe", "niqe", "brisque")} for r in rows if r["set"] == "synthetic"}
+    rows += [{"set": "synthetic", "pairing": "random", **r, **no_reference[r["index"]]} for r in random_rows]
+    for row in rows:
+        row["class_name"], row["mse_8bit"] = class_names[row["label"]], row["mse"] * 255.0**2
+    return rows
+
+
+def _set_rows(sets: EvaluationSets, judges: Judges, class_names: Sequence[str], gs_repeats: int,
+              seed: int) -> list[dict]:  # fmt: skip
+    """Set-level rows per class and for all classes: synthetic (size-matched to the floor and all), floor, noise."""
+    rows = []
+    rng = np.random.default_rng(seed)
+    for label, name in [*enumerate(class_names), (None, "all classes")]:
+        pick = (lambda s: s) if label is None else (lambda s, k=label: s.of_class(k))
+        floor, reference, synthetic = pick(sets.floor), pick(sets.reference), pick(sets.synthetic)
+        matched = synthetic.subset(rng.choice(len(synthetic), min(len(floor), len(synthetic)), replace=False))
+        candidates = {"synthetic (size of floor)": matched, "synthetic (all)": synthetic, "real vs real (floor)": floor,
+                      "noise (ceiling)": pick(sets.noise)}  # fmt: skip
+        for kind, candidate in candidates.items():
+            scores = compare_sets(candidate.images, candidate.labels, reference.images, judges.encode,
+                                  judges.classifier, gs_repeats=gs_repeats, seed=seed)  # fmt: skip
+            rows.append({"class_name": name, "set": kind, **scores})
+    return rows
+
+
+def _split_held_out(held_out: ROISet, seed: int) -> tuple[ROISet, ROISet]:
+    """(floor half A, reference half B) of the held-out ROIs, split by mammogram and stratified by class."""
+    items = [{"group": g, "label": int(y), "index": i} for i, (g, y) in enumerate(zip(held_out.groups, held_out.labels))]
+    reference, floor = split_by_groups(items, holdout_groups(held_out.groups, held_out.labels, 0.5, seed))
+    return tuple(held_out.subset(np.array([i["index"] for i in part], dtype=int)) for part in (floor, reference))
+
+
+def evaluate_generator(
+    generator: str | PathLike | torch.nn.Module,
+    train: ROISet,
+    held_out: ROISet,
+    output_dir: str | PathLike,
+    class_names: Sequence[str],
+    held_out_source: str = "held-out real ROIs",
+    num_per_class: int = 100,
+    table_images: int = 10,
+    truncation: float = 0.8,
+    latent_distribution: str = "uniform",
+    seed: int = 0,
+    encoder: str | PathLike | None = None,
+    brisque_model: str | PathLike | None = None,
+    classifier_epochs: int = 30,
+    gs_repeats: int = 50,
+) -> Path:
+    """Write the evaluation report of ``generator`` to ``output_dir`` (see the module docstring); returns ``report.md``.
+
+    Args:
+        generator: a bundle folder, weights file or generator module (:class:`GeneratorSource`).
+        train: the real ROIs the generator trained on (no dihedral copies); the judges are fitted on them.
+        held_out: real ROIs of mammograms the generator never saw, split here by mammogram into floor and reference.
+        class_names: the generator's classes, in label order.
+        held_out_source: a sentence naming where ``held_out`` comes from, for the report.
+        num_per_class: synthetic ROIs per class; ``table_images`` of them (random, seeded) fill the per-class tables.
+        truncation, latent_distribution: how latents are drawn (as the bundle's inference).
+        seed: seed of the synthetic ROIs, the split, the noise, the judges and every random choice.
+        encoder: a TorchScript / ``torch.export`` encoder file (e.g. FID Inception-v3); default the domain encoder.
+        brisque_model: a BRISQUE ``allmodel`` file (with ``allrange`` beside it); default an installed one, if any.
+        classifier_epochs: epochs of the classifier that is the domain encoder and the class-fidelity judge.
+        gs_repeats: landmark draws per geometry score.
+    """
+    source = GeneratorSource(generator, num_classes=len(class_names))
+    synthetic = _synthetic_set(source.get(), len(class_names), num_per_class, seed, latent_distribution, truncation)
+    floor, reference = _split_held_out(held_out, seed)
+    sets = EvaluationSets(synthetic, train, floor, reference, noise_like(floor, seed))
+    judges = _judges(train, encoder, brisque_model, classifier_epochs, seed)
+    per_image = _per_image_rows(sets, judges, class_names, seed)
+    set_level = _set_rows(sets, judges, class_names, gs_repeats, seed)
+    memorization = memorization_check(synthetic.images, train.dihedral().images, held_out.images)
+    context = {"generator": source.describe(), "held_out_source": held_out_source, "truncation": truncation,
+               "seed": seed, "num_per_class": num_per_class, "table_images": table_images, "encoder": judges.encoder,
+               "brisque": judges.brisque, "class_names": list(class_names)}  # fmt: skip
+    return write_report(Path(output_dir), sets, per_image, set_level, memorization, context)

@@ -1,0 +1,188 @@
+"""Evaluation: mammogram splits, the balance mode, set comparisons, the report and the downstream experiment."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from monai_roigan.data import training_datalist, training_rois
+from monai_roigan.data.evaluation_data import ROISet, evaluation_rois
+from monai_roigan.data.splits import group_kfold, holdout_groups, split_datalist
+from monai_roigan.engines.downstream import ARMS, fold_scores, interval, run_downstream
+from monai_roigan.engines.evaluation import evaluate_generator, noise_like
+from monai_roigan.metrics import compare_sets, train_roi_classifier
+from monai_roigan.networks.nets import ROIGenerator
+from monai_roigan.transforms import balancing_distribution
+from monai_roigan.utils.errors import ConfigurationError
+
+CLASSES = ["architectural_distortion", "asymmetry", "calcification", "mass"]
+
+
+def toy_groups(seed=0):
+    """60 ROIs of 30 mammograms (two ROIs each, one class per mammogram), classes 2:4:8:16 mammograms."""
+    rng = np.random.default_rng(seed)
+    per_class = [2, 4, 8, 16]
+    groups, labels = [], []
+    for label, count in enumerate(per_class):
+        for m in range(count):
+            groups += [f"c{label}m{m}"] * 2
+            labels += [label] * 2
+    order = rng.permutation(len(groups))
+    return np.array(groups)[order], np.array(labels)[order]
+
+
+def test_holdout_is_by_mammogram_stratified_deterministic_and_order_free():
+    groups, labels = toy_groups()
+    held = holdout_groups(groups, labels, 0.25, seed=3)
+    assert held == holdout_groups(groups, labels, 0.25, seed=3)
+    shuffled = np.random.default_rng(1).permutation(len(groups))
+    assert held == holdout_groups(groups[shuffled], labels[shuffled], 0.25, seed=3)  # input order does not matter
+    assert held != holdout_groups(groups, labels, 0.25, seed=4)
+    for label, count in enumerate([2, 4, 8, 16]):
+        of_class = set(groups[labels == label])
+        assert len(held & of_class) == max(1, round(0.25 * count))  # every class on both sides
+        assert of_class - held
+    assert holdout_groups(groups, labels, 0.0) == set()
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        holdout_groups(groups, labels, 1.0)
+
+
+def test_group_kfold_keeps_mammograms_together_and_spreads_classes():
+    groups, labels = toy_groups()
+    folds = group_kfold(groups, labels, 2, seed=0)
+    for g in set(groups):
+        assert len(set(folds[groups == g])) == 1
+    for label in range(4):
+        assert set(folds[labels == label]) == {0, 1}  # each class (>= 2 mammograms) in both folds
+    assert np.array_equal(folds, group_kfold(groups, labels, 2, seed=0))
+    four = group_kfold(groups, labels, 4, seed=0)
+    assert np.bincount(four[labels == 3]).tolist() == [8, 8, 8, 8]  # 16 mammograms of 2 ROIs over 4 folds
+    with pytest.raises(ValueError, match="at least 40 mammograms"):
+        group_kfold(groups, labels, 40)
+
+
+def test_training_datalist_leaves_the_held_out_mammograms_out(phantom_dir, tmp_path):
+    cache = training_rois(tmp_path, phantom_dir, augment="rot90")
+    everything = training_datalist(cache, CLASSES)
+    kept = training_datalist(cache, CLASSES, holdout_fraction=0.3, split_seed=2)
+    train, held = split_datalist(everything, 0.3, 2)
+    assert [i["group"] for i in kept] == [i["group"] for i in train]
+    assert held and not {i["group"] for i in kept} & {i["group"] for i in held}
+    assert len(kept) + len(held) == len(everything)
+
+
+def test_evaluation_refuses_a_real_dataset_without_hold_out(phantom_dir, tmp_path):
+    with pytest.raises(ConfigurationError, match="holdout_fraction > 0"):
+        evaluation_rois(tmp_path, phantom_dir)
+    train, held, source = evaluation_rois(tmp_path, phantom_dir, holdout_fraction=0.3, split_seed=1)
+    assert "held-out mammograms" in source
+    assert not set(train.groups) & set(held.groups) and set(held.labels) == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("counts", [{"a": 11, "b": 9, "c": 13, "d": 34}, {"a": 5, "b": 50}, {"a": 7, "b": 7}])
+def test_balance_mode_makes_the_expected_class_shares_equal(counts):
+    prob, target = balancing_distribution(counts)
+    n = sum(counts.values())
+    after = [(1 - prob) * counts[c] / n + prob * target[c] for c in counts]
+    np.testing.assert_allclose(after, 1 / len(counts), atol=1e-12)
+    assert min(target.values()) >= 0 and sum(target.values()) == pytest.approx(1)
+    if prob > 0:  # the smallest prob that balances: no synthetic ROI of the largest class
+        assert target[max(counts, key=counts.get)] == pytest.approx(0, abs=1e-12)
+        with pytest.raises(ValueError, match="cannot balance"):
+            balancing_distribution(counts, prob / 2)
+    else:
+        assert prob == 0.0 and set(target.values()) == {0.5}
+
+
+def test_compare_sets_known_answers():
+    rng = np.random.default_rng(0)
+    images = np.clip(rng.normal(0, 0.3, (40, 1, 64, 64)), -1, 1).astype(np.float32)
+    images[:20] += np.linspace(-0.5, 0.5, 64, dtype=np.float32)  # two kinds of image, so features vary
+    labels = np.repeat([0, 1], 20)
+    classifier = train_roi_classifier(torch.as_tensor(images), torch.as_tensor(labels), epochs=3)
+
+    def encode(x):
+        return np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:, ::64]  # 64 pixels as features
+
+    same = compare_sets(images, labels, images, encode, classifier, gs_repeats=3)
+    assert same["fid"] == pytest.approx(0, abs=1e-6) and same["precision"] == same["recall"] == 1.0
+    assert same["geometry_score"] == pytest.approx(0, abs=1e-12)
+    noise = noise_like(ROISet(images, labels, np.array(["x"] * 40)), seed=1)
+    worse = compare_sets(noise.images, noise.labels, images, encode, classifier, gs_repeats=3)
+    assert worse["fid"] > 1.0 and worse["precision"] < same["precision"] and worse["kid"] > same["kid"]
+    empty = compare_sets(images[:0], labels[:0], images, encode, classifier)
+    assert np.isnan(empty["fid"]) and empty["n_candidate"] == 0
+
+
+def test_noise_ceiling_matches_the_moments_and_is_seeded():
+    rng = np.random.default_rng(0)
+    real = ROISet((rng.random((8, 1, 64, 64)) * 0.4 - 0.5).astype(np.float32), np.arange(8) % 2, np.array(["m"] * 8))
+    noise = noise_like(real, seed=3)
+    assert noise.images.shape == real.images.shape and np.array_equal(noise.labels, real.labels)
+    assert abs(noise.images.mean() - real.images.mean()) < 0.01 and abs(noise.images.std() - real.images.std()) < 0.01
+    assert np.array_equal(noise.images, noise_like(real, seed=3).images)
+
+
+def test_fold_scores_and_intervals_known_answers():
+    class Oracle(torch.nn.Module):  # predicts the label stored in the first pixel
+        def forward(self, x):
+            return torch.nn.functional.one_hot(x[:, 0, 0, 0].long(), 4).float() * 10
+
+    labels = np.array([0, 0, 1, 2, 2, 2])
+    test = ROISet(np.broadcast_to(labels[:, None, None, None], (6, 1, 4, 4)).astype(np.float32), labels, labels.astype(str))
+    scores = fold_scores(Oracle(), test, CLASSES)
+    assert scores["accuracy"] == scores["balanced_accuracy"] == scores["macro_auc"] == 1.0
+    assert np.isnan(scores["recall_mass"])  # class 3 is absent from the fold
+    mean, low, high = interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and high - mean == pytest.approx(4.302653 / np.sqrt(3), rel=1e-5)
+    assert np.isnan(interval([0.5])[1]) and np.isnan(interval([])[0])
+
+
+@pytest.fixture(scope="module")
+def tiny_setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("evaluation")
+    generator = ROIGenerator(latent_dim=16, num_classes=4, width=1 / 64).eval()
+    train, held, source = evaluation_rois(root / "cache", num_phantom_images=16)
+    return root, generator, train, held, source
+
+
+def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
+    root, generator, train, held, source = tiny_setup
+    report = evaluate_generator(generator, train, held, root / "eval", CLASSES, held_out_source=source,
+                                num_per_class=6, table_images=4, classifier_epochs=1, gs_repeats=2)  # fmt: skip
+    text = report.read_text()
+    for name in CLASSES:
+        assert f"## {name}" in text and (root / "eval" / f"boxplot_{name}.png").stat().st_size > 1000
+        assert (root / "eval" / f"grid_{name}.png").is_file()
+    assert "Real vs real (floor)" in text and "Noise (ceiling)" in text and "BRISQUE: unavailable" in text
+    assert "ROI-mammoGAN, paper Table 10" in text and "independent phantom (seed 1, 16 mammograms)" in text
+    rows = list(csv.DictReader(open(root / "eval" / "per_image.csv")))
+    synthetic = [r for r in rows if r["set"] == "synthetic" and r["pairing"] == "nearest"]
+    assert len(synthetic) == 24 and len([r for r in rows if r["pairing"] == "random"]) == 24
+    for r in rows:  # MSE in 8-bit units and PSNR agree
+        assert float(r["psnr"]) == pytest.approx(10 * np.log10(255**2 / float(r["mse_8bit"])), rel=1e-6)
+    noise = [r for r in rows if r["set"] == "noise"]
+    floor = [r for r in rows if r["set"] == "floor"]
+    for metric in ("ssim", "fsim"):  # the ceiling is worse than the floor
+        assert np.mean([float(r[metric]) for r in noise]) < np.mean([float(r[metric]) for r in floor])
+    assert np.mean([float(r["niqe"]) for r in noise]) > np.mean([float(r["niqe"]) for r in floor])
+    sets = list(csv.DictReader(open(root / "eval" / "set_level.csv")))
+    assert {r["set"] for r in sets} == {"synthetic (size of floor)", "synthetic (all)", "real vs real (floor)",
+                                        "noise (ceiling)"}  # fmt: skip
+    assert len(sets) == 4 * 5
+
+
+def test_downstream_rows_per_fold_and_arm(tiny_setup):
+    root, generator, train, held, source = tiny_setup
+    report = run_downstream(generator, train, held, root / "down", CLASSES, k=2, steps=3, batch_size=8,
+                            rare_classes=["asymmetry"], rare_fraction=0.5, held_out_source=source)  # fmt: skip
+    rows = list(csv.DictReader(open(root / "down" / "downstream_folds.csv")))
+    assert [(int(r["fold"]), r["arm"]) for r in rows] == [(f, a) for f in range(2) for a in ARMS]
+    assert sum(int(r["test_rois"]) for r in rows if r["arm"] == "real") == len(held)  # every held-out ROI tested once
+    for r in rows:
+        assert 0 <= float(r["accuracy"]) <= 1 and int(r["train_rois"]) < len(train) + len(held)
+    text = report.read_text()
+    assert "balanced accuracy" in text and "synthetic_only" in text
+    with pytest.raises(ValueError, match="unknown arm"):
+        run_downstream(generator, train, held, root / "down", CLASSES, arms=["gan"])
