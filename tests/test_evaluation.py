@@ -186,3 +186,27 @@ def test_downstream_rows_per_fold_and_arm(tiny_setup):
     assert "balanced accuracy" in text and "synthetic_only" in text
     with pytest.raises(ValueError, match="unknown arm"):
         run_downstream(generator, train, held, root / "down", CLASSES, arms=["gan"])
+
+
+def test_holdout_never_takes_a_class_s_last_mammogram():
+    """Mammogram "a" holds both classes; class 0 (rarer) is dealt first. Holding out class 1's share must not take
+    class 0's last kept mammogram."""
+    groups = np.array(["a", "b", "a", "c", "d", "e", "f"])
+    labels = np.array([0, 0, 1, 1, 1, 1, 1])
+    for seed in range(20):
+        held = holdout_groups(groups, labels, 0.5, seed)
+        assert {"a", "b"} - held and {"a", "c", "d", "e", "f"} - held
+
+
+def test_evaluation_refuses_the_training_phantom_as_held_out(tmp_path):
+    with pytest.raises(ConfigurationError, match="heldout_seed 3 equals"):
+        evaluation_rois(tmp_path, seed=3, heldout_seed=3, num_phantom_images=4)
+
+
+def test_matched_subset_copies_the_class_mix():
+    from monai_roigan.engines.evaluation import matched_subset
+
+    candidate = ROISet(np.zeros((40, 1, 4, 4), np.float32), np.repeat([0, 1, 2, 3], 10), np.array(["s"] * 40))
+    like = ROISet(np.zeros((7, 1, 4, 4), np.float32), np.array([0, 0, 0, 1, 3, 3, 3]), np.array(["r"] * 7))
+    matched = matched_subset(candidate, like, np.random.default_rng(0))
+    assert np.bincount(matched.labels, minlength=4).tolist() == [3, 1, 0, 3]

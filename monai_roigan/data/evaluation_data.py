@@ -87,12 +87,17 @@ def evaluation_rois(
     ``holdout_fraction``, ``split_seed``); ``heldout_seed`` is the seed of the independent phantom.
 
     Raises:
-        ConfigurationError: a real dataset or datalist without a hold-out, or a class with no held-out ROI.
+        ConfigurationError: a real dataset or datalist without a hold-out, a held-out phantom seed equal to the
+            training seed, or a class with no held-out ROI.
     """
+    independent_phantom = dataset_dir is None and datalist is None and holdout_fraction == 0
+    if independent_phantom and heldout_seed == seed:
+        raise ConfigurationError(f"heldout_seed {heldout_seed} equals the training phantom's seed: the held-out "
+                                 "phantom would be the training phantom; choose another heldout_seed")  # fmt: skip
     options = dict(seed=seed, num_phantom_images=num_phantom_images, output_size=image_size, augment="none")
     cache = training_rois(cache_dir, dataset_dir, dataset, datalist=datalist, **options)
     items = training_datalist(cache, class_names, image_size)
-    if dataset_dir is None and datalist is None and holdout_fraction == 0:
+    if independent_phantom:
         held_dir = Path(cache_dir) / f"heldout_phantom_{heldout_seed}"
         held_cache = training_rois(held_dir, None, **{**options, "seed": heldout_seed})
         train, held = items, training_datalist(held_cache, class_names, image_size)

@@ -46,14 +46,22 @@ def holdout_groups(groups: Sequence[str], labels: Sequence[int], fraction: float
     if fraction == 0.0:
         return held
     rng = np.random.default_rng(seed)
+    done: list[list[str]] = []  # mammograms of the classes dealt so far
     for _, names in _groups_per_class(np.asarray(groups).astype(str), np.asarray(labels)):
-        if len(names) < 2:
-            continue
-        wanted = min(len(names) - 1, max(1, round(fraction * len(names))))
-        free = [n for n in names if n not in held]
-        missing = max(0, wanted - sum(n in held for n in names))
-        held.update(rng.permutation(free)[:missing].tolist())
+        if len(names) >= 2:
+            wanted = min(len(names) - 1, max(1, round(fraction * len(names))))
+            for name in rng.permutation([n for n in names if n not in held]).tolist():
+                if sum(n in held for n in names) >= wanted:
+                    break
+                if not _would_empty(name, held, done):  # a mammogram with two classes must not take an earlier
+                    held.add(name)  # class's last kept mammogram
+        done.append(names)
     return held
+
+
+def _would_empty(name: str, held: set[str], classes: list[list[str]]) -> bool:
+    """Whether holding out ``name`` too leaves one of ``classes`` (mammogram lists) without a kept mammogram."""
+    return any(name in names and all(n in held or n == name for n in names) for names in classes)
 
 
 def split_by_groups(items: Sequence[dict], held_out: set[str]) -> tuple[list[dict], list[dict]]:

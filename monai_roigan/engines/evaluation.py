@@ -7,8 +7,9 @@ by class, always against the same reference pool:
 - **synthetic**: ``num_per_class`` generated ROIs per class;
 - **floor** (real vs real): the other half ``A`` of the held-out ROIs. A generator cannot be expected to beat
   new real ROIs of the same class, so this is the best a metric can say;
-- **ceiling** (noise): Gaussian noise with the mean and standard deviation of ``A``'s pixels, as many images
-  as ``A``: what a useless generator scores.
+- **noise reference** (the "ceiling"): Gaussian noise with the pixel mean and standard deviation of ``A``'s
+  ROIs of each class, as many images as ``A``: what an output with nothing of the real data in it scores
+  (except MS-SSIM diversity, where noise is maximally diverse).
 
 The judges are fitted on the generator's *training* ROIs, never on held-out ones: the domain NIQE model, the
 ROI classifier (class fidelity) and the domain encoder (its features, for FID, KID, precision/recall and the
@@ -43,7 +44,7 @@ from monai_roigan.metrics.roi_classifier import train_roi_classifier
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.engines.evaluation_report import write_report
 
-__all__ = ["EvaluationSets", "Judges", "evaluate_generator", "noise_like"]
+__all__ = ["EvaluationSets", "Judges", "evaluate_generator", "matched_subset", "noise_like"]
 
 
 @dataclass
@@ -70,10 +71,24 @@ class Judges:
 
 
 def noise_like(like: ROISet, seed: int) -> ROISet:
-    """Gaussian noise images with the mean and standard deviation of ``like``'s pixels, clipped to [-1, 1]."""
+    """Gaussian noise images with the pixel mean and standard deviation of ``like``'s ROIs of the same class,
+    clipped to [-1, 1]; one noise image per ROI of ``like``."""
     rng = np.random.default_rng(seed)
-    images = rng.normal(like.images.mean(), like.images.std(), like.images.shape).clip(-1, 1).astype(np.float32)
+    images = np.empty_like(like.images)
+    for label in np.unique(like.labels):
+        of_class = like.labels == label
+        pixels = like.images[of_class]
+        images[of_class] = rng.normal(pixels.mean(), pixels.std(), pixels.shape).clip(-1, 1)
     return ROISet(images, like.labels.copy(), np.array(["noise"] * len(like)))
+
+
+def matched_subset(candidate: ROISet, like: ROISet, rng: np.random.Generator) -> ROISet:
+    """A random subset of ``candidate`` with as many ROIs of each class as ``like`` has (or all there are)."""
+    chosen = []
+    for label in np.unique(like.labels):
+        pool = np.flatnonzero(candidate.labels == label)
+        chosen.append(rng.choice(pool, min(len(pool), int(np.sum(like.labels == label))), replace=False))
+    return candidate.subset(np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, int))
 
 
 def _synthetic_set(generator, num_classes: int, num_per_class: int, seed: int, latent_distribution: str,
@@ -127,7 +142,7 @@ def _set_rows(sets: EvaluationSets, judges: Judges, class_names: Sequence[str], 
     for label, name in [*enumerate(class_names), (None, "all classes")]:
         pick = (lambda s: s) if label is None else (lambda s, k=label: s.of_class(k))
         floor, reference, synthetic = pick(sets.floor), pick(sets.reference), pick(sets.synthetic)
-        matched = synthetic.subset(rng.choice(len(synthetic), min(len(floor), len(synthetic)), replace=False))
+        matched = matched_subset(synthetic, floor, rng)  # the floor's size and class mix
         candidates = {"synthetic (size of floor)": matched, "synthetic (all)": synthetic, "real vs real (floor)": floor,
                       "noise (ceiling)": pick(sets.noise)}  # fmt: skip
         for kind, candidate in candidates.items():

@@ -6,8 +6,9 @@
   BRISQUE; BRISQUE is NaN when no model file was given, since there is no honest default.
 - :func:`compare_sets`: FID, KID, precision and recall and the geometry score of a candidate set against a
   reference set, in a feature space (``encode``); the candidate's MS-SSIM diversity and its class fidelity
-  under a classifier trained on real ROIs. A value is NaN when the sets are too small for it (an empty set,
-  FID and MS-SSIM need 2 images, the geometry score 3).
+  under a classifier trained on real ROIs. A value is NaN when the sets are too small for it (an empty set;
+  FID, KID and precision/recall need ``min_points`` ROIs per set, 10 by default; MS-SSIM 2; the geometry
+  score ``gs_min_points``, 32 by default).
 
 Images are (N, 1, S, S) in [-1, 1] throughout.
 """
@@ -74,6 +75,8 @@ def compare_sets(
     classifier: torch.nn.Module,
     gs_repeats: int = 50,
     seed: int = 0,
+    gs_min_points: int = 32,
+    min_points: int = 10,
 ) -> dict[str, float]:
     """:data:`SET_COLUMNS` (plus ``kid_std``, ``n_candidate``, ``n_reference``) of ``candidate`` against ``reference``.
 
@@ -83,6 +86,10 @@ def compare_sets(
         encode: images -> (N, D) features (the domain encoder or a user-supplied one).
         classifier: a ROI classifier trained on real ROIs (eval mode), for the class fidelity.
         gs_repeats: landmark draws of the geometry score.
+        min_points: FID, KID and precision/recall are NaN below this many ROIs per set (a handful of 64-D
+            feature vectors gives numbers that look exact and mean little).
+        gs_min_points: the geometry score needs loops among the points; below this many points per set it is
+            NaN (a dozen points rarely form a loop, and the score is then 0 for any two sets).
         seed: seed of KID subsets, geometry-score landmarks and MS-SSIM pairs.
     """
     if len(candidate) == 0 or len(reference) == 0:
@@ -90,15 +97,17 @@ def compare_sets(
                 "n_reference": len(reference)}  # fmt: skip
     a, b = encode(candidate), encode(reference)
     both = min(len(a), len(b))
-    p_r = precision_recall(b, a) if both >= 2 else (float("nan"), float("nan"))
-    kid = kernel_distance(b, a, seed=seed) if both >= 2 else (float("nan"), float("nan"))
+    enough = both >= max(2, min_points)
+    p_r = precision_recall(b, a) if enough else (float("nan"), float("nan"))
+    kid = kernel_distance(b, a, seed=seed) if enough else (float("nan"), float("nan"))
     return {
-        "fid": _or_nan(both >= 2, lambda: frechet_distance(b, a)),
+        "fid": _or_nan(enough, lambda: frechet_distance(b, a)),
         "kid": kid[0],
         "kid_std": kid[1],
         "precision": p_r[0],
         "recall": p_r[1],
-        "geometry_score": _or_nan(both >= 3, lambda: geometry_score(b, a, repeats=gs_repeats, seed=seed)),
+        "geometry_score": _or_nan(both >= max(3, gs_min_points),
+                                  lambda: geometry_score(b, a, repeats=gs_repeats, seed=seed)),  # fmt: skip
         "msssim": _or_nan(len(candidate) >= 2, lambda: mean_pairwise_msssim(torch.as_tensor(candidate), seed=seed)),
         "fidelity": _fidelity(classifier, candidate, np.asarray(candidate_labels)),
         "n_candidate": len(candidate),
