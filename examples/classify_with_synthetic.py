@@ -9,7 +9,9 @@ train the same small CNN (``monai_roigan.metrics.ROIClassifier``) for the same n
    drawn uniformly from the four (the label follows);
 3. ``+ SyntheticBalancedDataset``: the minority classes topped up with synthetic ROIs to the largest class.
 
-All arms are tested on the ROIs of an independent phantom (another seed). Run after training the bundle:
+All arms are tested on the ROIs of an independent phantom (another seed). This is the single-split quick
+look; ``bundle/configs/downstream.json`` is the cross-validated experiment (docs/evaluation.md). Run after
+training the bundle:
 
     python -m monai.bundle run training --config_file bundle/configs/train.json
     python examples/classify_with_synthetic.py --model bundle/models/model.pt
@@ -18,17 +20,15 @@ All arms are tested on the ROIs of an independent phantom (another seed). Run af
 from __future__ import annotations
 
 import argparse
-import itertools
 from pathlib import Path
 
 import numpy as np
-import torch
-from monai.data import DataLoader, Dataset
+from monai.data import Dataset
 from monai.transforms import Compose, RandFlipd, RandRotate90d
-from monai.utils import set_determinism
 
 from monai_roigan.data import ABNORMALITY_CLASSES, SyntheticBalancedDataset, training_datalist, training_rois
-from monai_roigan.metrics import ROIClassifier
+from monai_roigan.data.evaluation_data import ROISet
+from monai_roigan.engines.downstream import fold_scores, train_classifier
 from monai_roigan.transforms import SyntheticROIAugmentd
 
 RARE = ("architectural_distortion", "asymmetry")
@@ -45,28 +45,6 @@ def imbalanced(items: list[dict], fraction: float, seed: int) -> list[dict]:
             groups = list(rng.choice(groups, max(1, round(fraction * len(groups))), replace=False))
         kept += [i for i in of_class if i["group"] in groups]
     return [{"image": i["image"], "label": i["label"]} for i in kept]
-
-
-def train(dataset, steps: int, seed: int) -> ROIClassifier:
-    set_determinism(seed)
-    net = ROIClassifier(len(ABNORMALITY_CLASSES))
-    opt = torch.optim.Adam(net.parameters(), 1e-3)
-    loader = DataLoader(dataset, batch_size=32, shuffle=True, num_workers=0)
-    for batch in itertools.islice(itertools.chain.from_iterable(itertools.repeat(loader)), steps):
-        loss = torch.nn.functional.cross_entropy(net(batch["image"].as_tensor()), torch.as_tensor(batch["label"]).long())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return net.eval()
-
-
-@torch.no_grad()
-def evaluate(net: ROIClassifier, items: list[dict]) -> dict[str, float]:
-    x = torch.stack([i["image"].as_tensor() for i in items])
-    y = torch.tensor([i["label"] for i in items])
-    pred = net(x).argmax(1)
-    recall = {name: float((pred[y == k] == k).float().mean()) for k, name in enumerate(ABNORMALITY_CLASSES)}
-    return {"accuracy": float((pred == y).float().mean()), "balanced accuracy": float(np.mean(list(recall.values()))), **recall}
 
 
 def main() -> None:
@@ -94,10 +72,12 @@ def main() -> None:
         "+ SyntheticBalancedDataset": SyntheticBalancedDataset(real, args.model, seed=args.seed, transform=Compose(flips)),
     }  # fmt: skip
     print(f"{'arm':<28}{'accuracy':>10}{'balanced':>10}" + "".join(f"{n[:12]:>14}" for n in ABNORMALITY_CLASSES))
+    test = ROISet.from_items(test_items)
     for name, dataset in arms.items():
-        scores = evaluate(train(dataset, args.steps, args.seed), test_items)
-        print(f"{name:<28}{scores['accuracy']:>10.3f}{scores['balanced accuracy']:>10.3f}"
-              + "".join(f"{scores[n]:>14.3f}" for n in ABNORMALITY_CLASSES))  # fmt: skip
+        scores = fold_scores(train_classifier(dataset, len(ABNORMALITY_CLASSES), args.steps, seed=args.seed), test,
+                             ABNORMALITY_CLASSES)  # fmt: skip
+        print(f"{name:<28}{scores['accuracy']:>10.3f}{scores['balanced_accuracy']:>10.3f}"
+              + "".join(f"{scores['recall_' + n]:>14.3f}" for n in ABNORMALITY_CLASSES))  # fmt: skip
 
 
 if __name__ == "__main__":

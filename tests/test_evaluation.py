@@ -176,16 +176,30 @@ def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
 def test_downstream_rows_per_fold_and_arm(tiny_setup):
     root, generator, train, held, source = tiny_setup
     report = run_downstream(generator, train, held, root / "down", CLASSES, k=2, steps=3, batch_size=8,
-                            rare_classes=["asymmetry"], rare_fraction=0.5, held_out_source=source)  # fmt: skip
+                            held_out_source=source)  # fmt: skip
     rows = list(csv.DictReader(open(root / "down" / "downstream_folds.csv")))
     assert [(int(r["fold"]), r["arm"]) for r in rows] == [(f, a) for f in range(2) for a in ARMS]
     assert sum(int(r["test_rois"]) for r in rows if r["arm"] == "real") == len(held)  # every held-out ROI tested once
-    for r in rows:
-        assert 0 <= float(r["accuracy"]) <= 1 and int(r["train_rois"]) < len(train) + len(held)
+    for r in rows:  # training: the generator's training ROIs and the other fold, never the test fold
+        assert int(r["real_train_rois"]) == len(train) + len(held) - int(r["test_rois"])
+        assert 0 <= float(r["accuracy"]) <= 1
     text = report.read_text()
-    assert "balanced accuracy" in text and "synthetic_only" in text
+    assert "synthetic - classic" in text and "Pooled out-of-fold" in text and "Caveat" not in text
+    summary = list(csv.DictReader(open(root / "down" / "downstream_summary.csv")))
+    assert [r["arm"] for r in summary] == list(ARMS) and all(0 <= float(r["accuracy_pooled"]) <= 1 for r in summary)
     with pytest.raises(ValueError, match="unknown arm"):
         run_downstream(generator, train, held, root / "down", CLASSES, arms=["gan"])
+
+
+def test_rare_subsampling_keeps_a_share_of_rare_mammograms_and_says_so(tiny_setup):
+    from monai_roigan.engines.downstream import _keep_rare_share
+
+    _, _, train, held, _ = tiny_setup
+    both = ROISet.concat([train, held])
+    kept = _keep_rare_share(both, [1], 0.5, seed=0)
+    rare_before, rare_after = set(both.groups[both.labels == 1]), set(kept.groups[kept.labels == 1])
+    assert rare_after < rare_before and len(rare_after) == len(rare_before) - round(0.5 * len(rare_before))
+    assert np.array_equal(kept.of_class(2).groups, both.of_class(2).groups)  # other classes untouched
 
 
 def test_holdout_never_takes_a_class_s_last_mammogram():
