@@ -1,6 +1,7 @@
 """Evaluation: mammogram splits, the balance mode, set comparisons, the report and the downstream experiment."""
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -185,6 +186,9 @@ def test_downstream_rows_per_fold_and_arm(tiny_setup):
         assert 0 <= float(r["accuracy"]) <= 1
     text = report.read_text()
     assert "synthetic - classic" in text and "Pooled out-of-fold" in text and "Caveat" not in text
+    paired = text.split("## Paired differences")[1].split("## Pooled")[0]
+    bounds = [float(v) for v in re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", paired) for v in v]
+    assert bounds and all(-1 <= b <= 1 for b in bounds)  # a difference of scores in [0, 1] lies in [-1, 1]
     summary = list(csv.DictReader(open(root / "down" / "downstream_summary.csv")))
     assert [r["arm"] for r in summary] == list(ARMS) and all(0 <= float(r["accuracy_pooled"]) <= 1 for r in summary)
     with pytest.raises(ValueError, match="unknown arm"):

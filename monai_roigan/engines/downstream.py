@@ -228,9 +228,9 @@ def _metric_names(class_names: Sequence[str]) -> list[str]:
     return ["accuracy", "balanced_accuracy", "macro_auc", *(f"recall_{n}" for n in class_names)]
 
 
-def _text(mean: float, low: float, high: float, clip: bool = True) -> str:
-    lo, hi = (max(low, 0.0), min(high, 1.0)) if clip else (low, high)
-    return f"{mean:.3f} [{lo:.3f}, {hi:.3f}]"
+def _text(mean: float, low: float, high: float, lowest: float = 0.0) -> str:
+    """"mean [low, high]" with the bounds clipped to [lowest, 1] (every score is in [0, 1], a difference in [-1, 1])."""
+    return f"{mean:.3f} [{max(low, lowest):.3f}, {min(high, 1.0):.3f}]"
 
 
 def _summaries(rows: list[dict], arms: Sequence[str], metrics: list[str]) -> tuple[list[dict], list[dict]]:
@@ -253,7 +253,7 @@ def _paired(rows: list[dict], arms: Sequence[str], metrics: list[str], k: int) -
             ratio = np.mean([by_fold[(f, arm)]["test_rois"] / by_fold[(f, arm)]["real_train_rois"] for f in range(k)])
             diffs = {m: [by_fold[(f, arm)][m] - by_fold[(f, base)][m] for f in range(k)] for m in metrics}
             out.append({"comparison": f"{arm} - {base}", **{m: _text(*interval(d, variance_factor=1 / k + ratio),
-                                                                      clip=False) for m, d in diffs.items()}})  # fmt: skip
+                                                                      lowest=-1.0) for m, d in diffs.items()}})  # fmt: skip
     return out
 
 
@@ -283,7 +283,7 @@ def _write_downstream(output_dir: Path, rows: list[dict], pooled: list[dict], ar
         "probability that balances the classes (balancing_distribution)", *caveat, "",
         "## Mean over folds, 95% t-interval across folds (bounds clipped to [0, 1])", "",
         markdown_table(table, ["arm", *metrics], ["arm", *headers]), "",
-        "## Paired differences per fold, 95% interval with the Nadeau-Bengio correction", "",
+        "## Paired differences per fold, 95% interval with the Nadeau-Bengio correction (bounds clipped to [-1, 1])", "",
         "The folds share training data, so the variance of the mean difference uses 1/k + n_test/n_train instead of "
         "1/k. An interval that excludes 0 is a difference the experiment can see.", "",
         markdown_table(_paired(rows, arms, metrics, setup["k"]), ["comparison", *metrics], ["comparison", *headers]), "",
