@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from monai_roigan.networks.inference import inference_network
 from monai_roigan.networks.loading import load_generator
 
 __all__ = ["GeneratorSource", "describe_weights"]
@@ -67,14 +68,6 @@ def describe_weights(path: str | PathLike, metadata: str | PathLike | None = Non
     return _identity_line(str(path), version, _file_sha256(path))
 
 
-def _for_inference(network: nn.Module) -> nn.Module:
-    """Eval mode, and channels-last memory on the CPU (measured: 0.80 instead of 1.36 ms per ROI, 1 thread)."""
-    network.eval()
-    if next(network.parameters()).device.type == "cpu":
-        network.to(memory_format=torch.channels_last)
-    return network
-
-
 def _num_classes(network: nn.Module) -> int:
     return int(getattr(network, "num_classes", 0))
 
@@ -105,7 +98,7 @@ class GeneratorSource:
             self.identity = {"kind": "file", "path": str(self.path), "sha256": _file_sha256(self.path)}
             if version is not None:
                 self.identity["bundle_version"] = version
-            network = _for_inference(load_generator(self.path, map_location=self.device))  # checks now, in this process
+            network = inference_network(load_generator(self.path, map_location=self.device))  # checks now, in this process
             _LOADED[(str(self.path), self.identity["sha256"], self.device)] = network  # forked workers inherit it
         where = self.path or type(source).__name__
         if _num_classes(network) == 0:
@@ -132,12 +125,13 @@ class GeneratorSource:
         return _identity_line(name, self.identity.get("bundle_version"), self.identity["sha256"])
 
     def get(self) -> nn.Module:
-        """The network in eval mode on ``device``, loaded at most once per process and device."""
+        """The network on ``device``, loaded at most once per process and device: a file's generator as its
+        inference copy (:func:`~monai_roigan.networks.inference_network`), a module as given, in eval mode."""
         if self.module is not None:
             return self.module.to(self.device).eval()
         key = (str(self.path), self.identity["sha256"], self.device)
         if key not in _LOADED:
-            _LOADED[key] = _for_inference(load_generator(self.path, map_location=self.device))
+            _LOADED[key] = inference_network(load_generator(self.path, map_location=self.device))
         return _LOADED[key]
 
     def __repr__(self) -> str:
