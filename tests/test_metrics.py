@@ -193,3 +193,16 @@ def test_fsim_falls_with_noise_and_blur_and_phase_congruency_marks_edges():
     step[:, 32:] = 255.0
     congruency = phase_congruency(step)
     assert congruency[:, 31:33].min() > 2 * congruency[:, 8:12].max() and congruency.max() <= 1.0
+
+
+def test_gray_stack_takes_one_channel_stacks_and_names_a_bad_shape():
+    from monai_roigan.metrics.image_stack import gray_stack
+
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 1, 8, 8)).astype(np.float32)
+    stack = gray_stack(images)
+    assert stack.shape == (3, 8, 8) and stack.dtype == np.float64 and np.array_equal(stack, images[:, 0])
+    assert np.array_equal(gray_stack(images[:, 0]), stack)
+    with pytest.raises(ValueError, match=r"one channel, got shape \(3, 2, 8, 8\)"):
+        gray_stack(np.zeros((3, 2, 8, 8)))
+    with pytest.raises(ValueError, match=r"got shape \(8, 8\)"):
+        gray_stack(np.zeros((8, 8)))

@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import zoom
 
+from monai_roigan.metrics.image_stack import gray_stack
 from monai_roigan.metrics.niqe import _features_18, _mscn
 from monai_roigan.utils.errors import ModelFileError
 
@@ -279,8 +280,4 @@ def brisque(image, model: BRISQUEModel) -> float:
 
 def brisque_scores(images, model: BRISQUEModel) -> np.ndarray:
     """(N,) BRISQUE scores of images (N, 1, H, W) or (N, H, W) in [-1, 1]."""
-    array = np.asarray(images, dtype=np.float64)
-    array = array[:, 0] if array.ndim == 4 and array.shape[1] == 1 else array
-    if array.ndim != 3:
-        raise ValueError(f"expected (N, 1, H, W) or (N, H, W) images, got shape {np.shape(images)}")
-    return np.asarray([brisque(image, model) for image in array])
+    return np.asarray([brisque(image, model) for image in gray_stack(images)])

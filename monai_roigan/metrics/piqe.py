@@ -48,6 +48,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from monai_roigan.metrics.image_stack import gray_stack
 from monai_roigan.metrics.niqe import _mscn
 
 __all__ = [
@@ -144,14 +145,7 @@ def piqe(image) -> float:
 
 def piqe_scores(images) -> np.ndarray:
     """PIQE of each image in (N, 1, H, W) or (N, H, W), in [-1, 1]; (N,) float64."""
-    array = np.asarray(images, dtype=np.float64)
-    if array.ndim == 4:
-        if array.shape[1] != 1:
-            raise ValueError(f"expected one channel, got shape {array.shape}")
-        array = array[:, 0]
-    if array.ndim != 3:
-        raise ValueError(f"expected (N, 1, H, W) or (N, H, W) images, got shape {array.shape}")
-    return np.asarray([piqe(image) for image in array], dtype=np.float64)
+    return np.asarray([piqe(image) for image in gray_stack(images)], dtype=np.float64)
 
 
 def quality_band(score: float) -> str:

@@ -28,6 +28,7 @@ from scipy.spatial.distance import cdist
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from monai_roigan.metrics.fsim import fsim
+from monai_roigan.metrics.image_stack import gray_stack
 
 __all__ = ["REFERENCE_METRICS", "pair_metrics", "nearest_indices", "reference_metrics"]
 
@@ -36,14 +37,7 @@ REFERENCE_METRICS = ("mse", "psnr", "ssim", "dssim", "fsim")
 
 def _unit(images) -> np.ndarray:
     """(N, H, W) float64 in [0, 1] from (N, 1, H, W) or (N, H, W) in [-1, 1]."""
-    array = np.asarray(images, dtype=np.float64)
-    if array.ndim == 4:
-        if array.shape[1] != 1:
-            raise ValueError(f"expected one channel, got shape {array.shape}")
-        array = array[:, 0]
-    if array.ndim != 3:
-        raise ValueError(f"expected (N, 1, H, W) or (N, H, W) images, got shape {array.shape}")
-    return np.clip((array + 1.0) / 2.0, 0.0, 1.0)
+    return np.clip((gray_stack(images) + 1.0) / 2.0, 0.0, 1.0)
 
 
 def pair_metrics(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
