@@ -194,6 +194,7 @@ def main() -> None:
     p.add_argument("--model", type=Path, default=None, help="generator for the pipeline row (default: untrained)")
     p.add_argument("--iterations", type=int, default=100)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--pairs", type=int, default=5, help="adjacent epoch pairs of the pipeline row (median ratio)")
     args = p.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -207,8 +208,8 @@ def main() -> None:
         model = args.model or work / "untrained.pt"
         if args.model is None:
             torch.save(ROIGenerator(num_classes=4, width=0.125).state_dict(), model)
-        with_aug, without = pipeline_ratio(model, 120, workers=2, repeats=args.repeats, folder=cache)
-        rows.append(("pipeline ROIs/s: with / without SyntheticROIAugmentd", with_aug, without, with_aug / without, 0.9))
+        with_aug, without, pipeline = pipeline_ratio(model, 120, workers=2, pairs=args.pairs, folder=cache)
+        rows.append(("pipeline ROIs/s: with / without SyntheticROIAugmentd", with_aug, without, pipeline, 0.9))
         for width, name in ((0.125, "default"), (0.25, "width 0.25"), (1.0, "paper")):
             g_rate, mm_rate = generator_gflops(args.device, width)
             rows.append((f"GFLOP/s: G forward (batch 256, {name}) / matmul 2048", g_rate, mm_rate, g_rate / mm_rate, 0.5))
