@@ -17,8 +17,9 @@
    but the convolutions now have 32 and 4 output channels instead of 8 and 1, which oneDNN vectorises.
 3. **Channels-last memory** on the CPU.
 
-On the 2-core CPU the default preset's forward pass at batch 256 runs 1.6x faster (57 -> 94 GFLOP/s of the
-original network's FLOPs; ``benchmarks/run_all.py``, docs/performance.md). The copy is for inference only:
+On the 2-core CPU the default preset runs 1.3-2.0x faster per ROI than the plain network in channels-last
+memory (``benchmarks/bench_generator.py``; 0.51x a float32 matmul's FLOP rate at batch 256 instead of 0.43x,
+``benchmarks/run_all.py``; docs/performance.md). The copy is for inference only:
 it has no batch norms left to train, and ``network`` is not changed.
 """
 
