@@ -246,10 +246,9 @@ def _summaries(rows: list[dict], arms: Sequence[str], metrics: list[str]) -> tup
 
 def _paired(rows: list[dict], arms: Sequence[str], metrics: list[str], k: int) -> list[dict]:
     """Per-fold differences of each arm against ``real`` and ``classic``, with Nadeau-Bengio corrected intervals."""
-    out = []
+    out, by_fold = [], {(r["fold"], r["arm"]): r for r in rows}
     for base in ("real", "classic"):
         for arm in [a for a in arms if a != base and base in arms and ARMS.index(a) > ARMS.index(base)]:
-            by_fold = {(r["fold"], r["arm"]): r for r in rows}
             ratio = np.mean([by_fold[(f, arm)]["test_rois"] / by_fold[(f, arm)]["real_train_rois"] for f in range(k)])
             diffs = {m: [by_fold[(f, arm)][m] - by_fold[(f, base)][m] for f in range(k)] for m in metrics}
             out.append({"comparison": f"{arm} - {base}", **{m: _text(*interval(d, variance_factor=1 / k + ratio),

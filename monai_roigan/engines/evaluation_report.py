@@ -36,7 +36,7 @@ def _select(rows: Sequence[dict], **where) -> list[dict]:
 def _mean(rows: Sequence[dict], column: str) -> float:
     """Mean over ``rows`` of a column, NaN left out (BRISQUE without a model); an inf PSNR (a copy) stays inf."""
     values = np.array([r[column] for r in rows], dtype=float)
-    return float(np.nanmean(values)) if np.isfinite(values).any() or np.isinf(values).any() else float("nan")
+    return float("nan") if np.isnan(values).all() else float(np.nanmean(values))
 
 
 def _mean_row(rows: Sequence[dict], title: str) -> dict:

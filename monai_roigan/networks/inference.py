@@ -163,4 +163,4 @@ def inference_network(network: nn.Module) -> nn.Module:
             subpixel_tail(module)
     if next(fast.parameters()).device.type == "cpu":
         fast.to(memory_format=torch.channels_last)
-    return fast.requires_grad_(False)
+    return fast
