@@ -25,7 +25,8 @@ from monai.data import DataLoader, Dataset
 import numpy as np
 from monai.transforms import Compose, EnsureChannelFirstd, LoadImaged, RandFlipd, RandRotated, RandZoomd, ScaleIntensityd
 
-from monai_roigan.data import ABNORMALITY_CLASSES, mias_datalist, prepare_roi_dataset
+from monai_roigan.apps import prepare_roi_dataset
+from monai_roigan.data import ABNORMALITY_CLASSES, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.transforms import SyntheticROIAugmentd
 

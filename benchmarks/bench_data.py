@@ -16,7 +16,8 @@ import time
 import warnings
 from pathlib import Path
 
-from monai_roigan.data import mias_datalist, prepare_roi_dataset
+from monai_roigan.apps import prepare_roi_dataset
+from monai_roigan.data import mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.transforms import ExtractROI, LoadMammogram
 

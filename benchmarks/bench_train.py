@@ -16,9 +16,9 @@ import torch
 from monai.data import DataLoader
 from monai.utils import set_determinism
 
-from monai_roigan.data import training_datalist, training_rois
+from monai_roigan.apps import training_datalist, training_rois
 from monai_roigan.engines import DiffAugment, ROIGanTrainer, make_ema
-from monai_roigan.handlers import GanCheckpointer
+from monai_roigan.handlers import GanCheckpointLoader, GanCheckpointSaver
 from monai_roigan.networks import ROIDiscriminator, ROIGenerator
 
 
@@ -32,7 +32,9 @@ def build(datalist, device, width, iterations, amp, amp_dtype, ckpt_dir=None, re
     handlers = []
     if ckpt_dir is not None:
         save = {"generator": g, "discriminator": d, "g_opt": g_opt, "d_opt": d_opt, "ema": ema}
-        handlers.append(GanCheckpointer(ckpt_dir, save, save_interval=iterations, resume=resume, map_location=device))
+        handlers.append(GanCheckpointSaver(ckpt_dir, save, save_interval=iterations))
+        if resume:
+            handlers.append(GanCheckpointLoader(ckpt_dir, save, map_location=device))
     epochs = -(-iterations // len(loader))
     return ROIGanTrainer(device, epochs, loader, g, g_opt, d, d_opt, diffaugment=DiffAugment(("translation",)),
                          ema=ema, amp=amp, amp_dtype=amp_dtype, epoch_length=len(loader), train_handlers=handlers)  # fmt: skip

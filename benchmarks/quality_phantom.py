@@ -1,6 +1,6 @@
 """Quality gate of a trained generator: class fidelity and diversity against real ROIs.
 
-1. Class fidelity: a small 4-class CNN (``monai_roigan.metrics.ROIClassifier``) is trained on *real* ROIs of an
+1. Class fidelity: a small 4-class CNN (``monai_roigan.networks.ROIClassifier``) is trained on *real* ROIs of an
    independent phantom (another seed, dihedral copies) and then classifies ``--num`` generated ROIs per class.
    Gate: at least 0.80 of all generated ROIs are assigned to the class they were generated for. Per class the
    script prints the same share and, as a reference, the share of the *real* ROIs the generator was trained
@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monai_roigan.data import ABNORMALITY_CLASSES, training_datalist, training_rois
-from monai_roigan.engines import latent_for
-from monai_roigan.handlers import generate
-from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim, train_roi_classifier
-from monai_roigan.networks import load_generator
+from monai_roigan.apps import training_datalist, training_rois
+from monai_roigan.data import ABNORMALITY_CLASSES
+from monai_roigan.engines import roi_items, train_roi_classifier
+from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
+from monai_roigan.networks import generate, latent_for, load_generator
 
 
 def roi_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -38,11 +38,16 @@ def roi_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
     return images, torch.tensor([i["label"] for i in items]), np.array([i["group"] for i in items])
 
 
+def fit_classifier(x: torch.Tensor, y: torch.Tensor) -> torch.nn.Module:
+    """The 4-class ROI classifier fitted on ROIs ``x`` (N, 1, S, S) and labels ``y`` (N,) for 30 epochs."""
+    return train_roi_classifier(roi_items(x, y), len(ABNORMALITY_CLASSES), epochs=30, input_size=int(x.shape[-1]))
+
+
 def held_out_accuracy(x: torch.Tensor, y: torch.Tensor, groups: np.ndarray, seed: int = 0) -> float:
     """Accuracy on real ROIs of a quarter of the mammograms, for a classifier trained on the rest."""
     names = np.unique(groups)
     test = np.isin(groups, np.random.default_rng(seed).choice(names, len(names) // 4, replace=False))
-    net = train_roi_classifier(x[~test], y[~test])
+    net = fit_classifier(x[~test], y[~test])
     with torch.no_grad():
         return float((net(x[test]).argmax(1) == y[test]).float().mean())
 
@@ -65,7 +70,7 @@ def main() -> None:
         x, y, groups = roi_arrays(cache)
     source = "MIAS" if args.dataset_dir else f"phantom seed {args.seed}"
     print(f"classifier accuracy on real ROIs of held-out mammograms: {held_out_accuracy(x, y, groups):.2f} ({source})")
-    classifier = train_roi_classifier(x, y)
+    classifier = fit_classifier(x, y)
     print(f"classifier trained on {len(x)} real ROIs ({source})")
     train_x, train_y, _ = roi_arrays(training_rois(args.train_cache_dir, args.dataset_dir, seed=0))
     print(f"generator {args.model}, latent truncation psi = {args.truncation}")

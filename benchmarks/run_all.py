@@ -42,11 +42,11 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_augment import pipeline_ratio  # noqa: E402
 
-from monai_roigan.data import prepare_roi_dataset, training_datalist, training_rois  # noqa: E402
+from monai_roigan.apps import prepare_roi_dataset, training_datalist, training_rois  # noqa: E402
 from monai_roigan.data.phantom import make_phantom_dataset  # noqa: E402
-from monai_roigan.engines import DiffAugment, ROIGanTrainer, make_ema, sample_latent, update_ema  # noqa: E402
+from monai_roigan.engines import DiffAugment, ROIGanTrainer, make_ema, update_ema  # noqa: E402
 from monai_roigan.losses import AdversarialLoss  # noqa: E402
-from monai_roigan.networks import ROIDiscriminator, ROIGenerator, inference_network  # noqa: E402
+from monai_roigan.networks import ROIDiscriminator, ROIGenerator, inference_network, sample_latent  # noqa: E402
 
 BATCH, AUX, MODE_SEEKING = 32, 1.0, 2.0
 
@@ -85,7 +85,7 @@ def run_bare_loop(datalist, device, iterations: int) -> float:
     """The trainer's iteration written as a plain PyTorch loop (no Ignite, no MONAI engine, no handlers)."""
     g, d, g_opt, d_opt, ema = networks(device)
     loss, augment, rng = AdversarialLoss(), DiffAugment(("translation",)), torch.Generator().manual_seed(0)
-    loss.generator = augment.generator = rng
+    loss.rng = augment.rng = rng
     data, done = loader(datalist), 0
     start = time.perf_counter()
     while done < iterations:

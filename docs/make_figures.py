@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monai_roigan.data import load_roi_cache, mias_datalist, prepare_roi_dataset
+from monai_roigan.apps import prepare_roi_dataset
+from monai_roigan.data import load_roi_cache, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.transforms import LoadMammogram
 from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8

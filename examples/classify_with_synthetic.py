@@ -2,7 +2,7 @@
 
 The rare classes are made rare on purpose: only ``--rare_fraction`` of the architectural-distortion and
 asymmetry ROIs (whole mammograms at a time) stay in the training set, as in MIAS and CBIS-DDSM. Three arms
-train the same small CNN (``monai_roigan.metrics.ROIClassifier``) for the same number of steps:
+train the same small CNN (``monai_roigan.networks.ROIClassifier``) for the same number of steps:
 
 1. ``real only``: the imbalanced real ROIs;
 2. ``+ SyntheticROIAugmentd``: each ROI replaced with probability ``--prob`` by a synthetic ROI of a class
@@ -26,9 +26,9 @@ import numpy as np
 from monai.data import Dataset
 from monai.transforms import Compose, RandFlipd, RandRotate90d
 
-from monai_roigan.data import ABNORMALITY_CLASSES, SyntheticBalancedDataset, training_datalist, training_rois
-from monai_roigan.data.evaluation_data import ROISet
-from monai_roigan.engines.downstream import fold_scores, train_classifier
+from monai_roigan.apps import SyntheticBalancedDataset, training_datalist, training_rois
+from monai_roigan.data import ABNORMALITY_CLASSES
+from monai_roigan.evaluation import ROISet, fold_scores, train_arm_classifier
 from monai_roigan.transforms import SyntheticROIAugmentd
 
 RARE = ("architectural_distortion", "asymmetry")
@@ -74,7 +74,7 @@ def main() -> None:
     print(f"{'arm':<28}{'accuracy':>10}{'balanced':>10}" + "".join(f"{n[:12]:>14}" for n in ABNORMALITY_CLASSES))
     test = ROISet.from_items(test_items)
     for name, dataset in arms.items():
-        scores = fold_scores(train_classifier(dataset, len(ABNORMALITY_CLASSES), args.steps, seed=args.seed), test,
+        scores = fold_scores(train_arm_classifier(dataset, len(ABNORMALITY_CLASSES), args.steps, seed=args.seed), test,
                              ABNORMALITY_CLASSES)  # fmt: skip
         print(f"{name:<28}{scores['accuracy']:>10.3f}{scores['balanced_accuracy']:>10.3f}"
               + "".join(f"{scores['recall_' + n]:>14.3f}" for n in ABNORMALITY_CLASSES))  # fmt: skip

@@ -12,9 +12,21 @@ import torch
 from monai.bundle import ConfigParser
 from PIL import Image
 
+from monai_roigan.networks import ROIGenerator, synthesize
 from tests.conftest import REPO
 
 CONFIGS = REPO / "bundle" / "configs"
+
+
+def overlay(*names: str) -> str:
+    """MONAI's list form of ``--config_file``: train.json first, the named overlays on top."""
+    return "[" + ",".join(f"'{CONFIGS / n}'" for n in ("train.json", *names)) + "]"
+
+
+#: settings that only train.json may define: evaluation, the downstream experiment and inference read them from it
+SHARED_SETTINGS = {"bundle_root", "model_path", "cache_dir", "dataset_dir", "datalist", "dataset", "num_phantom_images",
+                   "holdout_fraction", "split_seed", "seed", "class_names", "image_size", "latent_distribution",
+                   "truncation", "width", "d_width", "latent_dim", "conditional", "mode"}  # fmt: skip
 
 REQUIRED_METADATA = {
     "version": str, "changelog": dict, "monai_version": str, "pytorch_version": str, "numpy_version": str,
@@ -48,6 +60,29 @@ def test_train_config_builds_the_paper_networks_when_overridden():
     parser.read_config([str(CONFIGS / "train.json"), str(CONFIGS / "paper.json")])
     g = parser.get_parsed_content("network_def")
     assert sum(p.numel() for p in g.parameters()) == 20_100_801
+    d = parser.get_parsed_content("discriminator_def")  # paper.json sets d_width too
+    assert sum(p.numel() for p in d.parameters()) == 17_495_425
+
+
+@pytest.mark.parametrize("name", ["inference.json", "evaluate.json", "downstream.json"])
+def test_overlays_take_data_class_split_and_sampling_settings_from_train_json(name):
+    """One source of truth: an overlay defines none of the shared settings, so they cannot differ from training's."""
+    keys = set(json.loads((CONFIGS / name).read_text()))
+    assert not keys & SHARED_SETTINGS, sorted(keys & SHARED_SETTINGS)
+    parser = ConfigParser()
+    parser.read_config([str(CONFIGS / "train.json"), str(CONFIGS / name)])
+    parser["class_names"] = ["mass", "calcification"]  # as a --class_names override would
+    assert parser.get_parsed_content("class_names") == ["mass", "calcification"]
+    assert "run" in keys and "initialize" in keys  # MONAI's default run id runs the overlay's job, not training
+
+
+def test_no_config_reads_dead_or_positional_keys():
+    train = json.loads((CONFIGS / "train.json").read_text())
+    assert "mode" not in train  # read by nothing; per_class.json switches the networks
+    for name in ("multi_gpu_train.json", "train.json"):
+        assert "train_handlers[" not in (CONFIGS / name).read_text()  # handlers by name, never by position
+    assert set(train["rank_zero_handlers"]) | {"@nan_guard", "@checkpoint_saver"} >= {
+        "@stats_handler", "@quality_score", "@export_generator"}  # fmt: skip
 
 
 def bundle(*args, cwd=REPO):
@@ -75,8 +110,8 @@ def test_training_writes_model_samples_curves_checkpoint(trained):
 
 
 def test_inference_writes_png_and_nifti_per_class(trained):
-    args = ["run", "inference", "--config_file", str(CONFIGS / "inference.json"), "--bundle_root", str(trained),
-            "--num_per_class", "3", "--width", "0.0625", "--seed", "5"]  # fmt: skip
+    args = ["run", "inference", "--config_file", overlay("inference.json"), "--bundle_root", str(trained),
+            "--num_per_class", "3", "--seed", "5"]  # fmt: skip
     bundle(*args)
     out = trained / "runs" / "inference"
     manifest = json.loads((out / "manifest.json").read_text())
@@ -95,12 +130,12 @@ def test_inference_writes_png_and_nifti_per_class(trained):
 def test_evaluate_and_downstream_commands_write_their_reports(trained):
     """The two commands of docs/evaluation.md, on the trained bundle (the phantom it trained on, 10 mammograms)."""
     common = ["--bundle_root", str(trained), "--num_phantom_images", "10", "--output_dir", str(trained / "eval")]
-    bundle("run", "evaluate", "--config_file", str(CONFIGS / "evaluate.json"), *common, "--num_per_class", "4",
+    bundle("run", "evaluate", "--config_file", overlay("evaluate.json"), *common, "--num_per_class", "4",
            "--table_images", "3", "--classifier_epochs", "1", "--gs_repeats", "2")  # fmt: skip
     report = (trained / "eval" / "report.md").read_text()
     assert report.count("| **Average** |") == 4 and "independent phantom (seed 1, 10 mammograms)" in report
     assert len((trained / "eval" / "per_image.csv").read_text().splitlines()) > 2 * 16
-    bundle("run", "downstream", "--config_file", str(CONFIGS / "downstream.json"), *common, "--folds", "2",
+    bundle("run", "downstream", "--config_file", overlay("downstream.json"), *common, "--folds", "2",
            "--steps", "2", "--arms", "['real','synthetic']")  # fmt: skip
     folds = (trained / "eval" / "downstream_folds.csv").read_text().splitlines()
     assert len(folds) == 1 + 2 * 2 and "synthetic" in (trained / "eval" / "downstream.md").read_text()
@@ -109,7 +144,7 @@ def test_evaluate_and_downstream_commands_write_their_reports(trained):
 def test_torchscript_export(trained):
     target = trained / "model.ts"
     bundle("ckpt_export", "network_def", "--filepath", str(target), "--ckpt_file", str(trained / "models" / "model.pt"),
-           "--meta_file", str(CONFIGS / "metadata.json"), "--config_file", str(CONFIGS / "inference.json"),
+           "--meta_file", str(CONFIGS / "metadata.json"), "--config_file", overlay("inference.json"),
            "--width", "0.0625")  # fmt: skip
     scripted = torch.jit.load(str(target))
     out = scripted(torch.rand(2, 100) * 2 - 1, torch.tensor([0, 3]))
@@ -123,9 +158,8 @@ def test_per_class_mode_trains_generates_and_exports(tmp_path):
            "--num_phantom_images", "10", "--augment", "rot90", "--width", "0.0625", "--d_width", "0.0625")  # fmt: skip
     state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
     assert {k.split(".")[1] for k in state if k.startswith("models.")} == {"0", "1", "2", "3"}
-    infer = f"['{CONFIGS / 'inference.json'}','{CONFIGS / 'per_class.json'}']"
-    bundle("run", "inference", "--config_file", infer, "--bundle_root", str(tmp_path), "--num_per_class", "2",
-           "--width", "0.0625")  # fmt: skip
+    infer = overlay("per_class.json", "inference.json")
+    bundle("run", "inference", "--config_file", infer, "--bundle_root", str(tmp_path), "--num_per_class", "2")
     manifest = json.loads((tmp_path / "runs" / "inference" / "manifest.json").read_text())
     assert sorted({i["class_name"] for i in manifest["items"]}) == sorted(json.loads(
         (CONFIGS / "train.json").read_text())["class_names"])  # fmt: skip
@@ -134,3 +168,17 @@ def test_per_class_mode_trains_generates_and_exports(tmp_path):
            "--meta_file", str(CONFIGS / "metadata.json"), "--config_file", infer, "--width", "0.0625")  # fmt: skip
     scripted = torch.jit.load(str(target))
     assert scripted(torch.rand(3, 100) * 2 - 1, torch.tensor([3, 0, 3])).shape == (3, 1, 64, 64)
+
+
+def test_a_width_one_model_generates_through_inference_json_alone(tmp_path):
+    """inference.json loads the generator from its weights: a paper-width model.pt needs no paper.json, and MONAI's
+    default run id (``run``) generates."""
+    generator = ROIGenerator(num_classes=4, width=1.0).eval()
+    (tmp_path / "models").mkdir()
+    torch.save(generator.state_dict(), tmp_path / "models" / "model.pt")
+    bundle("run", "--config_file", overlay("inference.json"), "--bundle_root", str(tmp_path), "--num_per_class", "1",
+           "--output_formats", "['nifti']", "--truncation", "1.0")  # fmt: skip
+    out = tmp_path / "runs" / "inference"
+    written = np.asarray(nib.load(out / "calcification" / "calcification_00000.nii.gz").dataobj)
+    expected = synthesize(generator, 2, [0], seed=0)[0, 0].numpy()
+    np.testing.assert_allclose(written, expected, atol=1e-5)

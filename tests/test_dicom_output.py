@@ -10,8 +10,9 @@ from pydicom.uid import UID, SecondaryCaptureImageStorage
 
 from monai_roigan.data.dicom_writer import PLACEHOLDER_PATIENT, SyntheticSeries, synthetic_dicom_dataset, to_uint16
 from monai_roigan.data.dicom_writer import write_synthetic_dicom
-from monai_roigan.engines import generate_rois, latent_for
-from monai_roigan.engines.generation import as_formats
+from monai_roigan.apps import generate_rois
+from monai_roigan.networks import latent_for
+from monai_roigan.apps import as_formats
 from monai_roigan.networks import GeneratorSource
 from monai_roigan.networks.nets import ROIGenerator
 from monai_roigan.transforms import LoadMammogram, LoadMammogramd, SaveSyntheticDICOM, SaveSyntheticDICOMd
@@ -98,7 +99,7 @@ def test_out_of_range_values_are_clipped_and_non_finite_refused():
 
 
 def test_generate_rois_dicom_and_nifti_round_trip(tmp_path, generator):
-    records = generate_rois(generator, CLASSES, 3, tmp_path, seed=4, latent_dim=16, formats=["nifti", "dicom"],
+    records = generate_rois(generator, CLASSES, 3, tmp_path, seed=4, formats=["nifti", "dicom"],
                             generator_id="test-generator sha256:0123")  # fmt: skip
     assert len(records) == 12 and all(len(r["files"]) == 2 for r in records)
     sets = {}
@@ -130,7 +131,7 @@ def test_no_phi_from_a_source_dicom_reaches_any_output(tmp_path, generator):
     augment.set_random_state(0)
     sample = augment(LoadMammogramd("image")({"image": str(source), "label": 3}))
     SaveSyntheticDICOMd("image", out)(sample)
-    generate_rois(generator, CLASSES, 2, out / "generated", latent_dim=16, formats=["png", "nifti", "dicom"])
+    generate_rois(generator, CLASSES, 2, out / "generated", formats=["png", "nifti", "dicom"])
     written = [p for p in out.rglob("*") if p.is_file()]
     assert len([p for p in written if p.suffix == ".dcm"]) == 9
     for path in written:

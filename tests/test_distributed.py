@@ -96,10 +96,10 @@ def test_sharded_generation_equals_a_single_process_run(trained_on_two_ranks, tm
     args = ["--bundle_root", str(trained_on_two_ranks), "--width", "0.0625", "--num_per_class", "5", "--seed", "3",
             "--output_format", "nifti,dicom"]  # fmt: skip
     single, sharded = tmp_path / "single", tmp_path / "sharded"
-    subprocess.run([sys.executable, "-m", "monai.bundle", "run", "inference", "--config_file",
-                    str(CONFIGS / "inference.json"), "--output_dir", str(single), *args], cwd=REPO, check=True,
-                   capture_output=True)  # fmt: skip
-    configs = f"['{CONFIGS / 'inference.json'}','{CONFIGS / 'multi_gpu_inference.json'}']"
+    single_configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'inference.json'}']"
+    subprocess.run([sys.executable, "-m", "monai.bundle", "run", "inference", "--config_file", single_configs,
+                    "--output_dir", str(single), *args], cwd=REPO, check=True, capture_output=True)  # fmt: skip
+    configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'inference.json'}','{CONFIGS / 'multi_gpu_inference.json'}']"
     torchrun("-m", "monai.bundle", "run", "inference", "--config_file", configs, "--output_dir", str(sharded), *args)
     names = sorted(p.relative_to(single).as_posix() for p in single.rglob("*.nii.gz"))
     assert len(names) == 20 and names == sorted(p.relative_to(sharded).as_posix() for p in sharded.rglob("*.nii.gz"))

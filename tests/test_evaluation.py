@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from monai_roigan.data import training_datalist, training_rois
-from monai_roigan.data.evaluation_data import ROISet, evaluation_rois
+from monai_roigan.apps import training_datalist, training_rois
+from monai_roigan.evaluation import ROISet, evaluation_rois
 from monai_roigan.data.splits import group_kfold, holdout_groups, split_datalist
-from monai_roigan.engines.downstream import ARMS, fold_scores, interval, run_downstream
-from monai_roigan.engines.evaluation import evaluate_generator, noise_like
-from monai_roigan.metrics import compare_sets, train_roi_classifier
+from monai_roigan.evaluation import ARMS, fold_scores, interval, run_downstream
+from monai_roigan.evaluation import evaluate_generator, noise_like
+from monai_roigan.engines import roi_items, train_roi_classifier
+from monai_roigan.metrics import compare_sets
 from monai_roigan.networks.nets import ROIGenerator
 from monai_roigan.transforms import balancing_distribution
 from monai_roigan.utils.errors import ConfigurationError
@@ -101,7 +102,7 @@ def test_compare_sets_known_answers():
     images = np.clip(rng.normal(0, 0.3, (40, 1, 64, 64)), -1, 1).astype(np.float32)
     images[:20] += np.linspace(-0.5, 0.5, 64, dtype=np.float32)  # two kinds of image, so features vary
     labels = np.repeat([0, 1], 20)
-    classifier = train_roi_classifier(torch.as_tensor(images), torch.as_tensor(labels), epochs=3)
+    classifier = train_roi_classifier(roi_items(torch.as_tensor(images), labels), int(labels.max()) + 1, epochs=3)
 
     def encode(x):
         return np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:, ::64]  # 64 pixels as features
@@ -196,7 +197,7 @@ def test_downstream_rows_per_fold_and_arm(tiny_setup):
 
 
 def test_rare_subsampling_keeps_a_share_of_rare_mammograms_and_says_so(tiny_setup):
-    from monai_roigan.engines.downstream import _keep_rare_share
+    from monai_roigan.evaluation.downstream import _keep_rare_share
 
     _, _, train, held, _ = tiny_setup
     both = ROISet.concat([train, held])
@@ -222,7 +223,7 @@ def test_evaluation_refuses_the_training_phantom_as_held_out(tmp_path):
 
 
 def test_matched_subset_copies_the_class_mix():
-    from monai_roigan.engines.evaluation import matched_subset
+    from monai_roigan.evaluation import matched_subset
 
     candidate = ROISet(np.zeros((40, 1, 4, 4), np.float32), np.repeat([0, 1, 2, 3], 10), np.array(["s"] * 40))
     like = ROISet(np.zeros((7, 1, 4, 4), np.float32), np.array([0, 0, 0, 1, 3, 3, 3]), np.array(["r"] * 7))

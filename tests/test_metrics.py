@@ -6,9 +6,9 @@ import torch
 from skimage.metrics import structural_similarity
 
 
+from monai_roigan.networks import ROIClassifier
 from monai_roigan.metrics import (
     REFERENCE_METRICS,
-    ROIClassifier,
     domain_features,
     fit_niqe_model,
     frechet_distance,

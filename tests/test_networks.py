@@ -8,7 +8,6 @@ from monai_roigan.networks import (
     ROIDiscriminator,
     ROIGenerator,
     load_generator,
-    load_weights,
 )
 
 
@@ -57,17 +56,24 @@ def test_bad_output_size():
         ROIGenerator(output_size=96)
 
 
-def test_load_weights_errors(tmp_path):
-    g = ROIGenerator(width=PRESETS["tiny"])
+@pytest.mark.parametrize("width", [PRESETS["tiny"], 0.25])
+def test_load_generator_infers_the_architecture_and_names_bad_files(tmp_path, width):
+    g = ROIGenerator(width=width, num_classes=3, latent_dim=20).eval()
     torch.save(g.state_dict(), tmp_path / "g.pt")
-    load_weights(ROIGenerator(width=PRESETS["tiny"]), tmp_path / "g.pt")
-    with pytest.raises(ValueError, match="do not fit"):
-        load_weights(ROIGenerator(width=PRESETS["tiny"], num_classes=5), tmp_path / "g.pt")
+    loaded = load_generator(tmp_path / "g.pt")  # no width, class count or latent size given
+    z, labels = torch.rand(2, 20) * 2 - 1, torch.tensor([0, 2])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(z, labels), g(z, labels), rtol=0, atol=0)
+    state = g.state_dict()
+    state["to_image.0.weight"] = state["to_image.0.weight"][:, :1]
+    torch.save(state, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="bad.pt.*do not fit"):
+        load_generator(tmp_path / "bad.pt")
     torch.save({"code": ROIGenerator}, tmp_path / "pickle.pt")  # a class object needs unpickling of code
     with pytest.raises(ValueError, match="refused"):
-        load_weights(g, tmp_path / "pickle.pt")
+        load_generator(tmp_path / "pickle.pt")
     with pytest.raises(FileNotFoundError, match="missing.pt"):
-        load_weights(g, tmp_path / "missing.pt")
+        load_generator(tmp_path / "missing.pt")
 
 
 def test_spectral_norm_discriminator():

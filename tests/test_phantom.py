@@ -200,7 +200,7 @@ def test_cache_and_file_exists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     def fail(*args, **kwargs):
         raise AssertionError("a cached folder must not be re-rendered")
 
-    monkeypatch.setattr(phantom, "render_phantom_mammogram", fail)
+    monkeypatch.setattr(phantom.dataset, "render_phantom_mammogram", fail)  # the module that renders
     assert make_phantom_dataset(tmp_path, num_images=2, seed=0, size=64) == root  # cache hit
     with pytest.raises(FileExistsError, match="overwrite"):
         make_phantom_dataset(tmp_path, num_images=3, seed=0, size=64)

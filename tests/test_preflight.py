@@ -7,10 +7,10 @@ import pytest
 import torch
 from monai.bundle import ConfigWorkflow
 
-import monai_roigan.engines.preflight as preflight
-from monai_roigan.data import training_datalist
+import monai_roigan.apps.preflight as preflight
+from monai_roigan.apps import training_datalist
 from monai_roigan.data.roi_cache import ROICache, write_roi_cache
-from monai_roigan.engines import check_training_setup
+from monai_roigan.apps import check_training_setup
 from monai_roigan.networks.nets import PerClassGenerator, ROIDiscriminator, ROIGenerator
 from monai_roigan.utils import ConfigurationError
 from tests.conftest import REPO

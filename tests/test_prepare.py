@@ -5,8 +5,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from monai_roigan.data import load_roi_cache, mias_datalist, prepare_roi_dataset, roi_cache_datalist
-from monai_roigan.data.prepare import dihedral_variants, main
+from monai_roigan.apps import prepare_roi_dataset
+from monai_roigan.data import load_roi_cache, mias_datalist, roi_cache_datalist
+from monai_roigan.apps.prepare import main
+from monai_roigan.data import dihedral_variants
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from monai.data import CacheDataset, DataLoader, MetaTensor
 from monai.transforms import Compose
 from monai.utils import set_determinism
 
-from monai_roigan.data import ABNORMALITY_CLASSES, SyntheticBalancedDataset
+from monai_roigan.apps import SyntheticBalancedDataset
+from monai_roigan.data import ABNORMALITY_CLASSES
 from monai_roigan.networks import PRESETS, GeneratorSource, ROIGenerator
 from monai_roigan.transforms import SyntheticROIAugment, SyntheticROIAugmentd
 from tests.conftest import REPO
@@ -186,7 +187,7 @@ def test_example_runs_and_prints_three_arms(tmp_path, weights):
 
 
 def test_truncation_scales_latents_and_is_checked(weights):
-    from monai_roigan.engines import latent_for
+    from monai_roigan.networks import latent_for
 
     full, half = latent_for(3, 1, 7, 100), latent_for(3, 1, 7, 100, truncation=0.5)
     torch.testing.assert_close(half, 0.5 * full)

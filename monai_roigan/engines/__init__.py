@@ -1,23 +1,21 @@
-"""Training engines: the class-conditional GAN trainer, its regularisers and its pre-flight checks."""
+"""Training engines: the class-conditional GAN trainer, its regularisers, distributed helpers, and the ROI
+classifier's training function."""
 
+from .classifier import roi_items, train_roi_classifier
+from .events import ScoreEvents, ensure_score_events
 from .regularizers import DIFFAUGMENT_POLICIES, DiffAugment, make_ema, r1_penalty, update_ema
-from .generation import OUTPUT_FORMATS, generate_rois, latent_for, synthesize
-from .trainer import SCALAR_KEYS, ROIGanTrainer, sample_latent
-from .preflight import check_training_options, check_training_setup
+from .trainer import SCALAR_KEYS, ROIGanTrainer
 
 __all__ = [
     "DIFFAUGMENT_POLICIES",
     "DiffAugment",
-    "OUTPUT_FORMATS",
     "ROIGanTrainer",
     "SCALAR_KEYS",
-    "check_training_options",
-    "check_training_setup",
-    "generate_rois",
-    "latent_for",
+    "ScoreEvents",
+    "ensure_score_events",
     "make_ema",
     "r1_penalty",
-    "sample_latent",
-    "synthesize",
+    "roi_items",
+    "train_roi_classifier",
     "update_ema",
 ]

@@ -32,18 +32,18 @@ class DiffAugment(nn.Module):
 
     Args:
         policy: a sequence of policy names from :data:`DIFFAUGMENT_POLICIES`; empty disables.
-        generator: torch generator for the random draws (reproducible runs).
+        rng: random stream (a torch.Generator) for the random draws (reproducible runs).
     """
 
-    def __init__(self, policy: Sequence[str] = ("translation", "cutout"), generator: torch.Generator | None = None):
+    def __init__(self, policy: Sequence[str] = ("translation", "cutout"), rng: torch.Generator | None = None):
         super().__init__()
         unknown = set(policy) - set(DIFFAUGMENT_POLICIES)
         if unknown:
             raise ValueError(f"unknown DiffAugment policies {sorted(unknown)}; known: {DIFFAUGMENT_POLICIES}")
-        self.policy, self.generator = tuple(policy), generator
+        self.policy, self.rng = tuple(policy), rng
 
     def _rand(self, *shape: int, device) -> torch.Tensor:
-        return torch.rand(*shape, generator=self.generator).to(device)
+        return torch.rand(*shape, generator=self.rng).to(device)
 
     def brightness(self, x: torch.Tensor) -> torch.Tensor:
         return x + (self._rand(x.shape[0], 1, 1, 1, device=x.device).to(x.dtype) - 0.5)

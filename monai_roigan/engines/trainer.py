@@ -1,12 +1,13 @@
-"""``ROIGanTrainer``: MONAI's :class:`~monai.engines.GanTrainer` made class-conditional for ROI-mammoGAN.
+"""``ROIGanTrainer``: a class-conditional GAN trainer for ROI-mammoGAN on MONAI's :class:`~monai.engines.Trainer`.
 
 MONAI's ``GanTrainer`` builds the generator input from ``g_prepare_batch`` alone, which never sees the batch,
-so class labels cannot reach the generator. This subclass keeps everything the MONAI workflow wires up
-(Ignite engine, handlers, metrics, ``state``) and replaces one iteration with:
+so class labels cannot reach the generator, and it takes loss functions, inferers and batch preparers that a
+class-conditional step does not use. This trainer therefore subclasses MONAI's base ``Trainer`` (the Ignite
+engine, handlers, metrics and ``state`` that the MONAI workflow wires up) and defines one iteration as:
 
 1. real ROIs ``x`` (B, 1, S, S) in [-1, 1] and labels ``y`` (B,) from the batch;
 2. z ~ U(-1, 1)^latent_dim (Algorithm 2; ``latent_distribution="normal"`` for N(0, 1)), drawn from the
-   trainer's own seeded generator ``self.rng``; fakes ``G(z, y)`` of the *same* labels as the real batch;
+   trainer's own seeded random stream ``self.rng`` (a :class:`torch.Generator`); fakes ``G(z, y)`` of the *same* labels as the real batch;
 3. discriminator step on ``DiffAugment(x)`` and ``DiffAugment(G(z, y))`` with the adversarial loss, plus
    the R1 penalty every ``r1_interval`` steps, plus (``aux_weight > 0``) the cross-entropy of the
    discriminator's auxiliary class head on the real ROIs (AC-GAN);
@@ -21,7 +22,8 @@ Under ``torchrun`` (a process group with more than one rank) each rank trains on
 its own latents and augmentations, and averages its gradients with the other ranks after every backward
 pass (:mod:`monai_roigan.engines.distributed`), so all ranks keep identical networks.
 
-The iteration output (``engine.state.output``) is a dict with the scalars ``g_loss``, ``d_loss``,
+The iteration output (``engine.state.output``, set before MONAI's ``IterationEvents.MODEL_COMPLETED`` fires at the
+end of the iteration) is a dict with the scalars ``g_loss``, ``d_loss``,
 ``d_real_acc`` (share of real ROIs the discriminator calls real), ``d_fake_acc`` (share of fakes it calls
 fake), ``r1``, ``aux_loss`` (the discriminator's auxiliary cross-entropy on real ROIs, 0 when off) and the
 tensors ``reals`` and ``fakes``. AMP (``amp=True``) runs the forward passes under
@@ -36,30 +38,22 @@ import ignite.distributed as idist
 import torch
 import torch.nn.functional as F
 from ignite.engine import Events
-from monai.engines import GanTrainer
+from monai.engines import IterationEvents, Trainer
 from monai.utils import GanKeys
 from torch.optim.swa_utils import AveragedModel
 
 from monai_roigan.engines.distributed import average_gradients, broadcast_modules, check_identical
+from monai_roigan.engines.events import ScoreEvents
 from monai_roigan.engines.regularizers import DiffAugment, r1_penalty, update_ema
 from monai_roigan.losses.adversarial import AdversarialLoss
+from monai_roigan.networks.sampling import check_latent_distribution, sample_latent
 
-__all__ = ["ROIGanTrainer", "sample_latent"]
+__all__ = ["ROIGanTrainer", "SCALAR_KEYS"]
 
 SCALAR_KEYS = ("g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1", "aux_loss")
-LATENT_DISTRIBUTIONS = ("uniform", "normal")
 
 
-def sample_latent(num: int, latent_dim: int, distribution: str, generator: torch.Generator) -> torch.Tensor:
-    """(num, latent_dim) float32 on the CPU: U(-1, 1) (the paper) or N(0, 1), from ``generator``."""
-    if distribution == "uniform":
-        return torch.rand(num, latent_dim, generator=generator) * 2 - 1
-    if distribution == "normal":
-        return torch.randn(num, latent_dim, generator=generator)
-    raise ValueError(f"latent_distribution must be 'uniform' or 'normal', got {distribution!r}")
-
-
-class ROIGanTrainer(GanTrainer):
+class ROIGanTrainer(Trainer):
     """Adversarial training of a class-conditional ROI generator.
 
     Args:
@@ -81,11 +75,11 @@ class ROIGanTrainer(GanTrainer):
         ema: an :class:`~torch.optim.swa_utils.AveragedModel` of ``g_network``, updated each iteration.
         image_key, label_key: batch keys.
         amp, amp_dtype: mixed precision on or off, and ``"bfloat16"`` or ``"float16"``.
-        seed: seed of the trainer's generator ``self.rng`` (latents, loss noise, DiffAugment).
+        seed: seed of the trainer's random stream ``self.rng`` (latents, loss noise, DiffAugment).
         channels_last: run both networks (and the EMA copy) and the real batches in channels-last memory:
             +8% ROIs/s for the default preset on 2 CPU cores (docs/performance.md); results agree with the
             default layout to float32 rounding, so runs are not bit-identical across the two settings.
-        epoch_length, train_handlers, key_train_metric, additional_metrics: as for MONAI's ``GanTrainer``.
+        epoch_length, train_handlers, key_train_metric, additional_metrics: as for MONAI's ``Trainer``.
     """
 
     def __init__(
@@ -124,28 +118,22 @@ class ROIGanTrainer(GanTrainer):
         # iteration from the shared rng (identical on all ranks, the one checkpointed) and the rank
         self.draw_rng = self.rng if self.world_size == 1 else torch.Generator()
         self.adversarial_loss = adversarial_loss or AdversarialLoss()
-        self.adversarial_loss.generator = self.draw_rng
+        self.adversarial_loss.rng = self.draw_rng
         self.diffaugment = diffaugment or DiffAugment(policy=())
-        self.diffaugment.generator = self.draw_rng
+        self.diffaugment.rng = self.draw_rng
         super().__init__(
             device=device,
             max_epochs=max_epochs,
-            train_data_loader=train_data_loader,
-            g_network=g_network,
-            g_optimizer=g_optimizer,
-            g_loss_function=self.adversarial_loss.generator_loss,
-            d_network=d_network,
-            d_optimizer=d_optimizer,
-            d_loss_function=self.adversarial_loss.discriminator,
+            data_loader=train_data_loader,
             epoch_length=epoch_length,
-            latent_shape=latent_dim,
-            train_handlers=train_handlers,
-            key_train_metric=key_train_metric,
+            key_metric=key_train_metric,
             additional_metrics=additional_metrics,
+            handlers=train_handlers,
             decollate=False,
+            event_names=[ScoreEvents],
         )
-        if latent_distribution not in LATENT_DISTRIBUTIONS:
-            raise ValueError(f"latent_distribution must be one of {LATENT_DISTRIBUTIONS}, got {latent_distribution!r}")
+        self.g_network, self.g_optimizer, self.d_network, self.d_optimizer = g_network, g_optimizer, d_network, d_optimizer
+        check_latent_distribution(latent_distribution)
         self.latent_dim, self.latent_distribution = latent_dim, latent_distribution
         self.conditional, self.image_key, self.label_key = conditional, image_key, label_key
         self.r1_gamma, self.r1_interval, self.ema = r1_gamma, max(1, int(r1_interval)), ema
@@ -254,7 +242,7 @@ class ROIGanTrainer(GanTrainer):
                 p.requires_grad_(True)
         if engine.ema is not None:
             update_ema(engine.ema, engine.g_network)
-        return {
+        engine.state.output = {
             GanKeys.REALS: real,
             GanKeys.FAKES: fake.detach(),
             "labels": labels,
@@ -265,3 +253,5 @@ class ROIGanTrainer(GanTrainer):
             "r1": float(r1.item()),
             "aux_loss": float(aux_loss.item()),
         }
+        engine.fire_event(IterationEvents.MODEL_COMPLETED)  # handlers see state.output before ITERATION_COMPLETED
+        return engine.state.output

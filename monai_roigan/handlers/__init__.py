@@ -1,25 +1,35 @@
-"""Ignite/MONAI handlers for GAN training: checkpoints, NaN guard, sample grids, curves, export."""
+"""Ignite/MONAI handlers for GAN training: checkpoints (saver and loader), NaN guard, sample grids, curves, the
+quality score and export. Handlers talk through ``engine.state`` (metrics, the best checkpoint's path) and the
+engine's events, never to each other."""
 
-from .checkpoint import GanCheckpointer, RNGStates, latest_checkpoint, load_checkpoint
+from .checkpoint import (
+    GanCheckpointLoader,
+    GanCheckpointSaver,
+    RNGStates,
+    latest_checkpoint,
+    load_checkpoint,
+    training_objects,
+)
 from .curves import TrainingCurves
 from .export import ExportGenerator
 from .nan_guard import NonFiniteGuard, NonFiniteLossError
 from .quality import GeneratorQuality
-from .samples import FixedNoiseSamples, generate
+from .samples import FixedNoiseSamples
 from .summary_writer import NullSummaryWriter, rank_zero_summary_writer
 
 __all__ = [
     "ExportGenerator",
     "FixedNoiseSamples",
-    "GanCheckpointer",
+    "GanCheckpointLoader",
+    "GanCheckpointSaver",
     "GeneratorQuality",
     "NonFiniteGuard",
     "NonFiniteLossError",
     "NullSummaryWriter",
     "RNGStates",
     "TrainingCurves",
-    "generate",
     "latest_checkpoint",
     "load_checkpoint",
     "rank_zero_summary_writer",
+    "training_objects",
 ]

@@ -1,19 +1,19 @@
-"""Atomic training checkpoints with RNG states, keeping the last k, and resuming from the latest.
+"""Atomic training checkpoints with RNG states, the best ones by a score, and resuming from the latest.
 
-:class:`GanCheckpointer` saves, every ``save_interval`` iterations and at the end of training, one file
+:class:`GanCheckpointSaver` saves, every ``save_interval`` iterations and at the end of training, one file
 ``checkpoint_<iteration>.pt`` holding the state dicts of everything in ``save_dict`` (generator,
-discriminator, both optimizers, EMA generator, the trainer's epoch/iteration) and :class:`RNGStates`
-(Python, NumPy, torch, CUDA and the trainer's own generator). Files are written by Ignite's
+discriminator, both optimizers, EMA generator), the trainer's epoch/iteration and :class:`RNGStates` (Python,
+NumPy, torch, CUDA and the trainer's own stream). Files are written by Ignite's
 :class:`~ignite.handlers.DiskSaver` with ``atomic=True``: serialised to a temporary file in the same folder,
 then renamed, so a crash mid-write never leaves a ``checkpoint_*.pt`` that is partial. Only the last
-``n_saved`` are kept. :meth:`GanCheckpointer.save_best`, called by a scoring handler such as
-:class:`~monai_roigan.handlers.GeneratorQuality`, keeps the ``n_best`` highest-scoring checkpoints as
-``best_checkpoint_<iteration>_<score_name>=<score>.pt``; a resumed run reads the scores back from those
-file names, so it keeps comparing against (and eventually removes) the earlier best.
+``n_saved`` are kept. The saver also keeps the ``n_best`` best-scoring states: MONAI's handler contract, where a
+scoring handler writes ``engine.state.metrics[name]`` and the saver reads it by name (``key_metric_name``),
+triggered by :attr:`~monai_roigan.engines.ScoreEvents.SCORED` so that the order the handlers were attached in
+does not matter.
 
-With ``resume=True`` the temporary files of writes interrupted by a crash are deleted and the latest
-``checkpoint_*.pt`` is loaded when training starts (``torch.load`` with
-``weights_only=True``: a pickle carrying code is refused) and the iteration count continues from it.
+:class:`GanCheckpointLoader` (a separate handler, as MONAI's ``CheckpointLoader``) resumes: when training starts
+it deletes the temporary files of interrupted writes, loads the latest ``checkpoint_*.pt`` (``torch.load``
+with ``weights_only=True``: a pickle carrying code is refused) and the iteration count continues from it.
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ import torch
 from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, DiskSaver
 
+from monai_roigan.engines.events import ScoreEvents, ensure_score_events
 from monai_roigan.utils.errors import CheckpointError
 from monai_roigan.utils.safe_load import load_state_file
 
-__all__ = ["RNGStates", "GanCheckpointer", "latest_checkpoint", "load_checkpoint"]
+__all__ = ["RNGStates", "GanCheckpointSaver", "GanCheckpointLoader", "latest_checkpoint", "load_checkpoint",
+           "training_objects"]  # fmt: skip
 
 _PATTERN = re.compile(r"^checkpoint_(\d+)\.pt$")
 
@@ -104,19 +106,39 @@ def load_checkpoint(path: str | PathLike, to_load: Mapping, map_location="cpu") 
         raise CheckpointError(path, f"does not fit the configured networks and optimizers ({err})") from None
 
 
-class GanCheckpointer:
-    """Save atomic checkpoints during training and resume from the latest one.
+def training_objects(save_dict: Mapping, engine: Engine) -> dict:
+    """What a checkpoint holds: ``save_dict`` plus the trainer's progress (``"trainer"``) and the random states
+    (``"rng"``: Python, NumPy, torch, CUDA and the trainer's own stream ``engine.rng`` when it has one)."""
+    objects = dict(save_dict)
+    objects.setdefault("trainer", engine)
+    objects.setdefault("rng", RNGStates({"trainer": engine.rng} if hasattr(engine, "rng") else {}))
+    return objects
+
+
+def _iteration(engine: Engine, _event) -> int:
+    return engine.state.iteration
+
+
+class GanCheckpointSaver:
+    """Save atomic checkpoints during training, and the best ones by a score in ``engine.state.metrics``.
+
+    Every ``save_interval`` iterations and at the end: ``checkpoint_<iteration>.pt``, the last ``n_saved`` kept.
+    Whenever a scoring handler fires :attr:`~monai_roigan.engines.ScoreEvents.SCORED`, the score
+    ``engine.state.metrics[key_metric_name]`` (higher is better) decides whether the state is kept among the
+    ``n_best`` best, as ``best_checkpoint_<iteration>_<key_metric_name>=<score>.pt``; the path of the best one is
+    put in ``engine.state.best_checkpoint`` for other handlers (e.g. :class:`~monai_roigan.handlers.ExportGenerator`).
+    A resumed run (iteration > 0 when its first epoch starts) reads the earlier best scores back from the file
+    names, so it keeps comparing against (and eventually removes) them.
 
     Args:
         save_dir: checkpoint folder (created).
         save_dict: objects with ``state_dict``/``load_state_dict`` to save, e.g.
-            ``{"generator": G, "discriminator": D, "g_opt": ..., "d_opt": ..., "ema": ..., "trainer": trainer}``.
+            ``{"generator": G, "discriminator": D, "g_opt": ..., "d_opt": ..., "ema": ...}``; the trainer and the
+            random states are added (:func:`training_objects`).
         save_interval: save every this many iterations (0: only at the end).
         n_saved: how many recent checkpoints to keep.
-        resume: load the latest checkpoint of ``save_dir`` when training starts.
-        map_location: device for loading.
-        n_best: how many best-scoring checkpoints :meth:`save_best` keeps (0 disables it).
-        score_name: name of the score in the best checkpoints' file names.
+        n_best: how many best-scoring checkpoints to keep (0: none).
+        key_metric_name: the score's name in ``engine.state.metrics`` and in the best checkpoints' file names.
     """
 
     def __init__(
@@ -125,71 +147,99 @@ class GanCheckpointer:
         save_dict: Mapping,
         save_interval: int = 200,
         n_saved: int = 3,
-        resume: bool = False,
-        map_location="cpu",
         n_best: int = 1,
-        score_name: str = "quality",
+        key_metric_name: str = "quality",
     ):
         self.save_dir = Path(save_dir)
         self.save_dict = dict(save_dict)
-        self.save_interval, self.resume, self.map_location = int(save_interval), resume, map_location
+        self.save_interval, self.n_saved, self.n_best = int(save_interval), int(n_saved), int(n_best)
+        self.key_metric_name = key_metric_name
         self.saver = DiskSaver(str(self.save_dir), atomic=True, require_empty=False, create_dir=True)
-        self.n_saved, self.n_best, self.score_name = n_saved, int(n_best), score_name
         self.best: Checkpoint | None = None
-        self._score = float("-inf")
-        self.logger = logging.getLogger("monai_roigan.checkpoint")
-
-    def _checkpoint(self, engine: Engine) -> Checkpoint:
-        to_save = dict(self.save_dict)
-        to_save.setdefault("trainer", engine)
-        to_save.setdefault("rng", RNGStates({"trainer": engine.rng} if hasattr(engine, "rng") else {}))
-        step = lambda e, _: e.state.iteration  # noqa: E731
-        if self.n_best > 0:
-            self.best = Checkpoint(
-                dict(to_save), self.saver, filename_prefix="best", n_saved=self.n_best, global_step_transform=step,
-                score_function=lambda _: self._score, score_name=self.score_name,
-            )  # fmt: skip
-        return Checkpoint(to_save, self.saver, filename_prefix="", n_saved=self.n_saved, global_step_transform=step)
-
-    def save_best(self, engine: Engine, score: float) -> None:
-        """Save a ``best_checkpoint_*`` if ``score`` (higher is better) ranks among the ``n_best`` so far."""
-        if self.best is None:
-            raise RuntimeError("save_best needs an attached GanCheckpointer with n_best > 0")
-        self._score = float(score)
-        self.best(engine)
+        self._reload_pending = False
 
     def attach(self, engine: Engine) -> None:
-        checkpoint = self._checkpoint(engine)
-        self.to_load = checkpoint.to_save
-        if self.resume:
-            engine.add_event_handler(Events.STARTED, self.load_latest)
+        to_save = training_objects(self.save_dict, engine)
+        latest = Checkpoint(to_save, self.saver, filename_prefix="", n_saved=self.n_saved, global_step_transform=_iteration)
         if self.save_interval > 0:
-            engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.save_interval), checkpoint)
-        engine.add_event_handler(Events.COMPLETED, checkpoint)
+            engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.save_interval), latest)
+        engine.add_event_handler(Events.COMPLETED, latest)
+        if self.n_best > 0:
+            self.best = Checkpoint(
+                dict(to_save), self.saver, filename_prefix="best", n_saved=self.n_best, global_step_transform=_iteration,
+                score_function=lambda e: float(e.state.metrics[self.key_metric_name]), score_name=self.key_metric_name,
+            )  # fmt: skip
+            ensure_score_events(engine)
+            engine.add_event_handler(ScoreEvents.SCORED, self.save_best)
+            engine.add_event_handler(Events.STARTED, self._arm_reload)
+            engine.add_event_handler(Events.EPOCH_STARTED, self._reload_best)
 
-    def _reload_best(self) -> None:
-        pattern = re.compile(rf"^best_checkpoint_\d+_{re.escape(self.score_name)}=(-?[\d.]+)\.pt$")
+    def save_best(self, engine: Engine) -> None:
+        """Keep the current state if its score ranks among the ``n_best`` so far; publish the best one's path."""
+        self.best(engine)
+        self._publish(engine)
+
+    def _publish(self, engine: Engine) -> None:
+        if self.best.last_checkpoint is not None:  # Ignite sorts by score: the last is the best
+            engine.state.best_checkpoint = str(self.best.last_checkpoint)
+
+    def _arm_reload(self, engine: Engine) -> None:
+        self._reload_pending = True
+
+    def _reload_best(self, engine: Engine) -> None:
+        """On the first epoch of a run (after every ``STARTED`` handler, a loader's too): if the run resumed, the
+        earlier best checkpoints' scores, read back from their file names."""
+        if not self._reload_pending:
+            return
+        self._reload_pending = False
+        if engine.state.iteration == 0:
+            return  # a fresh run
+        pattern = re.compile(rf"^best_checkpoint_\d+_{re.escape(self.key_metric_name)}=(-?[\d.]+)\.pt$")
         found = sorted((float(m.group(1)), p.name) for p in self.save_dir.glob("best_*.pt") if (m := pattern.match(p.name)))
         self.best.load_state_dict({"_saved": found})
+        if found:
+            engine.state.best_checkpoint = str(self.save_dir / found[-1][1])
+
+
+class GanCheckpointLoader:
+    """Resume training from the latest ``checkpoint_*.pt`` of ``save_dir`` when training starts.
+
+    Deletes the temporary files of checkpoint writes that a crash interrupted (rank 0), loads the latest complete
+    checkpoint into the same objects a :class:`GanCheckpointSaver` saves (``torch.load`` with
+    ``weights_only=True``: a pickle carrying code is refused), and continues the iteration count from it; the
+    configured ``max_epochs`` wins over the saved one. Without a checkpoint it logs that it starts from scratch.
+    The loaded file's path is put in ``engine.state.resumed_from`` (None when starting from scratch).
+
+    Args:
+        save_dir: the checkpoint folder.
+        save_dict: the objects to load into, as given to the saver.
+        map_location: device for loading.
+    """
+
+    def __init__(self, save_dir: str | PathLike, save_dict: Mapping, map_location="cpu"):
+        self.save_dir, self.save_dict, self.map_location = Path(save_dir), dict(save_dict), map_location
+        self.logger = logging.getLogger("monai_roigan.checkpoint")
+
+    def attach(self, engine: Engine) -> None:
+        engine.add_event_handler(Events.STARTED, self)
 
     def _remove_partial_writes(self) -> None:
         """Delete the temporary files of checkpoint writes that a killed run left behind (never ``*.pt``; rank 0)."""
-        if idist.get_rank() != 0:
+        if idist.get_rank() != 0 or not self.save_dir.is_dir():
             return
         for partial in self.save_dir.glob("tmp*"):
             if partial.is_file() and partial.suffix != ".pt":
                 self.logger.warning(f"resume: removing {partial}, a checkpoint write interrupted by a crash")
                 partial.unlink(missing_ok=True)
 
-    def load_latest(self, engine: Engine) -> None:
+    def __call__(self, engine: Engine) -> None:
         self._remove_partial_writes()
-        if self.best is not None:
-            self._reload_best()
         path = latest_checkpoint(self.save_dir)
+        engine.state.resumed_from = None if path is None else str(path)
         if path is None:
             self.logger.info(f"resume: no checkpoint in {self.save_dir}, starting from scratch")
             return
         max_epochs = engine.state.max_epochs
-        load_checkpoint(path, self.to_load, self.map_location)
+        load_checkpoint(path, training_objects(self.save_dict, engine), self.map_location)
         engine.state.max_epochs = max_epochs  # the configured length wins over the saved one
         self.logger.info(f"resumed from {path} at iteration {engine.state.iteration}")

@@ -1,7 +1,9 @@
 """Export the trained generator's weights (the EMA copy when there is one) at the end of training.
 
-With ``best_from`` (a :class:`~monai_roigan.handlers.GanCheckpointer` that kept best checkpoints), the
-exported weights are the ``key`` entry of the best-scoring checkpoint instead of the final weights.
+With ``from_best``, the exported weights are the ``key`` entry of the best-scoring checkpoint, read from
+``engine.state.best_checkpoint`` (which :class:`~monai_roigan.handlers.GanCheckpointSaver` sets), instead of the
+final weights. Every score is taken by the last iteration's ``ITERATION_COMPLETED`` at the latest, so the best
+checkpoint is known before ``COMPLETED``, whatever order the handlers were attached in.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ from pathlib import Path
 import ignite.distributed as idist
 import torch
 from ignite.engine import Engine, Events
-from ignite.handlers import DiskSaver
 from torch.optim.swa_utils import AveragedModel
 
-from monai_roigan.handlers.checkpoint import GanCheckpointer
 from monai_roigan.utils.atomic import atomic_write
 from monai_roigan.utils.safe_load import load_state_file
 
 __all__ = ["ExportGenerator"]
+
+
+def _save(state: dict, path: str) -> None:
+    """``torch.save`` through a file object: the archive's inner folder is then always ``archive`` (a path would
+    name it after the temporary file), so the same weights give the same bytes."""
+    with open(path, "wb") as f:
+        torch.save(state, f)
 
 
 class ExportGenerator:
@@ -32,25 +39,20 @@ class ExportGenerator:
     Args:
         network: the generator (or its :class:`~torch.optim.swa_utils.AveragedModel`).
         path: output file.
-        best_from: export the best checkpoint of this checkpointer instead, when it saved one (the network
-            itself is left as it is); attach this handler after the scoring handler so that a score taken at
-            the last iteration counts.
+        from_best: export the best checkpoint (``engine.state.best_checkpoint``) instead, when one was saved (the
+            network itself is left as it is).
         key: the entry of the checkpoint to export (``"ema"`` or ``"generator"``).
     """
 
-    def __init__(
-        self, network: torch.nn.Module, path: str | PathLike, best_from: GanCheckpointer | None = None, key: str = "ema"
-    ):
-        self.network, self.path, self.best_from, self.key = network, Path(path), best_from, key
+    def __init__(self, network: torch.nn.Module, path: str | PathLike, from_best: bool = True, key: str = "ema"):
+        self.network, self.path, self.from_best, self.key = network, Path(path), bool(from_best), key
         self.logger = logging.getLogger("monai_roigan.export")
 
-    def _best_state(self) -> dict | None:
-        best = None if self.best_from is None else self.best_from.best
-        if best is None or best.last_checkpoint is None:
+    def _best_state(self, engine: Engine | None) -> dict | None:
+        best = getattr(engine.state, "best_checkpoint", None) if self.from_best and engine is not None else None
+        if best is None:
             return None
-        path = Path(best.last_checkpoint)  # Ignite gives DiskSaver's folder / file name: a path as it is
-        if not isinstance(best.save_handler, DiskSaver):
-            path = self.best_from.save_dir / path
+        path = Path(best)
         state = load_state_file(path)[self.key]
         self.logger.info(f"exporting {self.key!r} of the best checkpoint {path}")
         return {k.removeprefix("module."): v for k, v in state.items() if k != "n_averaged"}
@@ -63,6 +65,6 @@ class ExportGenerator:
 
     def __call__(self, engine: Engine | None = None) -> Path:
         if idist.get_rank() == 0:
-            state = self._best_state() or {k: v.detach().cpu() for k, v in self.module().state_dict().items()}
-            atomic_write(self.path, lambda tmp: torch.save(state, tmp))
+            state = self._best_state(engine) or {k: v.detach().cpu() for k, v in self.module().state_dict().items()}
+            atomic_write(self.path, lambda tmp: _save(state, tmp))
         return self.path

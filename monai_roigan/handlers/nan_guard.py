@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 
 from ignite.engine import Engine, Events
+from monai.engines import IterationEvents
 
 from monai_roigan.handlers.checkpoint import latest_checkpoint
 
@@ -19,9 +20,10 @@ class NonFiniteLossError(FloatingPointError):
 class NonFiniteGuard:
     """Raise :class:`NonFiniteLossError` when any of ``keys`` in the iteration output is NaN or inf.
 
-    Attach it *before* the checkpointer (the bundle does): Ignite calls handlers in attachment order, so the
-    guard raises before a checkpoint of the broken networks can be written, and the newest
-    ``checkpoint_*.pt`` stays the last good one.
+    On a MONAI workflow (``ROIGanTrainer``) it checks at ``IterationEvents.MODEL_COMPLETED``, which the trainer
+    fires at the end of each iteration before any ``ITERATION_COMPLETED`` handler runs: the guard raises before a
+    checkpoint of the broken networks can be written, whatever order the handlers were attached in, and the newest
+    ``checkpoint_*.pt`` stays the last good one. On a plain Ignite engine it checks at ``ITERATION_COMPLETED``.
 
     Args:
         keys: scalar output keys to check.
@@ -32,7 +34,8 @@ class NonFiniteGuard:
         self.keys, self.checkpoint_dir = tuple(keys), checkpoint_dir
 
     def attach(self, engine: Engine) -> None:
-        engine.add_event_handler(Events.ITERATION_COMPLETED, self)
+        model_completed = IterationEvents.MODEL_COMPLETED in engine._allowed_events
+        engine.add_event_handler(IterationEvents.MODEL_COMPLETED if model_completed else Events.ITERATION_COMPLETED, self)
 
     def __call__(self, engine: Engine) -> None:
         output = engine.state.output

@@ -2,16 +2,18 @@
 
 GAN losses say little about image quality, so "best" needs its own score. :class:`GeneratorQuality`:
 
-1. when training starts, fits a :class:`~monai_roigan.metrics.ROIClassifier` on the *real* training ROIs
-   (a few seconds on CPU; its global-RNG use is isolated, so the run stays reproducible);
-2. every ``interval`` iterations and at the end, draws ``num_per_class`` ROIs per class from fixed noise
+1. when training starts, fits a :class:`~monai_roigan.networks.nets.ROIClassifier` on the *real* training ROIs
+   (:func:`~monai_roigan.engines.train_roi_classifier`: a few seconds on CPU; it never touches the global random
+   states, so the run stays reproducible);
+2. every ``interval`` iterations and at the last iteration, draws ``num_per_class`` ROIs per class from fixed noise
    with the (EMA) generator and measures, per class, the fidelity (share the classifier assigns to the
    class) and the gap between the mean pairwise MS-SSIM of the generated and of the real ROIs;
 3. stores ``fidelity`` (mean over classes), ``msssim_gap`` (mean absolute gap) and
    ``quality = min over classes of (fidelity_k - gap_k)`` (the worst class; higher is better, at most 1) in
-   ``engine.state.metrics``, logs them,
-   writes them to TensorBoard, and hands ``quality`` to a :class:`GanCheckpointer` which keeps the best
-   checkpoints (``best_checkpoint_<iteration>_quality=<score>.pt``).
+   ``engine.state.metrics``, logs them, writes them to TensorBoard, and fires
+   :attr:`~monai_roigan.engines.ScoreEvents.SCORED`. A :class:`~monai_roigan.handlers.GanCheckpointSaver` with
+   ``key_metric_name="quality"`` listens and keeps the best checkpoints
+   (``best_checkpoint_<iteration>_quality=<score>.pt``); the two handlers never refer to each other.
 
 The classifier sees the training ROIs only, so the score measures fit to the training set; the independent
 gate is ``benchmarks/quality_phantom.py``.
@@ -25,27 +27,26 @@ from collections.abc import Sequence
 import torch
 from ignite.engine import Engine, Events
 
-from monai_roigan.engines.trainer import sample_latent
-from monai_roigan.handlers.checkpoint import GanCheckpointer
-from monai_roigan.handlers.samples import generate
-from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim, train_roi_classifier
+from monai_roigan.engines.classifier import roi_items, train_roi_classifier
+from monai_roigan.engines.events import ScoreEvents, ensure_score_events
+from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
+from monai_roigan.networks.sampling import generate, sample_latent
 
 __all__ = ["GeneratorQuality"]
 
 
 class GeneratorQuality:
-    """Score the generator's class fidelity and diversity against the real ROIs; keep the best checkpoint.
+    """Score the generator's class fidelity and diversity against the real ROIs into ``engine.state.metrics``.
 
     Args:
         network: the generator to score (the EMA generator that gets exported).
         datalist: the real training ROIs: dicts with ``image`` (1, S, S) in [-1, 1] and ``label`` 0..K-1.
         num_classes: K. Classes with fewer than two real ROIs are left out of the score (with a warning).
-        interval: iterations between scores (0: only at the end).
+        interval: iterations between scores (0: only at the last iteration).
         num_per_class: generated ROIs per class and score.
         latent_dim, latent_distribution: as in training.
         conditional: pass labels to the generator (False: the unconditional model of a one-class run).
         classifier_epochs: epochs of the classifier fit.
-        checkpointer: a :class:`GanCheckpointer` to keep the best checkpoints by ``quality``, or None.
         summary_writer: TensorBoard writer for ``quality/*`` scalars, or None.
         seed: seed of the fixed noise and of the classifier.
     """
@@ -61,12 +62,11 @@ class GeneratorQuality:
         latent_distribution: str = "uniform",
         conditional: bool = True,
         classifier_epochs: int = 10,
-        checkpointer: GanCheckpointer | None = None,
         summary_writer=None,
         seed: int = 4321,
     ):
         self.network, self.num_classes, self.interval = network, int(num_classes), int(interval)
-        self.conditional, self.checkpointer, self.summary_writer = conditional, checkpointer, summary_writer
+        self.conditional, self.summary_writer = conditional, summary_writer
         self.classifier_epochs, self.seed = classifier_epochs, seed
         self.real = torch.stack([torch.as_tensor(item["image"]).float() for item in datalist])
         self.labels = torch.tensor([int(item["label"]) for item in datalist])
@@ -83,14 +83,20 @@ class GeneratorQuality:
         self.classifier = None
 
     def attach(self, engine: Engine) -> None:
+        ensure_score_events(engine)
         engine.add_event_handler(Events.STARTED, self.fit_classifier)
-        if self.interval > 0:
-            engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.interval), self)
-        engine.add_event_handler(Events.COMPLETED, self)
+        engine.add_event_handler(Events.ITERATION_COMPLETED(event_filter=self._due), self)
+
+    def _due(self, engine: Engine, iteration: int) -> bool:
+        """Score every ``interval`` iterations and at the last one (so every score exists before ``COMPLETED``)."""
+        last = engine.state.epoch_length is not None and iteration == engine.state.epoch_length * engine.state.max_epochs
+        return last or (self.interval > 0 and iteration % self.interval == 0)
 
     def fit_classifier(self, engine: Engine | None = None) -> None:
         if self.classifier is None:
-            self.classifier = train_roi_classifier(self.real, self.labels, self.classifier_epochs, seed=self.seed)
+            self.classifier = train_roi_classifier(roi_items(self.real, self.labels), self.num_classes,
+                                                   epochs=self.classifier_epochs, seed=self.seed,
+                                                   input_size=self.real.shape[-1])  # fmt: skip
 
     def score(self) -> dict[str, float]:
         """Per-class and mean fidelity and MS-SSIM gap, and ``quality`` (the worst class's fidelity - gap)."""
@@ -107,10 +113,8 @@ class GeneratorQuality:
         return result
 
     def __call__(self, engine: Engine) -> None:
-        if engine.state.metrics.get("quality_iteration") == engine.state.iteration:
-            return  # already scored at this iteration (interval hit on the last one)
         result = self.score()
-        engine.state.metrics.update(result, quality_iteration=engine.state.iteration)
+        engine.state.metrics.update(result)
         self.logger.info(
             f"iteration {engine.state.iteration}: quality {result['quality']:.3f} "
             f"(fidelity {result['fidelity']:.3f}, MS-SSIM gap {result['msssim_gap']:.3f})"
@@ -118,5 +122,4 @@ class GeneratorQuality:
         if self.summary_writer is not None:
             for key in ("quality", "fidelity", "msssim_gap"):
                 self.summary_writer.add_scalar(f"quality/{key}", result[key], engine.state.iteration)
-        if self.checkpointer is not None:
-            self.checkpointer.save_best(engine, result["quality"])
+        engine.fire_event(ScoreEvents.SCORED)

@@ -11,22 +11,10 @@ import numpy as np
 import torch
 from ignite.engine import Engine, Events
 
-from monai_roigan.engines.trainer import sample_latent
+from monai_roigan.networks.sampling import generate, sample_latent
 from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8
 
-__all__ = ["FixedNoiseSamples", "generate"]
-
-
-@torch.no_grad()
-def generate(network: torch.nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-    """Run a generator in eval mode (batch-norm running statistics) and restore its mode."""
-    was_training = network.training
-    network.eval()
-    try:
-        device = next(network.parameters()).device
-        return network(z.to(device), None if labels is None else labels.to(device)).float().cpu()
-    finally:
-        network.train(was_training)
+__all__ = ["FixedNoiseSamples"]
 
 
 class FixedNoiseSamples:

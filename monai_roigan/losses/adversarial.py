@@ -34,7 +34,7 @@ class AdversarialLoss:
         real_range: range of noisy real targets, e.g. (0.7, 1.1); None for fixed targets.
         fake_range: range of noisy fake targets, e.g. (0.0, 0.3); None for 0.
         flip_prob: probability of swapping a sample's real and fake targets.
-        generator: torch generator for the target noise (reproducible runs).
+        rng: random stream (a torch.Generator) for the target noise and label flips (reproducible runs).
     """
 
     def __init__(
@@ -44,19 +44,19 @@ class AdversarialLoss:
         real_range: tuple[float, float] | None = (0.7, 1.1),
         fake_range: tuple[float, float] | None = (0.0, 0.3),
         flip_prob: float = 0.05,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
     ):
         if loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
         self.loss_type, self.smoothing = loss_type, smoothing
         self.real_range, self.fake_range, self.flip_prob = real_range, fake_range, flip_prob
-        self.generator = generator
+        self.rng = rng
 
     def _uniform(self, like: torch.Tensor, value_range: tuple[float, float] | None, default: float) -> torch.Tensor:
         if value_range is None:
             return torch.full_like(like, default)
         lo, hi = value_range
-        noise = torch.rand(like.shape, generator=self.generator, device="cpu").to(like.device, like.dtype)
+        noise = torch.rand(like.shape, generator=self.rng, device="cpu").to(like.device, like.dtype)
         return lo + (hi - lo) * noise
 
     def targets(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,8 +64,8 @@ class AdversarialLoss:
         real = self._uniform(real_logits, self.real_range, 1.0 - self.smoothing)
         fake = self._uniform(fake_logits, self.fake_range, 0.0)
         if self.flip_prob > 0:
-            flip_real = torch.rand(real.shape, generator=self.generator).to(real.device) < self.flip_prob
-            flip_fake = torch.rand(fake.shape, generator=self.generator).to(fake.device) < self.flip_prob
+            flip_real = torch.rand(real.shape, generator=self.rng).to(real.device) < self.flip_prob
+            flip_fake = torch.rand(fake.shape, generator=self.rng).to(fake.device) < self.flip_prob
             real, fake = torch.where(flip_real, 1.0 - real, real), torch.where(flip_fake, 1.0 - fake, fake)
         return real, fake
 

@@ -6,7 +6,8 @@
 - set-level FID, KID and improved precision/recall on a domain encoder's features, or on a user-supplied
   encoder file (e.g. the FID Inception-v3 as TorchScript);
 - the geometry score (relative living times of loops, gudhi witness complexes);
-- class fidelity (a classifier trained on real ROIs), MS-SSIM diversity and a memorization check;
+- class fidelity (the share of generated ROIs that a classifier fitted on real ROIs assigns to their class),
+  MS-SSIM diversity and a memorization check;
 - :mod:`~monai_roigan.metrics.quality_table`: the per-image and per-set tables of an evaluation report.
 """
 
@@ -20,7 +21,7 @@ from .niqe import NIQEModel, fit_niqe_model, niqe
 from .piqe import piqe, piqe_maps, piqe_scores, quality_band
 from .quality_table import PER_IMAGE_COLUMNS, SET_COLUMNS, compare_sets, per_image_quality
 from .reference import REFERENCE_METRICS, nearest_indices, pair_metrics, reference_metrics
-from .roi_classifier import ROIClassifier, class_fidelity, train_roi_classifier
+from .fidelity import class_fidelity
 
 __all__ = [
     "BRISQUEModel",
@@ -28,7 +29,6 @@ __all__ = [
     "NIQEModel",
     "PER_IMAGE_COLUMNS",
     "REFERENCE_METRICS",
-    "ROIClassifier",
     "SET_COLUMNS",
     "brisque",
     "brisque_features",
@@ -55,5 +55,4 @@ __all__ = [
     "quality_band",
     "reference_metrics",
     "relative_living_times",
-    "train_roi_classifier",
 ]

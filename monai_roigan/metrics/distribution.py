@@ -82,7 +82,7 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
 
 @torch.no_grad()
 def domain_features(classifier: nn.Sequential, images, batch_size: int = 256) -> np.ndarray:
-    """(N, C) features of ROIs (N, 1, S, S) in [-1, 1]: a :class:`~monai_roigan.metrics.ROIClassifier`'s
+    """(N, C) features of ROIs (N, 1, S, S) in [-1, 1]: a :class:`~monai_roigan.networks.nets.ROIClassifier`'s
     convolution blocks (all layers before its ``Flatten``), averaged over space.
 
     The classifier is the *domain encoder*: trained on the real training ROIs (no downloaded weights), its

@@ -1,21 +1,39 @@
-"""Networks: the ROI-mammoGAN generator and discriminator, conditional or per class (``networks.nets``)."""
+"""Networks: the ROI-mammoGAN generator and discriminator (conditional or per class) and the ROI classifier
+(``networks.nets``); loading a trained generator from its weights; its inference copy; and sampling it
+(``networks.sampling``: latents, truncation, batched generation, fitting ROIs to a pipeline)."""
 
 from .inference import fold_batch_norms, inference_network
-from .loading import generator_from_state, load_generator, load_weights
+from .loading import generator_from_state, load_generator
+from .nets import PRESETS, PerClassDiscriminator, PerClassGenerator, ROIClassifier, ROIDiscriminator, ROIGenerator
+from .sampling import (
+    LATENT_DISTRIBUTIONS,
+    check_truncation,
+    fit_to_pipeline,
+    generate,
+    latent_for,
+    sample_latent,
+    synthesize,
+)
 from .source import GeneratorSource, describe_weights
-from .nets import PRESETS, PerClassDiscriminator, PerClassGenerator, ROIDiscriminator, ROIGenerator
 
 __all__ = [
     "GeneratorSource",
+    "LATENT_DISTRIBUTIONS",
     "PRESETS",
     "PerClassDiscriminator",
     "PerClassGenerator",
+    "ROIClassifier",
     "ROIDiscriminator",
     "ROIGenerator",
+    "check_truncation",
     "describe_weights",
+    "fit_to_pipeline",
     "fold_batch_norms",
+    "generate",
     "generator_from_state",
     "inference_network",
+    "latent_for",
     "load_generator",
-    "load_weights",
+    "sample_latent",
+    "synthesize",
 ]

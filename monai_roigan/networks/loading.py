@@ -1,8 +1,10 @@
-"""Load exported generator weights safely (``weights_only=True``) with errors that name the file.
+"""Load a trained generator from its weights safely (``weights_only=True``) with errors that name the file.
 
-:func:`load_generator` rebuilds the generator (:class:`ROIGenerator` or :class:`PerClassGenerator`, with its
-latent size, class count, width, output size and kernel) from the shapes in an exported ``model.pt``, so a
-user needs only the file.
+This is the one way the package loads a generator (the bundle's inference, the augmentation transforms via
+:class:`~monai_roigan.networks.GeneratorSource`, evaluation). :func:`load_generator` rebuilds the generator
+(:class:`ROIGenerator` or :class:`PerClassGenerator`, with its latent size, class count, width, output size and
+kernel) from the shapes in an exported ``model.pt`` or a checkpoint, so a user needs only the file: any width
+loads without naming it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from monai_roigan.networks.nets import PerClassGenerator, ROIGenerator
 from monai_roigan.utils.errors import CheckpointError
 from monai_roigan.utils.safe_load import load_state_file
 
-__all__ = ["load_weights", "load_generator", "generator_from_state", "generator_geometry", "generator_state"]
+__all__ = ["load_generator", "generator_from_state", "generator_geometry", "generator_state"]
 
 
 def generator_geometry(state: dict) -> dict:
@@ -85,20 +87,3 @@ def load_generator(path: str | PathLike, map_location="cpu") -> nn.Module:
     except RuntimeError as err:
         raise CheckpointError(path, f"weights do not fit {type(network).__name__} ({err})") from None
     return network.to(map_location).eval()
-
-
-def load_weights(network: nn.Module, path: str | PathLike, map_location="cpu") -> nn.Module:
-    """Load a plain state dict from ``path`` into ``network`` and return the network.
-
-    Raises:
-        FileNotFoundError: no such file.
-        CheckpointError: (a ``ValueError``) the file is not a tensor-only state dict (pickled code is refused), or
-            it belongs to another
-            architecture or class count (the mismatching keys or shapes are named).
-    """
-    state = load_state_file(path, map_location)
-    try:
-        network.load_state_dict(state, strict=True)
-    except RuntimeError as err:
-        raise CheckpointError(path, f"weights do not fit {type(network).__name__} ({err})") from None
-    return network

@@ -1,12 +1,14 @@
 """MONAI transforms of monai-roigan: array transforms ``Foo`` and dictionary twins ``Food``."""
 
 from .breast import BreastMask, breast_mask, sample_normal_centers
+from .labels import ClassLabels
 from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict, SaveSyntheticDICOM, SaveSyntheticDICOMd
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
 from .synthetic import ROIBank, SyntheticROIAugment, SyntheticROIAugmentd, balancing_distribution
 
 __all__ = [
     "BreastMask",
+    "ClassLabels",
     "ExtractROI",
     "ExtractROId",
     "LoadMammogram",

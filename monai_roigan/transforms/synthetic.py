@@ -13,9 +13,9 @@ Conventions:
   intensities in ``intensity_range`` (default [-1, 1], the ROI pipeline's range; (0, 1) for [0, 1]);
 - meta: ``synthetic`` (True/False on every sample, so batches of real and synthetic ROIs collate),
   ``synthetic_generator`` (bundle version and weights hash), ``synthetic_class``, ``synthetic_seed`` and
-  ``synthetic_index`` (the ROI's latent is ``latent_for(seed, generator class, index)``), and the
-  provenance keys of the replaced image (file name, source path, ROI centre) overwritten, so that no
-  synthetic ROI points at a patient image.
+  ``synthetic_index`` (the ROI's latent is :func:`~monai_roigan.networks.sampling.latent_for` of seed,
+  generator class and index); the keys of the replaced image that point at its source (:data:`SOURCE_IMAGE_KEYS`:
+  file name, source path, ROI centre) are overwritten, so that no synthetic ROI points at a patient image.
 
 Randomness comes from the transform's ``self.R`` only (``set_random_state``, and MONAI's per-worker
 seeding in ``DataLoader``). Synthetic ROIs are drawn from a per-class bank refilled ``bank_size`` at a time
@@ -31,18 +31,20 @@ import numpy as np
 import torch
 from monai.config import KeysCollection
 from monai.data import MetaTensor
-from monai.transforms import MapTransform, RandomizableTransform, Resize
+from monai.transforms import MapTransform, RandomizableTransform
 from monai.utils import TransformBackends
 from torch import nn
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
-from monai_roigan.engines.generation import check_truncation, latent_for
+from monai_roigan.networks.sampling import check_latent_distribution, check_truncation, fit_to_pipeline, generate, synthesize
 from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.transforms.labels import ClassLabels
 
-__all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "PROVENANCE_KEYS", "balancing_distribution"]
+__all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "SOURCE_IMAGE_KEYS", "balancing_distribution",
+           "mark_real", "synthetic_meta"]  # fmt: skip
 
-#: meta keys that name the real image an ROI came from; overwritten on synthetic ROIs
-PROVENANCE_KEYS = ("filename_or_obj", "source_path", "roi_center", "source", "center", "group", "saved_to")
+#: meta keys that point at the real image an ROI came from; overwritten on synthetic ROIs
+SOURCE_IMAGE_KEYS = ("filename_or_obj", "source_path", "roi_center", "source", "center", "group", "saved_to")
 
 
 class ROIBank:
@@ -61,10 +63,9 @@ class ROIBank:
     def __init__(
         self, source: GeneratorSource, bank_size: int = 64, latent_distribution: str = "uniform", truncation: float = 1.0
     ):
-        if latent_distribution not in ("uniform", "normal"):
-            raise ValueError(f"latent_distribution must be 'uniform' or 'normal', got {latent_distribution!r}")
         self.source, self.bank_size, self.latent_distribution = source, int(bank_size), latent_distribution
         self.truncation = check_truncation(truncation)
+        check_latent_distribution(latent_distribution)
         self.stores: dict[int, list[tuple[torch.Tensor, int, int]]] = {}
         self.refills: dict[int, int] = {}
         self.warm_up()
@@ -76,25 +77,17 @@ class ROIBank:
             sizes.append(min(self.bank_size, sizes[-1] * 2))
         return sizes
 
-    @torch.no_grad()
     def warm_up(self) -> None:
         """One pass per refill size now, so the CPU kernels are prepared before ``DataLoader`` workers fork."""
         network = self.source.get()
-        device = next(network.parameters()).device
         for num in self.refill_sizes():
-            network(torch.zeros(num, self.source.latent_dim, device=device), torch.zeros(num, dtype=torch.long, device=device))
+            generate(network, torch.zeros(num, self.source.latent_dim), torch.zeros(num, dtype=torch.long))
 
-    @torch.no_grad()
     def _refill(self, class_index: int, seed: int) -> None:
-        network = self.source.get()
-        device = next(network.parameters()).device
         sizes = self.refill_sizes()
         num = sizes[min(self.refills.get(class_index, 0), len(sizes) - 1)]
         self.refills[class_index] = self.refills.get(class_index, 0) + 1
-        labels = torch.full((num,), class_index, dtype=torch.long, device=device)
-        args = (self.source.latent_dim, self.latent_distribution, self.truncation)
-        z = torch.stack([latent_for(seed, class_index, k, *args) for k in range(num)])
-        images = network(z.to(device), labels).float().cpu()
+        images = synthesize(self.source.get(), class_index, range(num), seed, self.latent_distribution, self.truncation)
         self.stores[class_index] = [(images[k], seed, k) for k in range(num - 1, -1, -1)]
 
     def take(self, class_index: int, rng: np.random.RandomState) -> tuple[torch.Tensor, int, int]:
@@ -140,7 +133,8 @@ class SyntheticROIAugment(RandomizableTransform):
         truncation: float = 1.0,
     ):
         RandomizableTransform.__init__(self, prob)
-        self.class_names, self.generator_classes = list(class_names), list(generator_classes)
+        self.labels = ClassLabels(class_names)
+        self.class_names, self.generator_classes = self.labels.class_names, list(generator_classes)
         if isinstance(generator, GeneratorSource):
             self.source = generator
         else:
@@ -151,64 +145,31 @@ class SyntheticROIAugment(RandomizableTransform):
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
         self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation)
 
-    # labels -----------------------------------------------------------------------------------------------
-    def class_index(self, label) -> int:
-        """Index into ``class_names`` of an int, one-hot or class-name label (ValueError when invalid)."""
-        if isinstance(label, str):
-            if label not in self.class_names:
-                raise ValueError(f"unknown class name {label!r}; classes are {self.class_names}")
-            return self.class_names.index(label)
-        values = np.asarray(label.detach().cpu() if isinstance(label, torch.Tensor) else label).reshape(-1)
-        index = int(values.argmax()) if values.size > 1 else int(values[0])
-        if values.size > 1 and values.size != len(self.class_names):
-            raise ValueError(f"one-hot label of length {values.size}, expected {len(self.class_names)}")
-        if not 0 <= index < len(self.class_names):
-            raise ValueError(f"label {index} out of range for {len(self.class_names)} classes")
-        return index
-
-    def relabel(self, label, class_index: int):
-        """``label`` rewritten to ``class_index`` in the same form (int, one-hot of the same type, name)."""
-        if isinstance(label, str):
-            return self.class_names[class_index]
-        values = label.detach().cpu() if isinstance(label, torch.Tensor) else np.asarray(label)
-        if values.reshape(-1).shape[0] > 1:
-            onehot = values * 0
-            onehot.reshape(-1)[class_index] = 1
-            return onehot.to(label.device) if isinstance(label, torch.Tensor) else onehot
-        if isinstance(label, torch.Tensor):
-            return torch.full_like(label, class_index)
-        return type(label)(class_index) if isinstance(label, (int, np.integer)) else np.full_like(values, class_index)
-
     # generation -------------------------------------------------------------------------------------------
-    def synthesize(self, img, class_index: int):
+    def synthetic_like(self, img, class_index: int):
         """A synthetic ROI of pipeline class ``class_index`` shaped, typed and placed like ``img``."""
         name = self.class_names[class_index]
         roi, seed, index = self.bank.take(self.generator_classes.index(name), self.R)
-        low, high = self.intensity_range
-        roi = low + (roi + 1.0) * 0.5 * (high - low)
-        spatial = tuple(img.shape[1:])
-        if tuple(roi.shape[1:]) != spatial:
-            roi = torch.as_tensor(Resize(spatial, mode="area")(roi))
-        roi = roi.expand(img.shape[0], *spatial).clone()
+        roi = fit_to_pipeline(roi, self.intensity_range, img.shape[1:], img.shape[0])
         meta = synthetic_meta(img, name, self.source.describe(), seed, index)
         if isinstance(img, torch.Tensor):
             return MetaTensor(roi.to(device=img.device, dtype=img.dtype), meta=meta)
         return roi.numpy().astype(np.asarray(img).dtype)
 
     def __call__(self, img, label, randomize: bool = True):
-        index = self.class_index(label)
+        index = self.labels.index(label)
         if randomize:
             self.randomize(None)
         if not self._do_transform or self.class_names[index] not in self.generator_classes:
             return mark_real(img)
-        return self.synthesize(img, index)
+        return self.synthetic_like(img, index)
 
 
 def synthetic_meta(img, class_name: str, generator: str, seed: int, index: int) -> dict:
     """Meta of a synthetic ROI replacing ``img``: the same keys, provenance overwritten, synthetic keys set."""
     meta = dict(img.meta) if isinstance(img, MetaTensor) else {}
     marker = f"synthetic:{class_name}:{seed}:{index}"
-    for key in PROVENANCE_KEYS:
+    for key in SOURCE_IMAGE_KEYS:
         if key in meta:
             meta[key] = _blank(meta[key], marker)
     meta["filename_or_obj"] = marker
@@ -313,13 +274,13 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
         d = dict(data)
         self.randomize(None)
-        own = self.augment.class_index(d[self.label_key])
+        own = self.augment.labels.index(d[self.label_key])
         target = self._target_class(own) if self._do_transform else own
         replace = self._do_transform and self.augment.class_names[target] in self.augment.generator_classes
         for key in self.key_iterator(d):
-            d[key] = self.augment.synthesize(d[key], target) if replace else mark_real(d[key])
+            d[key] = self.augment.synthetic_like(d[key], target) if replace else mark_real(d[key])
         if replace and target != own:
-            d[self.label_key] = self.augment.relabel(d[self.label_key], target)
+            d[self.label_key] = self.augment.labels.relabel(d[self.label_key], target)
         return d
 
 

@@ -1,4 +1,5 @@
 from .per_class import ClassDispatch, PerClassDiscriminator, PerClassGenerator
+from .roi_classifier import ROIClassifier
 from .roigan import PRESETS, ROIDiscriminator, ROIGenerator, init_dcgan_weights
 
 __all__ = [
@@ -6,6 +7,7 @@ __all__ = [
     "ClassDispatch",
     "PerClassDiscriminator",
     "PerClassGenerator",
+    "ROIClassifier",
     "ROIDiscriminator",
     "ROIGenerator",
     "init_dcgan_weights",

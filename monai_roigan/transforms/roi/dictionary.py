@@ -10,10 +10,10 @@ from monai.transforms import MapTransform
 from monai_roigan.transforms.io.array import LoadMammogram
 from monai_roigan.transforms.roi.array import ExtractROI, MaskToCenter
 
-__all__ = ["ExtractROId", "MaskToCenterd", "PROVENANCE_KEYS"]
+__all__ = ["ExtractROId", "MaskToCenterd", "ENTRY_META_KEYS"]
 
 #: datalist fields copied into each ROI's meta, when present
-PROVENANCE_KEYS = ("class_name", "label", "abnormality", "severity", "refnum", "patient_id", "laterality", "view", "dataset")
+ENTRY_META_KEYS = ("class_name", "label", "abnormality", "severity", "refnum", "patient_id", "laterality", "view", "dataset")
 
 
 class ExtractROId(MapTransform):
@@ -23,7 +23,7 @@ class ExtractROId(MapTransform):
     The ROI's meta keeps its provenance: ``source_path`` of the mammogram, ``roi_center``, ``roi_window``,
     ``roi_spacing`` (mm per ROI pixel) and the ``provenance_keys`` found in the dictionary (class name,
     label, ...). A missing centre raises ``ValueError``; datasets skip such rows before this transform (see
-    :func:`~monai_roigan.data.prepare.prepare_roi_dataset`), never guess them.
+    :func:`~monai_roigan.apps.prepare_roi_dataset`), never guess them.
 
     Args:
         keys: image key(s), e.g. ``"image"``.
@@ -37,7 +37,7 @@ class ExtractROId(MapTransform):
         keys: KeysCollection = "image",
         center_key: str = "center",
         radius_key: str = "radius",
-        provenance_keys: Sequence[str] = PROVENANCE_KEYS,
+        provenance_keys: Sequence[str] = ENTRY_META_KEYS,
         allow_missing_keys: bool = False,
         **kwargs,
     ):

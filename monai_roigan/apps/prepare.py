@@ -23,27 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from monai_roigan.data.classes import ALL_CLASSES, NORMAL_CLASS
+from monai_roigan.data.datasets import DATASETS, dataset_datalist
+from monai_roigan.data.dihedral import AUGMENT_MODES, dihedral_variants
 from monai_roigan.data.roi_cache import ROICache, write_roi_cache
 from monai_roigan.transforms.breast import sample_normal_centers
 from monai_roigan.transforms.io import LoadMammogram
 from monai_roigan.transforms.roi import ExtractROI, MaskToCenterd
 from monai_roigan.utils.seeding import derived_rng
 
-__all__ = ["prepare_roi_dataset", "dihedral_variants", "AUGMENT_MODES", "main"]
-
-AUGMENT_MODES = ("none", "rot90", "dihedral")
-
-
-def dihedral_variants(roi: np.ndarray, mode: str) -> list[tuple[str, np.ndarray]]:
-    """Copies of a (C, H, W) ROI: ``none`` -> itself; ``rot90`` -> 4 rotations; ``dihedral`` -> 8 with flips."""
-    if mode not in AUGMENT_MODES:
-        raise ValueError(f"augment must be one of {AUGMENT_MODES}, got {mode!r}")
-    turns = 1 if mode == "none" else 4
-    out = [(f"r{90 * k}", np.rot90(roi, k, axes=(1, 2))) for k in range(turns)]
-    if mode == "dihedral":
-        out += [(f"{name}-flip", np.flip(r, axis=2)) for name, r in out]
-    return [(name, np.ascontiguousarray(r)) for name, r in out]
-
+__all__ = ["prepare_roi_dataset", "main"]
 
 def _group_by_image(datalist: Sequence[dict]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -147,26 +135,17 @@ def format_summary(summary: dict) -> str:
 
 
 def _datalist_from_args(args) -> list[dict]:
-    from monai_roigan.data.annotations import annotation_datalist
-    from monai_roigan.data.cbis_ddsm import CBIS_SHAPE_CLASSES, cbis_ddsm_datalist
-    from monai_roigan.data.mias import mias_datalist
-    from monai_roigan.data.phantom import make_phantom_dataset
-
-    if args.dataset == "phantom":
-        make_phantom_dataset(args.dataset_dir, num_images=args.num_images, seed=args.seed)
-    if args.dataset in ("mias", "phantom"):
-        return mias_datalist(args.dataset_dir, include_normal=args.normal_per_image > 0, strict=args.strict)
-    if args.dataset == "cbis-ddsm":
-        shapes = CBIS_SHAPE_CLASSES if args.cbis_shape_classes else None
-        return cbis_ddsm_datalist(args.csv, args.dataset_dir, mass_shape_classes=shapes, strict=args.strict)
-    return annotation_datalist(args.csv[0], args.dataset_dir, strict=args.strict)
+    return dataset_datalist(args.dataset, args.dataset_dir, args.csv, include_normal=args.normal_per_image > 0,
+                            cbis_shape_classes=args.cbis_shape_classes, strict=args.strict,
+                            num_phantom_images=args.num_images, seed=args.seed)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="roigan-prepare-rois", description="Cut class-labelled 64x64 ROIs into a cache.")
-    p.add_argument("--dataset", choices=("phantom", "mias", "cbis-ddsm", "annotations"), default="phantom")
+    p.add_argument("--dataset", choices=DATASETS, default="phantom")
     p.add_argument("--dataset_dir", default="phantom_mias", help="dataset folder (phantom: created if absent)")
-    p.add_argument("--csv", nargs="*", default=[], help="CBIS-DDSM case CSVs, or one annotation table")
+    p.add_argument("--csv", nargs="*", default=[],
+                   help="CBIS-DDSM case CSVs (default: every *case_description*.csv in --dataset_dir), or one annotation table")
     p.add_argument("--output", default="rois.npz", help=".npz file, or folder for --format nifti")
     p.add_argument("--format", dest="output_format", choices=("npz", "nifti"), default="npz")
     p.add_argument("--num_images", type=int, default=60, help="phantom mammograms to generate")
@@ -177,15 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adaptive", action="store_true", help="enlarge the window for large lesions")
     p.add_argument("--normal_per_image", type=int, default=2)
     p.add_argument("--augment", choices=AUGMENT_MODES, default="none")
-    p.add_argument("--cbis_shape_classes", action="store_true", help="map CBIS mass shapes to AD/asymmetry")
+    p.add_argument("--cbis_shape_classes", action=argparse.BooleanOptionalAction, default=True,
+                   help="CBIS-DDSM masses shaped as architectural distortion or asymmetry get those classes")
     p.add_argument("--strict", action="store_true", help="fail on annotations whose image is missing")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.dataset in ("cbis-ddsm", "annotations") and not args.csv:
-        build_parser().error(f"--dataset {args.dataset} needs --csv")
+    if args.dataset == "annotations" and len(args.csv) != 1:
+        build_parser().error("--dataset annotations needs one --csv table")
     prepare_roi_dataset(
         _datalist_from_args(args), args.output, roi_size=args.roi_size, output_size=args.output_size,
         median_radius=args.median_radius or None, adaptive=args.adaptive, normal_per_image=args.normal_per_image,

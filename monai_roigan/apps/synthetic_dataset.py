@@ -4,7 +4,8 @@ One line balances a dataset: ``SyntheticBalancedDataset(rois, "bundle")`` append
 generator knows, synthetic ROIs until each class has as many samples as the largest one
 (``target="balanced"``), or as many as a mapping ``{class name: count}`` asks for. Items ``0..len(data)-1``
 are the real ones; the rest are synthetic, made in batches of ``batch_size`` and cached per process.
-Synthetic ROI ``k`` of class ``c`` always comes from the latent ``latent_for(seed, c, k)``, so an index gives
+Synthetic ROI ``k`` of class ``c`` always comes from the latent
+:func:`latent_for(seed, c, k) <monai_roigan.networks.sampling.latent_for>`, so an index gives
 the same image in every worker, every epoch and every run with the same seed.
 
 The wrapped data must hold loaded ROIs (``image`` tensors (C, H, W) in ``intensity_range``), e.g. a datalist
@@ -20,14 +21,14 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import torch
 from monai.data import MetaTensor
-from monai.transforms import Resize
 from torch import nn
 from torch.utils.data import Dataset
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
-from monai_roigan.engines.generation import check_truncation, latent_for
+from monai_roigan.networks.sampling import check_truncation, fit_to_pipeline, synthesize
 from monai_roigan.networks.source import GeneratorSource
-from monai_roigan.transforms.synthetic import SyntheticROIAugment, mark_real, synthetic_meta
+from monai_roigan.transforms.labels import ClassLabels
+from monai_roigan.transforms.synthetic import mark_real, synthetic_meta
 
 __all__ = ["SyntheticBalancedDataset"]
 
@@ -69,13 +70,20 @@ class SyntheticBalancedDataset(Dataset):
         if len(data) == 0:
             raise ValueError("SyntheticBalancedDataset needs at least one real item")
         self.data, self.label_key, self.image_key, self.transform = data, label_key, image_key, transform
-        self.labels = SyntheticROIAugment(generator, 1.0, class_names, generator_classes, intensity_range,
-                                          device=device, latent_distribution=latent_distribution)  # fmt: skip
+        self.labels, self.generator_classes = ClassLabels(class_names), list(generator_classes)
+        if isinstance(generator, GeneratorSource):
+            self.source = generator
+        else:
+            self.source = GeneratorSource(generator, num_classes=len(self.generator_classes), device=device)
+        if self.source.num_classes != len(self.generator_classes):
+            raise ValueError(f"generator has {self.source.num_classes} classes, generator_classes names "
+                             f"{len(self.generator_classes)}")  # fmt: skip
+        self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
         self.seed, self.batch_size, self.latent_distribution = int(seed), int(batch_size), latent_distribution
         self.truncation = check_truncation(truncation)
         raw = getattr(data, "data", data)  # a MONAI Dataset's items before its transforms
         self.label_form = raw[0][label_key]
-        counts = Counter(self.labels.class_index(item[label_key]) for item in raw)
+        counts = Counter(self.labels.index(item[label_key]) for item in raw)
         self.plan = self._plan(counts, target)  # [(pipeline class index, k)] for the synthetic items
         first = raw[0][image_key]
         self.spatial_size = tuple(spatial_size or tuple(first.shape[1:]))
@@ -86,9 +94,9 @@ class SyntheticBalancedDataset(Dataset):
     def _plan(self, counts: Counter, target) -> list[tuple[int, int]]:
         names = self.labels.class_names
         if target == "balanced":
-            goal = dict.fromkeys((c for c in self.labels.generator_classes if c in names), max(counts.values()))
+            goal = dict.fromkeys((c for c in self.generator_classes if c in names), max(counts.values()))
         elif isinstance(target, Mapping):
-            unknown = [c for c in target if c not in names or c not in self.labels.generator_classes]
+            unknown = [c for c in target if c not in names or c not in self.generator_classes]
             if unknown:
                 raise ValueError(f"target names classes the generator or the pipeline does not know: {unknown}")
             goal = {c: int(n) for c, n in target.items()}
@@ -103,38 +111,29 @@ class SyntheticBalancedDataset(Dataset):
     def class_counts(self) -> dict[str, int]:
         """Samples per class name after the top-up (real + synthetic)."""
         raw = getattr(self.data, "data", self.data)
-        counts = Counter(self.labels.class_names[self.labels.class_index(i[self.label_key])] for i in raw)
+        counts = Counter(self.labels.class_names[self.labels.index(i[self.label_key])] for i in raw)
         counts.update(self.labels.class_names[c] for c, _ in self.plan)
         return dict(counts)
 
     def __len__(self) -> int:
         return len(self.data) + len(self.plan)
 
-    @torch.no_grad()
     def _chunk(self, class_index: int, chunk: int) -> torch.Tensor:
         key = (class_index, chunk)
         if key not in self._chunks:
-            network = self.labels.source.get()
-            device = next(network.parameters()).device
-            gen_class = self.labels.generator_classes.index(self.labels.class_names[class_index])
+            gen_class = self.generator_classes.index(self.labels.class_names[class_index])
             ks = range(chunk * self.batch_size, (chunk + 1) * self.batch_size)
-            args = (network.latent_dim, self.latent_distribution, self.truncation)
-            z = torch.stack([latent_for(self.seed, gen_class, k, *args) for k in ks])
-            labels = torch.full((len(z),), gen_class, dtype=torch.long, device=device)
-            self._chunks[key] = network(z.to(device), labels).float().cpu()
+            self._chunks[key] = synthesize(self.source.get(), gen_class, ks, self.seed, self.latent_distribution,
+                                           self.truncation)  # fmt: skip
         return self._chunks[key]
 
     def synthetic_item(self, position: int) -> dict:
         """Synthetic item ``position`` (0-based among the synthetic ones)."""
         class_index, k = self.plan[position]
         roi = self._chunk(class_index, k // self.batch_size)[k % self.batch_size]
-        low, high = self.labels.intensity_range
-        roi = low + (roi + 1.0) * 0.5 * (high - low)
-        if tuple(roi.shape[1:]) != self.spatial_size:
-            roi = torch.as_tensor(Resize(self.spatial_size, mode="area")(roi))
-        roi = roi.expand(self.channels, *self.spatial_size).clone()
+        roi = fit_to_pipeline(roi, self.intensity_range, self.spatial_size, self.channels)
         name = self.labels.class_names[class_index]
-        meta = synthetic_meta(self.template, name, self.labels.source.describe(), self.seed, k)
+        meta = synthetic_meta(self.template, name, self.source.describe(), self.seed, k)
         return {self.image_key: MetaTensor(roi, meta=meta), self.label_key: self.labels.relabel(self.label_form, class_index)}
 
     def __getitem__(self, index: int) -> dict:

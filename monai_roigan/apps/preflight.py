@@ -10,7 +10,7 @@
 - a disk with less free space than the run's checkpoints need (estimated from the networks' sizes);
 - with ``resume=True``, a latest checkpoint trained for another class count or image size.
 
-ROI data of the wrong size is refused where the data is read (:func:`~monai_roigan.data.training_datalist`).
+ROI data of the wrong size is refused where the data is read (:func:`~monai_roigan.apps.training_datalist`).
 """
 
 from __future__ import annotations

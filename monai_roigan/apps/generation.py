@@ -1,6 +1,7 @@
 """Generate ROIs per class from a trained generator and write them as PNG, NIfTI or DICOM.
 
-Each ROI ``k`` of class ``c`` has its own latent vector, drawn from a stream keyed by ``(seed, c, k)``, so
+Each ROI ``k`` of class ``c`` has its own latent vector (:func:`~monai_roigan.networks.sampling.latent_for`),
+drawn from a stream keyed by ``(seed, c, k)``, so
 the same seed gives the same images whatever the batch size, and a run split into shards (disjoint ``k``
 ranges) writes exactly the files of a single run. Under ``torchrun`` each rank takes every world-size-th
 index (:func:`~monai_roigan.utils.distributed.shard_indices`); the ranks share one DICOM study and its
@@ -20,13 +21,12 @@ import numpy as np
 import torch
 
 from monai_roigan.data.dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
-from monai_roigan.handlers.samples import generate
 from monai_roigan.networks.inference import inference_network
+from monai_roigan.networks.sampling import synthesize
 from monai_roigan.utils.distributed import broadcast_object, gather_objects, shard_indices
-from monai_roigan.utils.seeding import derived_rng
 from monai_roigan.utils.visualize import save_png, to_uint8
 
-__all__ = ["latent_for", "synthesize", "generate_rois", "as_formats", "OUTPUT_FORMATS"]
+__all__ = ["generate_rois", "as_formats", "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = ("png", "nifti", "dicom")
 
@@ -38,48 +38,6 @@ def as_formats(value, default: Sequence[str] = ("png", "nifti")) -> list[str]:
         return list(default)
     names = value.split(",") if isinstance(value, str) else [str(v) for v in value]
     return [n.strip().lower() for n in names if n.strip()]
-
-
-def check_truncation(truncation: float) -> float:
-    """``truncation`` as a float in (0, 1] (ValueError otherwise)."""
-    if not 0 < float(truncation) <= 1:
-        raise ValueError(f"truncation must lie in (0, 1], got {truncation}")
-    return float(truncation)
-
-
-def latent_for(
-    seed: int, class_index: int, index: int, latent_dim: int, distribution: str = "uniform", truncation: float = 1.0
-) -> torch.Tensor:
-    """The latent vector (latent_dim,) of ROI ``index`` of class ``class_index`` for ``seed``.
-
-    ``truncation`` (psi in (0, 1]) scales the latent: U(-psi, psi) instead of U(-1, 1) (the "truncation
-    trick" of Brock et al. 2019): typical, more class-faithful ROIs at the cost of some diversity.
-    """
-    rng = derived_rng(seed, "latent", class_index, index)
-    if distribution == "uniform":
-        z = rng.uniform(-1.0, 1.0, latent_dim)
-    else:
-        z = rng.standard_normal(latent_dim)
-    return torch.from_numpy((z * check_truncation(truncation)).astype(np.float32))
-
-
-def synthesize(
-    network: torch.nn.Module,
-    class_index: int,
-    indices: Sequence[int],
-    seed: int = 0,
-    latent_dim: int = 100,
-    latent_distribution: str = "uniform",
-    truncation: float = 1.0,
-    conditional: bool = True,
-) -> torch.Tensor:
-    """Synthetic ROIs ``indices`` of class ``class_index`` for ``seed``: (len(indices), 1, S, S) in [-1, 1] on the CPU.
-
-    ROI ``k`` is the same image whatever else is generated with it (its latent is :func:`latent_for`).
-    """
-    z = torch.stack([latent_for(seed, class_index, k, latent_dim, latent_distribution, truncation) for k in indices])
-    labels = torch.full((len(indices),), class_index, dtype=torch.long) if conditional else None
-    return generate(network, z, labels)
 
 
 def _write(image: np.ndarray, stem: Path, formats: Sequence[str], spacing_mm: float, dicom: dict | None) -> list[str]:
@@ -103,9 +61,7 @@ def generate_rois(
     num_per_class: int,
     output_dir: str | PathLike,
     seed: int = 0,
-    latent_dim: int = 100,
     latent_distribution: str = "uniform",
-    conditional: bool = True,
     formats: Sequence[str] = OUTPUT_FORMATS,
     batch_size: int = 64,
     indices: Sequence[int] | None = None,
@@ -118,7 +74,8 @@ def generate_rois(
     """Write ``num_per_class`` synthetic ROIs of each class to ``output_dir/<class>/``.
 
     Args:
-        network: the generator (eval mode is used, training mode restored).
+        network: the generator (eval mode is used, training mode restored); its ``latent_dim`` and ``num_classes``
+            (0: unconditional, no labels passed) say how to sample it.
         class_names: classes in label order.
         num_per_class: ROIs per class (indices ``0..num_per_class-1``).
         output_dir: output folder; a ``manifest.json`` lists every file with its class, index and seed.
@@ -129,7 +86,8 @@ def generate_rois(
         indices: generate only these indices; default all. Under ``torchrun`` each rank takes its share of them.
         spacing_mm: pixel spacing written into NIfTI headers and DICOM ``PixelSpacing`` (0.4 mm: a 128-pixel MIAS
             window at 64 px).
-        truncation: latent scale psi in (0, 1] (see :func:`latent_for`); 1 samples the full latent range.
+        truncation: latent scale psi in (0, 1] (see :func:`~monai_roigan.networks.sampling.latent_for`); 1 samples
+            the full latent range.
         generator_id: the generator's identity written into DICOM tags (see
             :func:`~monai_roigan.networks.describe_weights`).
         uid_prefix: root of the DICOM UIDs (default pydicom's).
@@ -156,8 +114,7 @@ def generate_rois(
         (output_dir / name).mkdir(parents=True, exist_ok=True)
         for start in range(0, len(wanted), batch_size):
             chunk = wanted[start : start + batch_size]
-            images = synthesize(network, label, chunk, seed, latent_dim, latent_distribution, truncation,
-                                conditional).numpy()  # fmt: skip
+            images = synthesize(network, label, chunk, seed, latent_distribution, truncation).numpy()
             for k, image in zip(chunk, images):
                 dicom = {"class_name": name, "seed": seed, "index": k, "generator": generator_id, "series": series}
                 files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm, dicom)

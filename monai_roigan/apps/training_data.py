@@ -11,48 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
+from monai_roigan.apps.prepare import prepare_roi_dataset
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES
+from monai_roigan.data.datalist import read_datalist_file
+from monai_roigan.data.datasets import dataset_datalist
 from monai_roigan.data.roi_cache import roi_cache_datalist
 from monai_roigan.data.splits import split_datalist
 from monai_roigan.utils.distributed import rank_zero_first
-from monai_roigan.utils.errors import AnnotationError, ConfigurationError
+from monai_roigan.utils.errors import ConfigurationError
 
-__all__ = ["training_rois", "training_datalist", "read_datalist_file"]
-
-
-def read_datalist_file(path: str | PathLike) -> list[dict]:
-    """Entries of a datalist JSON: its ``"training"`` list (as written by ``roigan-dicom-datalist``) or a bare list.
-
-    Raises:
-        AnnotationError: not JSON, or no list of entries with an ``image`` each.
-    """
-    path = os.fspath(path)
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise AnnotationError(path, f"invalid JSON ({err})") from None
-    entries = data.get("training") if isinstance(data, dict) else data
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and "image" in e for e in entries):
-        raise AnnotationError(path, "expected a list of entries with an 'image' each (or {'training': [...]})")
-    return entries
-
-
-def _build_datalist(dataset: str, dataset_dir: Path, csv_paths: Sequence[str], strict: bool) -> list[dict]:
-    from monai_roigan.data.cbis_ddsm import CBIS_SHAPE_CLASSES, cbis_ddsm_datalist
-    from monai_roigan.data.mias import mias_datalist
-
-    if dataset == "mias":
-        return mias_datalist(dataset_dir, strict=strict)
-    if dataset == "cbis-ddsm":
-        if not csv_paths:
-            csv_paths = sorted(str(p) for p in dataset_dir.glob("*case_description*.csv"))
-        return cbis_ddsm_datalist(csv_paths, dataset_dir, mass_shape_classes=CBIS_SHAPE_CLASSES, strict=strict)
-    raise ValueError(f"dataset must be 'mias' or 'cbis-ddsm', got {dataset!r}")
+__all__ = ["training_rois", "training_datalist"]
 
 
 def training_rois(
@@ -94,27 +66,24 @@ def training_rois(
 
 def _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images, seed, roi_size, output_size,
                   augment, normal_per_image, strict) -> Path:  # fmt: skip
-    from monai_roigan.data.phantom import make_phantom_dataset
-    from monai_roigan.data.prepare import prepare_roi_dataset
-
     if dataset_dir is None:
-        dataset_dir = make_phantom_dataset(cache_dir / "phantom", num_images=num_phantom_images, seed=seed)
-        dataset = "mias"
+        dataset_dir, dataset = cache_dir / "phantom", "phantom"
     dataset_dir = Path(dataset_dir)
     params = dict(dataset=dataset, dataset_dir=str(dataset_dir.resolve()), csv=list(csv_paths), seed=seed,
                   roi_size=roi_size, output_size=output_size, augment=augment, normal_per_image=normal_per_image)  # fmt: skip
+    if dataset == "phantom":
+        params["num_phantom_images"] = num_phantom_images
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir / f"rois_{dataset}_{key}.npz"
     if not path.is_file():
-        datalist = _build_datalist(dataset, dataset_dir, csv_paths, strict)
+        datalist = dataset_datalist(dataset, dataset_dir, csv_paths, include_normal=normal_per_image > 0, strict=strict,
+                                    num_phantom_images=num_phantom_images, seed=seed)  # fmt: skip
         prepare_roi_dataset(datalist, path, roi_size=roi_size, output_size=output_size, augment=augment,
                             normal_per_image=normal_per_image, seed=seed)  # fmt: skip
     return path
 
 
 def _rois_from_datalist_file(cache_dir: Path, datalist: Path, seed, roi_size, output_size, augment, normal_per_image):
-    from monai_roigan.data.prepare import prepare_roi_dataset
-
     entries = read_datalist_file(datalist)
     params = dict(datalist=hashlib.sha1(datalist.read_bytes()).hexdigest(), seed=seed, roi_size=roi_size,
                   output_size=output_size, augment=augment, normal_per_image=normal_per_image)  # fmt: skip

@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monai_roigan.data.evaluation_data import ROISet
 from monai_roigan.data.splits import holdout_groups, split_by_groups
-from monai_roigan.engines.generation import synthesize
+from monai_roigan.engines.classifier import roi_items, train_roi_classifier
+from monai_roigan.evaluation.data import ROISet
+from monai_roigan.evaluation.report import write_report
 from monai_roigan.metrics.brisque import find_brisque_model, load_brisque_model
 from monai_roigan.metrics.distribution import domain_features
 from monai_roigan.metrics.encoders import FileEncoder
@@ -40,9 +41,8 @@ from monai_roigan.metrics.memorization import memorization_check
 from monai_roigan.metrics.niqe import fit_niqe_model
 from monai_roigan.metrics.quality_table import compare_sets, per_image_quality
 from monai_roigan.metrics.reference import reference_metrics
-from monai_roigan.metrics.roi_classifier import train_roi_classifier
+from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
-from monai_roigan.engines.evaluation_report import write_report
 
 __all__ = ["EvaluationSets", "Judges", "evaluate_generator", "matched_subset", "noise_like"]
 
@@ -93,8 +93,7 @@ def matched_subset(candidate: ROISet, like: ROISet, rng: np.random.Generator) ->
 
 def _synthetic_set(generator, num_classes: int, num_per_class: int, seed: int, latent_distribution: str,
                    truncation: float) -> ROISet:  # fmt: skip
-    latent_dim = generator.latent_dim
-    images = [synthesize(generator, label, range(num_per_class), seed, latent_dim, latent_distribution, truncation)
+    images = [synthesize(generator, label, range(num_per_class), seed, latent_distribution, truncation)
               for label in range(num_classes)]  # fmt: skip
     labels = np.repeat(np.arange(num_classes), num_per_class)
     return ROISet(torch.cat(images).numpy(), labels, np.array(["synthetic"] * len(labels)))
@@ -103,8 +102,9 @@ def _synthetic_set(generator, num_classes: int, num_per_class: int, seed: int, l
 def _judges(train: ROISet, encoder: str | PathLike | None, brisque_model: str | PathLike | None,
             classifier_epochs: int, seed: int) -> Judges:  # fmt: skip
     augmented = train.dihedral()
-    classifier = train_roi_classifier(torch.as_tensor(augmented.images), torch.as_tensor(augmented.labels),
-                                      epochs=classifier_epochs, seed=seed)  # fmt: skip
+    classifier = train_roi_classifier(roi_items(torch.as_tensor(augmented.images), augmented.labels),
+                                      int(augmented.labels.max()) + 1, epochs=classifier_epochs, seed=seed,
+                                      input_size=augmented.images.shape[-1])  # fmt: skip
     if encoder is None:
         encode, described = functools.partial(domain_features, classifier), "domain encoder (ROI classifier trained on the training ROIs, 64 features)"
     else:

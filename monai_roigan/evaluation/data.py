@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from monai_roigan.apps.training_data import training_datalist, training_rois
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
+from monai_roigan.data.dihedral import dihedral_variants
 from monai_roigan.data.splits import split_datalist
-from monai_roigan.data.training_data import training_datalist, training_rois
 from monai_roigan.utils.errors import ConfigurationError
 
 __all__ = ["ROISet", "evaluation_rois"]
@@ -62,9 +63,8 @@ class ROISet:
 
     def dihedral(self) -> ROISet:
         """The ROIs with their 8 rotations and flips (8N ROIs), as the training cache holds them."""
-        variants = [np.rot90(self.images, r, axes=(2, 3)) for r in range(4)]
-        variants += [np.flip(v, axis=3) for v in variants]
-        return ROISet(np.ascontiguousarray(np.concatenate(variants)), np.tile(self.labels, 8), np.tile(self.groups, 8))
+        variants = [images for _, images in dihedral_variants(self.images, "dihedral")]
+        return ROISet(np.concatenate(variants), np.tile(self.labels, 8), np.tile(self.groups, 8))
 
 
 def evaluation_rois(

@@ -1,0 +1,23 @@
+"""Workflows that combine the layers below (as ``monai.apps`` does): ROI preparation and its command, the GAN's
+training data, the pre-flight checks of a training run, generation to files, and the class-balanced dataset.
+
+Nothing below ``apps`` imports it; ``evaluation`` (above) does.
+"""
+
+from .generation import OUTPUT_FORMATS, as_formats, generate_rois
+from .preflight import check_training_options, check_training_setup
+from .prepare import prepare_roi_dataset
+from .synthetic_dataset import SyntheticBalancedDataset
+from .training_data import training_datalist, training_rois
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "SyntheticBalancedDataset",
+    "as_formats",
+    "check_training_options",
+    "check_training_setup",
+    "generate_rois",
+    "prepare_roi_dataset",
+    "training_datalist",
+    "training_rois",
+]
