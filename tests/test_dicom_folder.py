@@ -127,8 +127,9 @@ def test_bundle_trains_from_a_dicom_datalist_and_writes_dicom(tmp_path, phantom_
     result = subprocess.run(train, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert list((tmp_path / "data").glob("rois_datalist_*.npz")) and not (tmp_path / "data" / "phantom").exists()
-    infer = [*bundle, "inference", "--config_file", str(REPO / "bundle" / "configs" / "inference.json"),
-             "--bundle_root", str(tmp_path), "--width", "0.0625", "--num_per_class", "2", "--output_format", "dicom"]
+    configs = "[" + ",".join(f"'{REPO / 'bundle' / 'configs' / n}'" for n in ("train.json", "inference.json")) + "]"
+    infer = [*bundle, "inference", "--config_file", configs, "--bundle_root", str(tmp_path), "--num_per_class", "2",
+             "--output_format", "dicom"]  # fmt: skip
     result = subprocess.run(infer, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     written = sorted((tmp_path / "runs" / "inference").rglob("*.dcm"))

@@ -170,8 +170,10 @@ def test_balanced_dataset_tops_up_minorities_deterministically(weights):
         SyntheticBalancedDataset(data, weights, target={"cyst": 3})
 
 
-def test_transforms_import_first():
-    code = "import monai_roigan.transforms, monai_roigan.data; print(monai_roigan.data.SyntheticBalancedDataset.__name__)"
+@pytest.mark.parametrize("order", [("transforms", "data", "apps"), ("apps", "data", "transforms"), ("data", "apps")])
+def test_subpackages_import_in_any_order(order):
+    """No import loop between the layers: each order works in a fresh interpreter."""
+    code = f"import {', '.join('monai_roigan.' + p for p in order)}; print(monai_roigan.apps.SyntheticBalancedDataset.__name__)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "SyntheticBalancedDataset" in out.stdout, out.stderr[-2000:]
 

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
 from monai_roigan.networks.sampling import check_truncation, fit_to_pipeline, synthesize
-from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
 from monai_roigan.transforms.synthetic import mark_real, synthetic_meta
 
@@ -71,13 +71,7 @@ class SyntheticBalancedDataset(Dataset):
             raise ValueError("SyntheticBalancedDataset needs at least one real item")
         self.data, self.label_key, self.image_key, self.transform = data, label_key, image_key, transform
         self.labels, self.generator_classes = ClassLabels(class_names), list(generator_classes)
-        if isinstance(generator, GeneratorSource):
-            self.source = generator
-        else:
-            self.source = GeneratorSource(generator, num_classes=len(self.generator_classes), device=device)
-        if self.source.num_classes != len(self.generator_classes):
-            raise ValueError(f"generator has {self.source.num_classes} classes, generator_classes names "
-                             f"{len(self.generator_classes)}")  # fmt: skip
+        self.source = as_generator_source(generator, len(self.generator_classes), device)
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
         self.seed, self.batch_size, self.latent_distribution = int(seed), int(batch_size), latent_distribution
         self.truncation = check_truncation(truncation)

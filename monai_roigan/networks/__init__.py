@@ -14,7 +14,7 @@ from .sampling import (
     sample_latent,
     synthesize,
 )
-from .source import GeneratorSource, describe_weights
+from .source import GeneratorSource, as_generator_source, describe_weights
 
 __all__ = [
     "GeneratorSource",
@@ -25,6 +25,7 @@ __all__ = [
     "ROIClassifier",
     "ROIDiscriminator",
     "ROIGenerator",
+    "as_generator_source",
     "check_truncation",
     "describe_weights",
     "fit_to_pipeline",

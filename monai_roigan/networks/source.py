@@ -24,7 +24,7 @@ from torch import nn
 from monai_roigan.networks.inference import inference_network
 from monai_roigan.networks.loading import load_generator
 
-__all__ = ["GeneratorSource", "describe_weights"]
+__all__ = ["GeneratorSource", "as_generator_source", "describe_weights"]
 
 _LOADED: dict[tuple[str, str, str], nn.Module] = {}  # (path, sha256, device) -> network, per process
 
@@ -136,3 +136,17 @@ class GeneratorSource:
 
     def __repr__(self) -> str:
         return f"GeneratorSource({self.describe()}, device={self.device!r})"
+
+
+def as_generator_source(generator: str | PathLike | nn.Module | GeneratorSource, num_classes: int, device="cpu"
+                        ) -> GeneratorSource:  # fmt: skip
+    """``generator`` as a :class:`GeneratorSource` of ``num_classes`` classes (a given source is checked, not rebuilt).
+
+    Raises:
+        ValueError: the generator has another class count (and the errors of :class:`GeneratorSource`).
+    """
+    source = generator if isinstance(generator, GeneratorSource) else GeneratorSource(generator, num_classes, device)
+    if source.num_classes != num_classes:
+        raise ValueError(f"generator has {source.num_classes} classes, generator_classes names {num_classes}")
+    return source
+

@@ -37,7 +37,7 @@ from torch import nn
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
 from monai_roigan.networks.sampling import check_latent_distribution, check_truncation, fit_to_pipeline, generate, synthesize
-from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
 
 __all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "SOURCE_IMAGE_KEYS", "balancing_distribution",
@@ -135,13 +135,7 @@ class SyntheticROIAugment(RandomizableTransform):
         RandomizableTransform.__init__(self, prob)
         self.labels = ClassLabels(class_names)
         self.class_names, self.generator_classes = self.labels.class_names, list(generator_classes)
-        if isinstance(generator, GeneratorSource):
-            self.source = generator
-        else:
-            self.source = GeneratorSource(generator, num_classes=len(self.generator_classes), device=device)
-        if self.source.num_classes != len(self.generator_classes):
-            raise ValueError(f"generator has {self.source.num_classes} classes, generator_classes names "
-                             f"{len(self.generator_classes)}")  # fmt: skip
+        self.source = as_generator_source(generator, len(self.generator_classes), device)
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
         self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation)
 
