@@ -1,8 +1,12 @@
 from collections import Counter
 
+import numpy as np
 import pytest
 
-from monai_roigan.data.mias import mias_datalist, parse_mias_info
+from monai_roigan.apps.prepare import patient_group
+from monai_roigan.data.classes import MIAS_CODES
+from monai_roigan.data.mias import mias_datalist, mias_woman, parse_mias_info
+from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.utils.errors import AnnotationError, MissingImageError
 
 HEADER = "MIAS-like header\nwith free text, 1st column: ...\n=====\n\n"
@@ -84,3 +88,37 @@ def test_class_map_and_normals(mias_dir):
     assert {e["abnormality"] for e in entries} == {"CALC"}
     with pytest.raises(ValueError, match="unknown MIAS codes"):
         mias_datalist(mias_dir, class_map={"XYZ": "mass"})
+
+
+def test_woman_pairs_right_and_left_breast():
+    assert mias_woman("mdb001") == mias_woman("mdb002") == "mias-w001"
+    assert mias_woman("mdb003") == mias_woman("mdb004") != mias_woman("mdb002")
+    assert mias_woman("mdb322") == "mias-w161"
+    with pytest.raises(ValueError, match="not an MIAS reference number"):
+        mias_woman("mdb1")
+
+
+def test_no_woman_on_both_sides_of_any_split_of_the_real_info(mias_dir):
+    """Every split keeps a woman's two images together, on the 330 rows of the real Info.txt."""
+    records = parse_mias_info(mias_dir / "Info.txt")
+    rows = [{"refnum": r.refnum, "image": f"{r.refnum}.pgm", "patient_id": mias_woman(r.refnum)} for r in records]
+    groups = np.array([patient_group(r) for r in rows])
+    labels = np.array([sorted(MIAS_CODES).index(r.code) for r in records])
+    assert len(set(groups)) == 161 and len({r.refnum for r in records}) == 322  # 322 images of 161 women
+    women_of = lambda mask: set(groups[mask])  # noqa: E731
+    for seed in range(3):
+        held = holdout_groups(groups, labels, 0.3, seed)
+        assert held and not held & women_of(~np.isin(groups, sorted(held)))
+        folds = group_kfold(groups, labels, 5, seed)
+        for fold in range(5):
+            assert not women_of(folds == fold) & women_of(folds != fold)
+    # the pairing is what keeps them together: split by image, some women do land on both sides
+    images = np.array([r.refnum for r in records])
+    folds = group_kfold(images, labels, 5, 0)
+    assert any(women_of(folds == f) & women_of(folds != f) for f in range(5))
+
+
+def test_datalist_entries_carry_the_woman(mias_dir):
+    entries = mias_datalist(mias_dir, include_normal=True)
+    assert entries and all(e["patient_id"] == mias_woman(e["refnum"]) for e in entries)
+    assert all(patient_group(e) == e["patient_id"] for e in entries)

@@ -1,12 +1,13 @@
 import json
 import warnings
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
 
 from monai_roigan.apps import prepare_roi_dataset
-from monai_roigan.data import load_roi_cache, mias_datalist, roi_cache_datalist
+from monai_roigan.data import load_roi_cache, mias_datalist, mias_woman, roi_cache_datalist
 from monai_roigan.apps.prepare import main
 from monai_roigan.data import dihedral_variants
 
@@ -36,7 +37,8 @@ def test_npz_cache_counts_values_and_provenance(phantom_datalist, tmp_path):
     assert cache["images"].shape == (n, 1, 64, 64) and cache["images"].dtype == np.float32
     assert cache["images"].min() >= -1.0 and cache["images"].max() <= 1.0
     assert summary["counts"] == {c: int((cache["labels"] == k).sum()) for k, c in enumerate(cache["class_names"])}
-    assert set(cache["groups"]) <= {e["refnum"] for e in phantom_datalist}
+    assert set(cache["groups"]) <= {e["patient_id"] for e in phantom_datalist}  # the woman: splits keep her together
+    assert all(g == mias_woman(Path(src).stem) for g, src in zip(cache["groups"], cache["sources"]))
     np.testing.assert_allclose(cache["spacing_mm"], 0.4)  # 0.2 mm * 128 / 64
     assert cache["manifest"]["roi_size"] == 128
 

@@ -8,7 +8,7 @@ breast (:func:`~monai_roigan.transforms.sample_normal_centers`), drawn from a st
 the image name, so the same seed gives the same ROIs in any order. Optional dihedral augmentation
 (``rot90``: 4 rotations; ``dihedral``: rotations and their mirror images) multiplies each ROI, as the paper did
 to reach hundreds of MIAS ROIs. Augment *after* splitting by mammogram for evaluation; the cache keeps the
-``groups`` field for that.
+``groups`` field (the patient: :func:`patient_group`) for that.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def prepare_roi_dataset(
     extractor = ExtractROI(roi_size, output_size, median_radius, adaptive)
     mask_to_center = MaskToCenterd("mask")
     manifest = dict(roi_size=roi_size, output_size=output_size, median_radius=median_radius, adaptive=adaptive,
-                    normal_per_image=normal_per_image, augment=augment, seed=seed)  # fmt: skip
+                    normal_per_image=normal_per_image, augment=augment, seed=seed, groups="patient")  # fmt: skip
     cache = ROICache(class_names=list(class_names), manifest=manifest)
     skipped: dict[str, int] = defaultdict(int)
     by_image = _group_by_image(datalist)
@@ -117,11 +117,20 @@ def _add_roi(cache: ROICache, roi, request: dict, augment: str) -> None:
         cache.images.append(variant)
         cache.labels.append(int(request["label"]))
         cache.sources.append(str(request["image"]))
-        cache.groups.append(str(request.get("refnum") or request.get("patient_id") or Path(str(request["image"])).stem))
+        cache.groups.append(patient_group(request))
         cache.centers.append(tuple(roi.meta["roi_center"]))
         cache.windows.append(int(roi.meta["roi_window"]))
         cache.spacing_mm.append(float("nan") if isinstance(spacing, str) else float(spacing))
         cache.augmentation.append(name)
+
+
+def patient_group(entry: dict) -> str:
+    """The unit every split keeps together: the patient (``patient_id``: CBIS-DDSM, the woman of an MIAS pair;
+    ``patient_key``: a DICOM datalist), else the mammogram (``refnum``, else the image file's stem)."""
+    for key in ("patient_id", "patient_key", "refnum"):
+        if entry.get(key):
+            return str(entry[key])
+    return Path(str(entry["image"])).stem
 
 
 def format_summary(summary: dict) -> str:

@@ -70,7 +70,8 @@ def _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images
         dataset_dir, dataset = cache_dir / "phantom", "phantom"
     dataset_dir = Path(dataset_dir)
     params = dict(dataset=dataset, dataset_dir=str(dataset_dir.resolve()), csv=list(csv_paths), seed=seed,
-                  roi_size=roi_size, output_size=output_size, augment=augment, normal_per_image=normal_per_image)  # fmt: skip
+                  roi_size=roi_size, output_size=output_size, augment=augment, normal_per_image=normal_per_image,
+                  groups="patient")  # fmt: skip
     if dataset == "phantom":
         params["num_phantom_images"] = num_phantom_images
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
@@ -86,7 +87,7 @@ def _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images
 def _rois_from_datalist_file(cache_dir: Path, datalist: Path, seed, roi_size, output_size, augment, normal_per_image):
     entries = read_datalist_file(datalist)
     params = dict(datalist=hashlib.sha1(datalist.read_bytes()).hexdigest(), seed=seed, roi_size=roi_size,
-                  output_size=output_size, augment=augment, normal_per_image=normal_per_image)  # fmt: skip
+                  output_size=output_size, augment=augment, normal_per_image=normal_per_image, groups="patient")  # fmt: skip
     path = cache_dir / f"rois_datalist_{hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]}.npz"
     if not path.is_file():
         prepare_roi_dataset(entries, path, roi_size=roi_size, output_size=output_size, augment=augment,

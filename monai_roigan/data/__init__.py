@@ -12,7 +12,7 @@ from .dihedral import AUGMENT_MODES, dihedral_variants
 from .dicom_folder import crawl_dicom_folder, join_annotations, write_dicom_datalist
 from .dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
 from .image_reader import MammogramReader, sniff_format
-from .mias import MIASRecord, mias_datalist, parse_mias_info
+from .mias import MIASRecord, mias_datalist, mias_woman, parse_mias_info
 from .pgm import read_pgm, write_pgm
 from .raster import read_raster
 from .roi_cache import ROICache, load_roi_cache, roi_cache_datalist, write_roi_cache
@@ -40,6 +40,7 @@ __all__ = [
     "keep_existing_images",
     "load_roi_cache",
     "mias_datalist",
+    "mias_woman",
     "parse_mias_info",
     "read_cbis_ddsm_csv",
     "read_datalist_file",

@@ -10,8 +10,9 @@
 x and y have their origin at the **bottom-left** corner of the 1024x1024 image. This module converts them to
 top-left pixel coordinates ``(row, col) = (1024 - y, x)``, the convention of every array in this package.
 Images with several abnormalities have several rows; each becomes its own record and datalist entry.
-Even reference numbers are left breasts, odd ones right breasts (MIAS note 1); all views are MLO; pixels
-are 200 microns (0.2 mm).
+Even reference numbers are left breasts, odd ones right breasts (MIAS note 1); ``mdbN`` and ``mdbN+1`` with N odd
+are the two breasts of one woman, so every entry carries ``patient_id`` (:func:`mias_woman`) and every split
+by patient keeps a woman's two images together. All views are MLO; pixels are 200 microns (0.2 mm).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from monai_roigan.data.classes import ALL_CLASSES, DEFAULT_MIAS_CLASS_MAP, MIAS_
 from monai_roigan.data.datalist import keep_existing_images
 from monai_roigan.utils.errors import AnnotationError
 
-__all__ = ["MIASRecord", "parse_mias_info", "mias_datalist", "MIAS_IMAGE_SIZE", "MIAS_PIXEL_SPACING_MM"]
+__all__ = ["MIASRecord", "parse_mias_info", "mias_datalist", "mias_woman", "MIAS_IMAGE_SIZE", "MIAS_PIXEL_SPACING_MM"]
 
 MIAS_IMAGE_SIZE = 1024
 MIAS_PIXEL_SPACING_MM = 0.2
@@ -121,6 +122,19 @@ def parse_mias_info(path: str | PathLike, image_size: int = MIAS_IMAGE_SIZE) -> 
     return records
 
 
+def mias_woman(refnum: str) -> str:
+    """The woman an MIAS image belongs to: ``mdbN`` and ``mdbN+1`` (N odd) are her right and left breast.
+
+    ``mias_woman("mdb001") == mias_woman("mdb002") == "mias-w001"``; ``"mdb003"`` and ``"mdb004"`` give ``"mias-w002"``.
+
+    Raises:
+        ValueError: not an MIAS reference number (``mdb`` and three digits).
+    """
+    if not _REFNUM.match(refnum):
+        raise ValueError(f"{refnum!r} is not an MIAS reference number (mdb and three digits)")
+    return f"mias-w{(int(refnum[3:]) + 1) // 2:03d}"
+
+
 def mias_datalist(
     root: str | PathLike,
     info_path: str | PathLike | None = None,
@@ -143,7 +157,8 @@ def mias_datalist(
     Returns:
         Dicts with ``image`` (path), ``refnum``, ``tissue``, ``abnormality`` (code), ``severity``,
         ``class_name``, ``label``, ``center`` ([row, col] top-left or None), ``radius`` (pixels or None),
-        ``laterality``, ``view`` ("MLO"), ``spacing`` (mm) and ``dataset`` ("MIAS").
+        ``laterality``, ``view`` ("MLO"), ``spacing`` (mm), ``dataset`` ("MIAS") and ``patient_id`` (the woman,
+        :func:`mias_woman`).
     """
     root = Path(root)
     info_path = Path(info_path) if info_path is not None else root / "Info.txt"
@@ -166,6 +181,7 @@ def mias_datalist(
             view="MLO",
             spacing=MIAS_PIXEL_SPACING_MM,
             dataset="MIAS",
+            patient_id=mias_woman(rec.refnum),
         )
         entries.append(entry)
     return keep_existing_images(entries, str(info_path), strict)

@@ -9,7 +9,7 @@ images           (N, 1, S, S) f4  ROIs, intensities in [-1, 1] (linear map of [0
 labels           (N,) i8          index into ``class_names``
 class_names      (K,) str         class order
 sources          (N,) str         source mammogram path
-groups           (N,) str         source mammogram id, for splitting by mammogram
+groups           (N,) str         source patient id (a woman), for splitting by patient
 centers          (N, 2) i4        ROI centre (row, col), top-left pixels of the source
 windows          (N,) i4          crop side in source pixels
 spacing_mm       (N,) f4          mm per ROI pixel (NaN if the source spacing is unknown)

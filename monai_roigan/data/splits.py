@@ -1,16 +1,19 @@
-"""Splits by mammogram: ROIs of one mammogram are never on both sides of a split.
+"""Splits by patient: ROIs of one woman are never on both sides of a split.
 
-An ROI cache records each ROI's source mammogram in ``groups`` (dihedral copies share their original's group),
-so splitting groups rather than ROIs keeps copies and neighbouring lesions of one image together. Both splits
-are stratified by class: the rarest class is dealt first, so every class with at least two mammograms
-(``holdout_groups``) or ``k`` mammograms (``group_kfold``) is represented on both sides.
+An ROI cache records each ROI's patient in ``groups`` (:func:`~monai_roigan.apps.prepare.patient_group`: the
+woman of an MIAS pair ``mdbN``/``mdbN+1``, a CBIS-DDSM ``patient_id``, a DICOM datalist's hashed
+``patient_key``; the mammogram only where no patient is known). Dihedral copies share their original's group, so
+splitting groups rather than ROIs keeps copies, neighbouring lesions of one image and the two breasts of one
+woman together. Both splits are stratified by class: the rarest class is dealt first, so every class with at
+least two patients (``holdout_groups``) or ``k`` patients (``group_kfold``) is represented on both sides.
 
-- :func:`holdout_groups`: the mammograms held out from GAN training (evaluation uses them as unseen real
-  data). The bundle's ``train.json`` and ``evaluate.json`` call it with the same ``holdout_fraction`` and
-  ``split_seed``, so they agree on the split.
-- :func:`group_kfold`: a fold index per ROI for k-fold cross-validation by mammogram.
+- :func:`holdout_groups`: the patients held out from GAN training (evaluation uses them as unseen real data).
+  The bundle's evaluation overlays read ``holdout_fraction`` and ``split_seed`` from ``train.json``, so they
+  agree on the split.
+- :func:`group_kfold`: a fold index per ROI for k-fold cross-validation by patient.
 
-Both are deterministic for a seed and independent of the order of the input.
+Both are deterministic for a seed and independent of the order of the input. (The functions speak of
+"mammograms" below: any group id works.)
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from .breast import BreastMask, breast_mask, sample_normal_centers
 from .labels import ClassLabels
+from .copy_paste import CopyPasteLesion, CopyPasteLesiond, blend_mask
 from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict, SaveSyntheticDICOM, SaveSyntheticDICOMd
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
 from .synthetic import ROIBank, SyntheticROIAugment, SyntheticROIAugmentd, balancing_distribution
@@ -9,6 +10,8 @@ from .synthetic import ROIBank, SyntheticROIAugment, SyntheticROIAugmentd, balan
 __all__ = [
     "BreastMask",
     "ClassLabels",
+    "CopyPasteLesion",
+    "CopyPasteLesiond",
     "ExtractROI",
     "ExtractROId",
     "LoadMammogram",
@@ -23,6 +26,7 @@ __all__ = [
     "SyntheticROIAugment",
     "SyntheticROIAugmentd",
     "balancing_distribution",
+    "blend_mask",
     "breast_mask",
     "crop_centered",
     "sample_normal_centers",
