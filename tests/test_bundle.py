@@ -136,9 +136,11 @@ def test_evaluate_and_downstream_commands_write_their_reports(trained):
     assert report.count("| **Average** |") == 4 and "independent phantom (seed 1, 10 mammograms)" in report
     assert len((trained / "eval" / "per_image.csv").read_text().splitlines()) > 2 * 16
     bundle("run", "downstream", "--config_file", overlay("downstream.json"), *common, "--folds", "2",
-           "--steps", "2", "--arms", "['real','synthetic']")  # fmt: skip
+           "--steps", "2", "--arms", "['real','copy_paste','synthetic']", "--repeats", "1")  # fmt: skip
     folds = (trained / "eval" / "downstream_folds.csv").read_text().splitlines()
-    assert len(folds) == 1 + 2 * 2 and "synthetic" in (trained / "eval" / "downstream.md").read_text()
+    assert len(folds) == 1 + 2 * 2 * 3  # both tasks, 2 folds, 3 arms
+    text = (trained / "eval" / "downstream.md").read_text()
+    assert "## Verdict, lesion_type" in text and "## Verdict, abnormal_vs_normal" in text
 
 
 def test_torchscript_export(trained):

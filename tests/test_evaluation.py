@@ -10,7 +10,18 @@ import torch
 from monai_roigan.apps import training_datalist, training_rois
 from monai_roigan.evaluation import ROISet, evaluation_rois
 from monai_roigan.data.splits import group_kfold, holdout_groups, split_datalist
-from monai_roigan.evaluation import ARMS, fold_scores, interval, run_downstream
+from monai_roigan.engines import balancing_weights
+from monai_roigan.evaluation import (
+    ARMS,
+    NON_SYNTHETIC_ARMS,
+    TASKS,
+    expand_arms,
+    fold_scores,
+    interval,
+    normal_scores,
+    run_downstream,
+    sensitivity_at_specificity,
+)
 from monai_roigan.evaluation import evaluate_generator, noise_like
 from monai_roigan.engines import roi_items, train_roi_classifier
 from monai_roigan.metrics import compare_sets
@@ -77,8 +88,8 @@ def test_training_datalist_leaves_the_held_out_mammograms_out(phantom_dir, tmp_p
 def test_evaluation_refuses_a_real_dataset_without_hold_out(phantom_dir, tmp_path):
     with pytest.raises(ConfigurationError, match="holdout_fraction > 0"):
         evaluation_rois(tmp_path, phantom_dir)
-    train, held, source = evaluation_rois(tmp_path, phantom_dir, holdout_fraction=0.3, split_seed=1)
-    assert "held-out mammograms" in source
+    train, held, source = evaluation_rois(tmp_path, phantom_dir, holdout_fraction=0.3, split_seed=1)[:3]
+    assert "held-out women" in source
     assert not set(train.groups) & set(held.groups) and set(held.labels) == {0, 1, 2, 3}
 
 
@@ -145,12 +156,30 @@ def test_fold_scores_and_intervals_known_answers():
 def tiny_setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluation")
     generator = ROIGenerator(latent_dim=16, num_classes=4, width=1 / 64).eval()
-    train, held, source = evaluation_rois(root / "cache", num_phantom_images=16)
-    return root, generator, train, held, source
+    rois = evaluation_rois(root / "cache", num_phantom_images=16, normal_per_image=2)
+    return root, generator, rois.train, rois.held_out, rois.source, rois.normal_train, rois.normal_held_out
+
+
+@pytest.fixture(scope="module")
+def tiny_normals(tiny_setup):
+    """Normal-tissue ROIs of the training and the held-out phantom."""
+    return tiny_setup[5:]
+
+
+def test_normal_rois_follow_the_split_by_woman(tmp_path):
+    """With a hold-out, normal ROIs of a woman go to her lesions' side; no woman is on both sides."""
+    rois = evaluation_rois(tmp_path, num_phantom_images=16, holdout_fraction=0.3, normal_per_image=2)
+    plain = evaluation_rois(tmp_path, num_phantom_images=16, holdout_fraction=0.3)
+    assert np.array_equal(rois.held_out.groups, plain.held_out.groups)  # the generator's lesion split is kept
+    assert len(rois.normal_train) and len(rois.normal_held_out) and not len(plain.normal_train)
+    assert set(rois.normal_train.labels) == set(rois.normal_held_out.labels) == {len(CLASSES)}
+    train_women = set(rois.train.groups) | set(rois.normal_train.groups)
+    held_women = set(rois.held_out.groups) | set(rois.normal_held_out.groups)
+    assert not train_women & held_women
 
 
 def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
-    root, generator, train, held, source = tiny_setup
+    root, generator, train, held, source = tiny_setup[:5]
     report = evaluate_generator(generator, train, held, root / "eval", CLASSES, held_out_source=source,
                                 num_per_class=6, table_images=4, classifier_epochs=1, gs_repeats=2)  # fmt: skip
     text = report.read_text()
@@ -175,31 +204,93 @@ def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
     assert len(sets) == 4 * 5
 
 
-def test_downstream_rows_per_fold_and_arm(tiny_setup):
-    root, generator, train, held, source = tiny_setup
+def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
+    root, generator, train, held, source = tiny_setup[:5]
+    normal_train, normal_held = tiny_normals
     report = run_downstream(generator, train, held, root / "down", CLASSES, k=2, steps=3, batch_size=8,
-                            held_out_source=source)  # fmt: skip
+                            held_out_source=source, normal_train=normal_train, normal_held_out=normal_held,
+                            tasks=TASKS, repeats=2, synthetic_shares=(0.5,))  # fmt: skip
+    arms = expand_arms(ARMS, (0.5,))
+    assert "synthetic_share_0.5" in arms and "synthetic_share" not in arms
     rows = list(csv.DictReader(open(root / "down" / "downstream_folds.csv")))
-    assert [(int(r["fold"]), r["arm"]) for r in rows] == [(f, a) for f in range(2) for a in ARMS]
-    assert sum(int(r["test_rois"]) for r in rows if r["arm"] == "real") == len(held)  # every held-out ROI tested once
+    assert [(r["task"], int(r["repeat"]), int(r["fold"]), r["arm"]) for r in rows] == [
+        (t, rep, f, a) for rep in range(2) for f in range(2) for t in TASKS for a in arms]  # fmt: skip
+    for task, tested in (("lesion_type", len(held)), ("abnormal_vs_normal", len(held) + len(normal_held))):
+        for rep in range(2):  # every held-out ROI tested once per repeat
+            assert sum(int(r["test_rois"]) for r in rows if (r["task"], r["arm"], r["repeat"]) == (task, "real", str(rep))) == tested
     for r in rows:  # training: the generator's training ROIs and the other fold, never the test fold
-        assert int(r["real_train_rois"]) == len(train) + len(held) - int(r["test_rois"])
-        assert 0 <= float(r["accuracy"]) <= 1
+        extra = len(normal_train) + len(normal_held) if r["task"] == "abnormal_vs_normal" else 0
+        assert int(r["real_train_rois"]) == len(train) + len(held) + extra - int(r["test_rois"])
+        score = r["balanced_accuracy"] if r["task"] == "lesion_type" else r["mean_auc_vs_normal"]
+        assert 0 <= float(score) <= 1
     text = report.read_text()
-    assert "synthetic - classic" in text and "Pooled out-of-fold" in text and "Caveat" not in text
-    paired = text.split("## Paired differences")[1].split("## Pooled")[0]
-    bounds = [float(v) for v in re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", paired) for v in v]
-    assert bounds and all(-1 <= b <= 1 for b in bounds)  # a difference of scores in [0, 1] lies in [-1, 1]
+    for task in TASKS:
+        section = text.split(f"## Verdict, {task}")[1].split("##")[0]
+        verdicts = re.findall(r"\| (better|no difference seen|worse) \|", section)
+        assert len(verdicts) == len([a for a in arms if a not in NON_SYNTHETIC_ARMS])
+        bounds = [float(v) for v in re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", section) for v in v]
+        assert bounds and all(-1 <= b <= 1 for b in bounds)  # a difference of scores in [0, 1] lies in [-1, 1]
     summary = list(csv.DictReader(open(root / "down" / "downstream_summary.csv")))
-    assert [r["arm"] for r in summary] == list(ARMS) and all(0 <= float(r["accuracy_pooled"]) <= 1 for r in summary)
+    assert [(r["task"], r["arm"]) for r in summary] == [(t, a) for t in TASKS for a in arms]
+
+
+def test_downstream_is_deterministic_for_a_seed(tiny_setup, tiny_normals):
+    root, generator, train, held, source = tiny_setup[:5]
+    normal_train, normal_held = tiny_normals
+    runs = []
+    for name in ("a", "b"):
+        run_downstream(generator, train, held, root / name, CLASSES, k=2, steps=4, batch_size=8, arms=["copy_paste", "synthetic"],
+                       normal_train=normal_train, normal_held_out=normal_held, tasks=TASKS)  # fmt: skip
+        runs.append((root / name / "downstream_folds.csv").read_text())
+    assert runs[0] == runs[1]
+    run_downstream(generator, train, held, root / "c", CLASSES, k=2, steps=4, batch_size=8, arms=["copy_paste", "synthetic"],
+                   normal_train=normal_train, normal_held_out=normal_held, tasks=TASKS, seed=1)  # fmt: skip
+    assert (root / "c" / "downstream_folds.csv").read_text() != runs[0]
+
+
+def test_downstream_refuses_bad_configurations_before_training(tiny_setup, tiny_normals):
+    root, generator, train, held, _ = tiny_setup[:5]
+    normal_train, normal_held = tiny_normals
     with pytest.raises(ValueError, match="unknown arm"):
         run_downstream(generator, train, held, root / "down", CLASSES, arms=["gan"])
+    with pytest.raises(ValueError, match="unknown task"):
+        run_downstream(generator, train, held, root / "down", CLASSES, tasks=["segmentation"])
+    with pytest.raises(ValueError, match="need normal-tissue ROIs"):
+        run_downstream(generator, train, held, root / "down", CLASSES, tasks=["abnormal_vs_normal"], arms=["real"])
+    with pytest.raises(ValueError, match="need normal-tissue ROIs"):
+        run_downstream(generator, train, held, root / "down", CLASSES, arms=["copy_paste"])
+    with pytest.raises(ValueError, match="no ROI of class"):
+        run_downstream(generator, train, held.subset(held.labels != 1), root / "down", CLASSES, arms=["real"])
+    with pytest.raises(ValueError, match="synthetic_shares must be positive"):
+        run_downstream(generator, train, held, root / "down", CLASSES, arms=["synthetic_share"], synthetic_shares=(0,))
+
+
+def test_normal_task_scores_known_answers():
+    assert sensitivity_at_specificity(np.array([0.95, 0.5, 0.99]), np.linspace(0, 0.9, 11)) == pytest.approx(2 / 3)
+    labels = np.array([0, 0, 1, 1, 2, 2, 2, 2])  # two lesion classes and normal tissue (label 2)
+    probs = np.zeros((8, 3))
+    probs[:, 0] = [0.9, 0.8, 0.1, 0.1, 0.2, 0.1, 0.3, 0.0]  # class 0 separates perfectly from normal
+    probs[:, 1] = [0.0, 0.0, 0.2, 0.05, 0.3, 0.1, 0.1, 0.1]  # class 1: 3 of its 8 (ROI, normal) pairs ordered right
+    probs[:, 2] = 1 - probs[:, 0] - probs[:, 1]
+    out = normal_scores(probs, labels, ["a", "b"])
+    assert out["auc_a_vs_normal"] == 1.0 and out["sens90_a"] == 1.0
+    assert out["auc_b_vs_normal"] == pytest.approx(3 / 8) and out["sens90_b"] == 0.0  # no ROI above the top normal
+    assert out["mean_auc_vs_normal"] == pytest.approx((1.0 + out["auc_b_vs_normal"]) / 2)
+    assert 0 <= out["abnormal_auc"] <= 1
+
+
+def test_oversampling_draws_every_class_equally_often():
+    data = [{"image": torch.zeros(1, 16, 16), "label": 0}] * 90 + [{"image": torch.zeros(1, 16, 16), "label": 1}] * 10
+    weights = balancing_weights(data)
+    assert weights[0] * 90 == pytest.approx(weights[-1] * 10)
+    draws = torch.multinomial(weights, 10000, replacement=True, generator=torch.Generator().manual_seed(0))
+    assert abs(float((draws >= 90).float().mean()) - 0.5) < 0.03
 
 
 def test_rare_subsampling_keeps_a_share_of_rare_mammograms_and_says_so(tiny_setup):
     from monai_roigan.evaluation.downstream import _keep_rare_share
 
-    _, _, train, held, _ = tiny_setup
+    _, _, train, held, _ = tiny_setup[:5]
     both = ROISet.concat([train, held])
     kept = _keep_rare_share(both, [1], 0.5, seed=0)
     rare_before, rare_after = set(both.groups[both.labels == 1]), set(kept.groups[kept.labels == 1])

@@ -1,7 +1,7 @@
 """Training engines: the class-conditional GAN trainer, its regularisers, distributed helpers, and the ROI
 classifier's training function."""
 
-from .classifier import roi_items, train_roi_classifier
+from .classifier import balancing_weights, roi_items, train_roi_classifier
 from .events import ScoreEvents, ensure_score_events
 from .regularizers import DIFFAUGMENT_POLICIES, DiffAugment, make_ema, r1_penalty, update_ema
 from .trainer import SCALAR_KEYS, ROIGanTrainer
@@ -13,6 +13,7 @@ __all__ = [
     "SCALAR_KEYS",
     "ScoreEvents",
     "ensure_score_events",
+    "balancing_weights",
     "make_ema",
     "r1_penalty",
     "roi_items",

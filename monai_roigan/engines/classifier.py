@@ -20,7 +20,7 @@ from torch import nn
 
 from monai_roigan.networks.nets.roi_classifier import ROIClassifier
 
-__all__ = ["roi_items", "train_roi_classifier"]
+__all__ = ["balancing_weights", "roi_items", "train_roi_classifier"]
 
 
 def roi_items(images: torch.Tensor, labels: torch.Tensor) -> list[dict]:
@@ -30,20 +30,29 @@ def roi_items(images: torch.Tensor, labels: torch.Tensor) -> list[dict]:
     return [{"image": image, "label": int(label)} for image, label in zip(torch.as_tensor(images), labels)]
 
 
-def _batches(num: int, batch_size: int, epochs: int | None, steps: int | None, drop_last: bool) -> Iterator[torch.Tensor]:
-    """Index batches: a fresh permutation of ``num`` items per pass, split into ``batch_size``; a last batch smaller
-    than ``batch_size`` (``drop_last``) or than 2 (batch norm needs two) is skipped. ``epochs`` passes, or
-    passes until ``steps`` batches were given."""
+def _batches(num: int, batch_size: int, epochs: int | None, steps: int | None, drop_last: bool,
+             weights: torch.Tensor | None = None) -> Iterator[torch.Tensor]:  # fmt: skip
+    """Index batches: a fresh permutation of ``num`` items per pass (with ``weights``: ``num`` draws with replacement
+    in proportion to them), split into ``batch_size``; a last batch smaller than ``batch_size`` (``drop_last``) or
+    than 2 (batch norm needs two) is skipped. ``epochs`` passes, or passes until ``steps`` batches were given."""
     given, passes = 0, 0
     while (epochs is None or passes < epochs) and (steps is None or given < steps):
         passes += 1
-        for idx in torch.randperm(num).split(batch_size):
+        order = torch.randperm(num) if weights is None else torch.multinomial(weights, num, replacement=True)
+        for idx in order.split(batch_size):
             if len(idx) < (batch_size if drop_last else 2):
                 continue
             yield idx
             given += 1
             if steps is not None and given == steps:
                 return
+
+
+def balancing_weights(data: Sequence[dict]) -> torch.Tensor:
+    """(N,) sampling weights ``1 / count(label)``: every class is drawn equally often (labels read before any
+    transform: a MONAI ``Dataset``'s ``data``)."""
+    labels = torch.tensor([int(item["label"]) for item in getattr(data, "data", data)])
+    return 1.0 / torch.bincount(labels).double()[labels]
 
 
 def _images(batch: dict, memory_format: torch.memory_format) -> torch.Tensor:
@@ -63,6 +72,8 @@ def train_roi_classifier(
     drop_last: bool = False,
     channels_last: bool = False,
     input_size: int = 64,
+    balanced: bool = False,
+    network: nn.Module | None = None,
 ) -> nn.Module:
     """A :class:`ROIClassifier` fitted on ``data``; returned in eval mode, on the CPU.
 
@@ -77,6 +88,9 @@ def train_roi_classifier(
         drop_last: skip incomplete batches (otherwise only batches of one item are skipped).
         channels_last: train in channels-last memory (1.3x faster on the CPU; the same results to float rounding).
         input_size: S, the ROIs' side in pixels (a multiple of 16).
+        balanced: draw items with replacement, every class equally often (:func:`balancing_weights`), instead of
+            a permutation per pass: oversampling of the rare classes.
+        network: continue training this classifier (e.g. a second phase on other data) instead of a new one.
 
     Raises:
         ValueError: fewer than 2 items, or not exactly one of ``epochs`` and ``steps``.
@@ -90,9 +104,11 @@ def train_roi_classifier(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         set_rnd(data, seed)
-        net = ROIClassifier(num_classes, input_size).to(memory_format=memory_format)
+        net = ROIClassifier(num_classes, input_size) if network is None else network.train()
+        net = net.to(memory_format=memory_format)
         optimizer = torch.optim.Adam(net.parameters(), lr)
-        for idx in _batches(len(data), batch_size, epochs, steps, drop_last):
+        weights = balancing_weights(data) if balanced else None
+        for idx in _batches(len(data), batch_size, epochs, steps, drop_last, weights):
             batch = list_data_collate([data[int(i)] for i in idx])
             loss = nn.functional.cross_entropy(net(_images(batch, memory_format)), torch.as_tensor(batch["label"]).long())
             optimizer.zero_grad()

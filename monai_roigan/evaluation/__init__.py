@@ -1,22 +1,44 @@
 """Judging a trained generator: its evaluation report (``evaluate``, ``report``), the downstream classifier
-experiment (``downstream``) and the real ROIs both use (``data``). The top layer: nothing imports it."""
+experiment (``downstream``, its arms in ``arms``) and the real ROIs both use (``data``). The top layer: nothing
+imports it."""
 
-from .data import ROISet, evaluation_rois
-from .downstream import ARMS, classic_augmentation, fold_scores, interval, run_downstream, train_arm_classifier
+from .arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, classic_augmentation, expand_arms
+from .data import EvaluationROIs, ROISet, evaluation_rois
+from .downstream import (
+    MAIN_SCORE,
+    TASKS,
+    fold_scores,
+    interval,
+    normal_scores,
+    run_downstream,
+    sensitivity_at_specificity,
+    train_arm_classifier,
+    verdict,
+)
 from .evaluate import evaluate_generator, matched_subset, noise_like
 from .report import write_report
 
 __all__ = [
     "ARMS",
+    "ArmData",
+    "EvaluationROIs",
+    "MAIN_SCORE",
+    "NON_SYNTHETIC_ARMS",
     "ROISet",
+    "TASKS",
+    "arm_dataset",
     "classic_augmentation",
     "evaluate_generator",
     "evaluation_rois",
+    "expand_arms",
     "fold_scores",
     "interval",
     "matched_subset",
     "noise_like",
+    "normal_scores",
     "run_downstream",
+    "sensitivity_at_specificity",
     "train_arm_classifier",
+    "verdict",
     "write_report",
 ]

@@ -1,14 +1,16 @@
-"""Real ROIs for evaluating a generator: the ROIs it trained on, and ROIs of mammograms it never saw.
+"""Real ROIs for evaluating a generator: the ROIs it trained on, and ROIs of women it never saw.
 
 :func:`evaluation_rois` returns both as :class:`ROISet` arrays, without dihedral copies (those are training
-augmentation; :meth:`ROISet.dihedral` makes them when a check needs them).
+augmentation; :meth:`ROISet.dihedral` makes them when a check needs them), and, on request, normal-tissue ROIs
+of both sides (the negatives of the abnormal-versus-normal task of the downstream experiment).
 
 - Phantom (``dataset_dir=None``, ``holdout_fraction=0``): the generator trained on the bundle's phantom
   (``seed``); the held-out ROIs come from an independent phantom (``heldout_seed``), so there are as many
   unseen mammograms as the phantom has.
-- A real dataset, a datalist, or a phantom trained with a hold-out: the same mammogram split as training
+- A real dataset, a datalist, or a phantom trained with a hold-out: the same split by woman as training
   (:func:`~monai_roigan.data.splits.holdout_groups` with the same ``holdout_fraction`` and ``split_seed``).
-  Without a hold-out there is nothing the generator has not seen, and evaluation refuses to run.
+  Without a hold-out there is nothing the generator has not seen, and evaluation refuses to run. Normal ROIs
+  of a woman with a lesion go to her lesion's side; other women's are held out in ``holdout_fraction``.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from monai_roigan.apps.training_data import training_datalist, training_rois
-from monai_roigan.data.classes import ABNORMALITY_CLASSES
+from monai_roigan.data.classes import ABNORMALITY_CLASSES, NORMAL_CLASS
 from monai_roigan.data.dihedral import dihedral_variants
+from monai_roigan.data.roi_cache import roi_cache_datalist
 from monai_roigan.data.splits import split_datalist
 from monai_roigan.utils.errors import ConfigurationError
 
-__all__ = ["ROISet", "evaluation_rois"]
+__all__ = ["EvaluationROIs", "ROISet", "evaluation_rois"]
 
 
 @dataclass
@@ -48,7 +52,8 @@ class ROISet:
 
     @classmethod
     def concat(cls, parts: Sequence[ROISet]) -> ROISet:
-        """The ROIs of ``parts`` in order."""
+        """The ROIs of ``parts`` in order (empty parts are skipped)."""
+        parts = [p for p in parts if len(p)] or list(parts[:1])
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("images", "labels", "groups")))
 
     def __len__(self) -> int:
@@ -67,6 +72,34 @@ class ROISet:
         return ROISet(np.concatenate(variants), np.tile(self.labels, 8), np.tile(self.groups, 8))
 
 
+class EvaluationROIs(NamedTuple):
+    """The real ROIs of an evaluation; ``normal_*`` are normal-tissue ROIs (label ``len(class_names)``), empty
+    unless asked for. No patient is in both a ``train*`` and a ``held_out*`` set."""
+
+    train: ROISet
+    held_out: ROISet
+    source: str
+    normal_train: ROISet
+    normal_held_out: ROISet
+
+
+def _normal_split(normals: ROISet, train: ROISet, held: ROISet, fraction: float, seed: int) -> tuple[ROISet, ROISet]:
+    """Normal ROIs split by woman: a woman with a lesion follows her lesion's side; the others are held out in
+    ``fraction`` (seeded), so the lesion split that the generator trained with stays exactly as it was."""
+    sides = {**dict.fromkeys(train.groups.tolist(), False), **dict.fromkeys(held.groups.tolist(), True)}
+    unseen = np.array(sorted(set(normals.groups.tolist()) - set(sides)))
+    rng = np.random.default_rng(seed)
+    chosen = rng.permutation(unseen)[: int(round(fraction * len(unseen)))] if len(unseen) else unseen
+    sides.update(dict.fromkeys(unseen.tolist(), False), **dict.fromkeys(chosen.tolist(), True))
+    held_mask = np.array([sides[g] for g in normals.groups.tolist()], dtype=bool)
+    return normals.subset(~held_mask), normals.subset(held_mask)
+
+
+def _normal_rois(cache: Path, label: int) -> ROISet:
+    items = roi_cache_datalist(cache, classes=[NORMAL_CLASS])
+    return ROISet.from_items([{**i, "label": label} for i in items])
+
+
 def evaluation_rois(
     cache_dir: str | PathLike,
     dataset_dir: str | PathLike | None = None,
@@ -79,12 +112,15 @@ def evaluation_rois(
     num_phantom_images: int = 120,
     heldout_seed: int = 1,
     datalist: str | PathLike | None = None,
-) -> tuple[ROISet, ROISet, str]:
-    """(ROIs the generator trained on, held-out ROIs, a sentence naming the held-out source).
+    normal_per_image: int = 0,
+) -> EvaluationROIs:
+    """(ROIs the generator trained on, held-out ROIs, a sentence naming the held-out source, normal-tissue ROIs of
+    the training women, normal-tissue ROIs of the held-out women).
 
     The arguments mean what they mean in the training bundle and must have the same values as there
     (``cache_dir``, ``dataset_dir``, ``dataset``, ``datalist``, ``seed``, ``num_phantom_images``,
-    ``holdout_fraction``, ``split_seed``); ``heldout_seed`` is the seed of the independent phantom.
+    ``holdout_fraction``, ``split_seed``); ``heldout_seed`` is the seed of the independent phantom;
+    ``normal_per_image`` normal-tissue ROIs are cut inside the breast of each normal mammogram (0: none).
 
     Raises:
         ConfigurationError: a real dataset or datalist without a hold-out, a held-out phantom seed equal to the
@@ -94,22 +130,27 @@ def evaluation_rois(
     if independent_phantom and heldout_seed == seed:
         raise ConfigurationError(f"heldout_seed {heldout_seed} equals the training phantom's seed: the held-out "
                                  "phantom would be the training phantom; choose another heldout_seed")  # fmt: skip
-    options = dict(seed=seed, num_phantom_images=num_phantom_images, output_size=image_size, augment="none")
+    options = dict(seed=seed, num_phantom_images=num_phantom_images, output_size=image_size, augment="none",
+                   normal_per_image=normal_per_image)  # fmt: skip
     cache = training_rois(cache_dir, dataset_dir, dataset, datalist=datalist, **options)
-    items = training_datalist(cache, class_names, image_size)
+    items, normal = training_datalist(cache, class_names, image_size), len(class_names)
     if independent_phantom:
         held_dir = Path(cache_dir) / f"heldout_phantom_{heldout_seed}"
         held_cache = training_rois(held_dir, None, **{**options, "seed": heldout_seed})
-        train, held = items, training_datalist(held_cache, class_names, image_size)
+        train, held = ROISet.from_items(items), ROISet.from_items(training_datalist(held_cache, class_names, image_size))
         source = f"an independent phantom (seed {heldout_seed}, {num_phantom_images} mammograms)"
+        normals = (_normal_rois(cache, normal), _normal_rois(held_cache, normal)) if normal_per_image else None
     elif holdout_fraction == 0:
-        raise ConfigurationError("evaluation needs mammograms the generator never saw: train and evaluate with the same "
+        raise ConfigurationError("evaluation needs women the generator never saw: train and evaluate with the same "
                                  "holdout_fraction > 0 (e.g. 0.3) and split_seed")  # fmt: skip
     else:
-        train, held = split_datalist(items, holdout_fraction, split_seed)
-        source = f"the held-out mammograms (holdout_fraction {holdout_fraction}, split_seed {split_seed})"
-    held_set = ROISet.from_items(held)
-    empty = [name for k, name in enumerate(class_names) if not np.any(held_set.labels == k)]
+        train, held = (ROISet.from_items(part) for part in split_datalist(items, holdout_fraction, split_seed))
+        source = f"the held-out women (holdout_fraction {holdout_fraction}, split_seed {split_seed})"
+        normals = None
+        if normal_per_image:
+            normals = _normal_split(_normal_rois(cache, normal), train, held, holdout_fraction, split_seed)
+    empty = [name for k, name in enumerate(class_names) if not np.any(held.labels == k)]
     if empty:
         raise ConfigurationError(f"no held-out ROIs of class(es) {empty}; raise holdout_fraction or add data")
-    return ROISet.from_items(train), held_set, source
+    none = ROISet.from_items([])
+    return EvaluationROIs(train, held, source, *(normals or (none, none)))

@@ -1,76 +1,55 @@
-"""The downstream experiment: does synthetic augmentation improve an ROI classifier?
+"""The downstream experiment: does synthesis beat what a researcher would do without it?
 
-:func:`run_downstream` is what ``bundle/configs/downstream.json`` runs. A 4-class ROI classifier
-(:class:`~monai_roigan.networks.nets.ROIClassifier` trained by :func:`~monai_roigan.engines.train_roi_classifier`,
-the same network, steps and seed in every arm) is
-cross-validated by mammogram:
+:func:`run_downstream` is what ``bundle/configs/downstream.json`` runs. The same ROI classifier
+(:class:`~monai_roigan.networks.nets.ROIClassifier` trained by :func:`train_arm_classifier`: the same network,
+steps and seed in every arm) is trained in each arm (:mod:`monai_roigan.evaluation.arms`) and scored on ROIs of
+women that neither the generator nor the classifier saw, in two tasks:
 
-- the **test folds** partition the held-out mammograms (``k``-fold, :func:`~monai_roigan.data.splits.group_kfold`),
-  which the generator never saw; no test ROI, and no ROI of a test mammogram, influenced the generator;
-- a fold's **training set** is the generator's training ROIs plus the held-out ROIs of the other folds.
-  With ``rare_fraction < 1`` only that share of the ``rare_classes``' training mammograms is kept, to make
-  the rare classes rare (the phantom is balanced; MIAS is imbalanced already, use 1.0 there).
+- ``lesion_type``: the K lesion classes (accuracy, balanced accuracy, macro one-vs-rest AUC, recall per class);
+- ``abnormal_vs_normal``: the K lesion classes and normal tissue (needs ``normal_per_image > 0``): the AUC of each
+  lesion class against normal tissue (the class's probability, on that class's test ROIs and the normal test
+  ROIs), their mean, and the sensitivity of each class at 90% specificity. Normal ROIs make hundreds of
+  negatives, so this task sees effects the 4-class task cannot.
 
-Arms (``arms``), each trained from the same seed:
+**Folds, by woman, repeated.** The test folds partition the held-out women (lesion and normal ROIs together,
+:func:`~monai_roigan.data.splits.group_kfold`, stratified by class); ``repeats`` repetitions draw new folds. A
+fold's training set is the generator's training ROIs plus the other folds' held-out ROIs. With
+``rare_fraction`` below 1 only that share of the ``rare_classes``' training women is kept.
 
-- ``real``: the real training ROIs, no augmentation;
-- ``classic``: the same with classic augmentation (flips, 90-degree rotations, a small affine transform and an
-  intensity shift);
-- ``synthetic``: classic augmentation plus :class:`~monai_roigan.transforms.SyntheticROIAugmentd` in balance
-  mode (:func:`~monai_roigan.transforms.balancing_distribution` of the fold's class counts);
-- ``synthetic_only``: classic augmentation of synthetic ROIs only, as many per class as the largest real class.
-
-Per fold and arm: accuracy, balanced accuracy (mean recall over the classes in the fold), macro one-vs-rest
-ROC AUC (MONAI's ``compute_roc_auc``, over classes with positives and negatives in the fold) and the recall of
-each class. The summary gives the mean and a 95% t-interval across folds (a class absent from a fold is left
-out of that fold's recall).
+**Verdict.** For each task, each synthetic arm is compared with the best non-synthetic arm (the highest mean of
+the task's main score: balanced accuracy, or the mean AUC against normal tissue): the paired differences over
+all folds and repeats, with the corrected repeated k-fold interval of Nadeau and Bengio (variance factor
+``1 / (k r) + n_test / n_train``), read as "better", "no difference seen" or "worse".
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 import torch
-from monai.data import Dataset
 from monai.metrics import compute_roc_auc
-from monai.transforms import Compose, RandAffined, RandFlipd, RandRotate90d, RandShiftIntensityd
 from scipy import stats
 
 from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.engines.classifier import train_roi_classifier
+from monai_roigan.evaluation.arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, expand_arms
 from monai_roigan.evaluation.data import ROISet
-from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
-from monai_roigan.transforms.synthetic import SyntheticROIAugmentd, balancing_distribution
 from monai_roigan.utils.report import markdown_table, write_csv
 
-__all__ = ["ARMS", "classic_augmentation", "fold_scores", "interval", "run_downstream", "train_arm_classifier"]
+__all__ = ["MAIN_SCORE", "TASKS", "fold_scores", "interval", "normal_scores", "run_downstream",
+           "sensitivity_at_specificity", "train_arm_classifier", "verdict"]  # fmt: skip
 
-ARMS = ("real", "classic", "synthetic", "synthetic_only")
 logger = logging.getLogger("monai_roigan.downstream")
 
 
-def classic_augmentation() -> list:
-    """Flips, 90-degree rotations, a small affine transform (+-15 degrees, +-10% scale) and an intensity shift."""
-    return [
-        RandFlipd("image", prob=0.5, spatial_axis=1),
-        RandRotate90d("image", prob=0.5),
-        RandAffined("image", prob=0.5, rotate_range=np.pi / 12, scale_range=0.1, padding_mode="reflection"),
-        RandShiftIntensityd("image", offsets=0.1, prob=0.5),
-    ]
-
-
-def _items(rois: ROISet) -> list[dict]:
-    return [{"image": torch.from_numpy(image), "label": int(label)} for image, label in zip(rois.images, rois.labels)]
-
-
 def _keep_rare_share(rois: ROISet, rare: Sequence[int], fraction: float, seed: int) -> ROISet:
-    """``rois`` with only ``fraction`` of the mammograms of each ``rare`` class (at least one)."""
+    """``rois`` with only ``fraction`` of the women of each ``rare`` class (at least one)."""
     if fraction >= 1.0:
         return rois
     dropped: set[str] = set()
@@ -80,13 +59,6 @@ def _keep_rare_share(rois: ROISet, rare: Sequence[int], fraction: float, seed: i
         dropped |= holdout_groups(of_class.groups, of_class.labels, 1.0 - fraction, seed) if len(names) > 1 else set()
     rare_mask = np.isin(rois.labels, list(rare))
     return rois.subset(~(rare_mask & np.isin(rois.groups, sorted(dropped))))
-
-
-def train_arm_classifier(dataset, num_classes: int, steps: int, batch_size: int = 32, seed: int = 0) -> torch.nn.Module:
-    """The classifier every arm trains: :func:`~monai_roigan.engines.train_roi_classifier` for ``steps`` full batches
-    (Adam 1e-3, channels-last), everything random drawn from ``seed``; the global RNGs are left untouched."""
-    return train_roi_classifier(dataset, num_classes, steps=steps, batch_size=batch_size, seed=seed, drop_last=True,
-                                channels_last=True)  # fmt: skip
 
 
 def scores(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
@@ -132,24 +104,81 @@ def interval(values: Sequence[float], confidence: float = 0.95, variance_factor:
     return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
 
 
-def _arm_dataset(arm: str, train: ROISet, source: GeneratorSource, class_names: Sequence[str], seed: int,
-                 truncation: float):  # fmt: skip
-    """The training dataset of one arm (see the module docstring)."""
-    if arm == "real":
-        return Dataset(_items(train))
-    if arm == "classic":
-        return Dataset(_items(train), Compose(classic_augmentation()))
-    counts = {n: int(np.sum(train.labels == k)) for k, n in enumerate(class_names)}
-    if arm == "synthetic_only":
-        generator, largest = source.get(), max(counts.values())
-        images = torch.cat([synthesize(generator, k, range(largest), seed, truncation=truncation)
-                            for k in range(len(class_names))])  # fmt: skip
-        labels = np.repeat(np.arange(len(class_names)), largest)
-        return Dataset(_items(ROISet(images.numpy(), labels, labels.astype(str))), Compose(classic_augmentation()))
-    prob, target = balancing_distribution(counts)
-    synthetic = SyntheticROIAugmentd("image", source, prob=prob, class_names=class_names, generator_classes=class_names,
-                                     target_distribution=target, truncation=truncation)  # fmt: skip
-    return Dataset(_items(train), Compose([synthetic, *classic_augmentation()]))
+TASKS = ("lesion_type", "abnormal_vs_normal")
+MAIN_SCORE = {"lesion_type": "balanced_accuracy", "abnormal_vs_normal": "mean_auc_vs_normal"}
+
+
+def train_arm_classifier(dataset, num_classes: int, steps: int, batch_size: int = 32, seed: int = 0,
+                         balanced: bool = False, network: torch.nn.Module | None = None) -> torch.nn.Module:  # fmt: skip
+    """The classifier every arm trains: :func:`~monai_roigan.engines.train_roi_classifier` for ``steps`` full batches
+    (Adam 1e-3, channels-last), everything random drawn from ``seed``; the global RNGs are left untouched."""
+    return train_roi_classifier(dataset, num_classes, steps=steps, batch_size=batch_size, seed=seed, drop_last=True,
+                                channels_last=True, balanced=balanced, network=network)  # fmt: skip
+
+
+def sensitivity_at_specificity(positive: np.ndarray, negative: np.ndarray, specificity: float = 0.9) -> float:
+    """Share of ``positive`` scores above the threshold that keeps ``specificity`` of the ``negative`` scores below it."""
+    if len(positive) == 0 or len(negative) == 0:
+        return float("nan")
+    threshold = np.quantile(negative, specificity, method="higher")
+    return float(np.mean(positive > threshold))
+
+
+def normal_scores(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
+    """Lesion classes against normal tissue (label ``len(class_names)``): per class ``auc_<c>_vs_normal`` and
+    ``sens90_<c>`` (sensitivity at 90% specificity), ``mean_auc_vs_normal`` over the classes with test ROIs, and
+    ``abnormal_auc`` (any lesion against normal, scored 1 - p(normal))."""
+    normal = labels == len(class_names)
+    out = {}
+    for k, name in enumerate(class_names):
+        positive, negative = probs[labels == k, k], probs[normal, k]
+        both = np.concatenate([positive, negative])
+        truth = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))]).astype(np.float32)
+        out[f"auc_{name}_vs_normal"] = (float(compute_roc_auc(torch.as_tensor(both), torch.as_tensor(truth)))
+                                        if len(positive) and len(negative) else float("nan"))  # fmt: skip
+        out[f"sens90_{name}"] = sensitivity_at_specificity(positive, negative)
+    out["mean_auc_vs_normal"] = float(np.nanmean([out[f"auc_{n}_vs_normal"] for n in class_names]))
+    abnormal = (~normal).astype(np.float32)
+    out["abnormal_auc"] = (float(compute_roc_auc(torch.as_tensor(1 - probs[:, -1]), torch.as_tensor(abnormal)))
+                           if 0 < abnormal.sum() < len(abnormal) else float("nan"))  # fmt: skip
+    return out
+
+
+def task_scores(task: str, probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
+    """The scores of ``task`` (see the module docstring) of class probabilities (N, K or K+1) against labels (N,)."""
+    return scores(probs, labels, class_names) if task == "lesion_type" else normal_scores(probs, labels, class_names)
+
+
+def metric_names(task: str, class_names: Sequence[str]) -> list[str]:
+    if task == "lesion_type":
+        return ["accuracy", "balanced_accuracy", "macro_auc", *(f"recall_{n}" for n in class_names)]
+    return ["mean_auc_vs_normal", "abnormal_auc", *(f"auc_{n}_vs_normal" for n in class_names),
+            *(f"sens90_{n}" for n in class_names)]  # fmt: skip
+
+
+def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held_out: ROISet, class_names) -> None:
+    """Every configuration error, before any classifier is trained."""
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown:
+        raise ValueError(f"unknown task(s) {unknown}; expected some of {TASKS}")
+    needs_normals = "abnormal_vs_normal" in tasks or "copy_paste" in arms
+    if needs_normals and (len(normals_train) == 0 or len(normals_held) == 0):
+        raise ValueError("the abnormal_vs_normal task and the copy_paste arm need normal-tissue ROIs on both sides: "
+                         "set normal_per_image > 0 (the data must hold normal mammograms)")  # fmt: skip
+    empty = [n for k, n in enumerate(class_names) if not np.any(held_out.labels == k)]
+    if empty:
+        raise ValueError(f"the test ROIs hold no ROI of class(es) {empty}")
+
+
+def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batch_size: int, seed: int):
+    """(trained classifier, training-set size) of one arm on one fold."""
+    dataset = arm_dataset(arm, data)
+    first = steps // 2 if arm == "two_phase" else steps
+    net = train_arm_classifier(dataset, num_classes, first, batch_size, seed, balanced=arm == "oversample")
+    if arm == "two_phase":  # fine-tune on the real ROIs only
+        net = train_arm_classifier(arm_dataset("classic", data), num_classes, steps - first, batch_size, seed + 1,
+                                   network=net)  # fmt: skip
+    return net, len(dataset)
 
 
 def run_downstream(
@@ -167,51 +196,69 @@ def run_downstream(
     truncation: float = 0.8,
     seed: int = 0,
     held_out_source: str = "held-out real ROIs",
+    normal_train: ROISet | None = None,
+    normal_held_out: ROISet | None = None,
+    tasks: Sequence[str] = ("lesion_type",),
+    repeats: int = 1,
+    synthetic_shares: Sequence[float] = (0.25, 0.5, 1.0),
 ) -> Path:
     """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv`` and
     ``downstream_summary.csv`` into ``output_dir`` and returns the report's path.
 
     Args:
         generator: a bundle folder, weights file or generator module.
-        train: the generator's training ROIs (no dihedral copies); held_out: ROIs of mammograms it never saw.
-        class_names: the generator's classes in label order (the classifier's classes).
-        k: folds over the held-out mammograms.
-        rare_classes, rare_fraction: keep only ``rare_fraction`` of these classes' training mammograms per fold.
-            Below 1 this is fair only if the generator was trained without the same mammograms; otherwise the
+        train: the generator's training ROIs (no dihedral copies); held_out: ROIs of women it never saw.
+        class_names: the generator's classes in label order (the lesion classes).
+        k: folds over the held-out women; repeats: how many times new folds are drawn.
+        arms: see :mod:`monai_roigan.evaluation.arms`; synthetic_shares: the shares of ``synthetic_share``.
+        rare_classes, rare_fraction: keep only ``rare_fraction`` of these classes' training women per fold.
+            Below 1 this is fair only if the generator was trained without the same women; otherwise the
             synthetic arms carry information the other arms were denied (the report says so).
         steps, batch_size: classifier optimisation steps and batch size (the same in every arm).
         truncation: latent scale psi of the synthetic ROIs (as evaluation and inference: 0.8).
-        seed: seed of the folds, the subsampling, the classifier and the synthetic ROIs.
+        seed: seed of the folds, the subsampling, the classifiers and the synthetic ROIs.
+        normal_train, normal_held_out: normal-tissue ROIs of the training and the held-out women (label K).
+        tasks: some of :data:`TASKS`.
+
+    Raises:
+        ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, or a class without
+            test ROIs; all before any training.
     """
-    unknown = sorted(set(arms) - set(ARMS))
-    if unknown:
-        raise ValueError(f"unknown arm(s) {unknown}; expected some of {ARMS}")
-    source = GeneratorSource(generator, num_classes=len(class_names))
-    folds = group_kfold(held_out.groups, held_out.labels, k, seed)
+    none = ROISet.from_items([])
+    normal_train, normal_held_out = normal_train if normal_train is not None else none, normal_held_out or none
+    names = expand_arms(arms, synthetic_shares)
+    _check_inputs(tasks, names, normal_train, normal_held_out, held_out, class_names)
+    source = GeneratorSource(generator, num_classes=len(class_names)) if set(names) - set(NON_SYNTHETIC_ARMS) else None
+    everyone = ROISet.concat([held_out, normal_held_out])
     rare = [list(class_names).index(n) for n in rare_classes]
-    rows, pooled = [], {arm: np.zeros((len(held_out), len(class_names))) for arm in arms}
-    for fold in range(k):
-        train_fold = _keep_rare_share(ROISet.concat([train, held_out.subset(folds != fold)]), rare, rare_fraction,
-                                      seed + fold)  # fmt: skip
-        test = held_out.subset(folds == fold)
-        for arm in arms:
-            start = time.perf_counter()
-            dataset = _arm_dataset(arm, train_fold, source, class_names, seed + fold, truncation)
-            probs = predict(train_arm_classifier(dataset, len(class_names), steps, batch_size, seed + fold), test.images)
-            pooled[arm][folds == fold] = probs
-            rows.append({"fold": fold, "arm": arm, "train_rois": len(dataset), "real_train_rois": len(train_fold),
-                         "test_rois": len(test), **scores(probs, test.labels, class_names)})  # fmt: skip
-            logger.info(f"fold {fold + 1}/{k}, arm {arm}: balanced accuracy {rows[-1]['balanced_accuracy']:.3f} "
-                        f"({time.perf_counter() - start:.0f} s)")  # fmt: skip
-    pooled_rows = [{"arm": arm, **scores(pooled[arm], held_out.labels, class_names)} for arm in arms]
-    setup = {"generator": source.describe(), "held_out_source": held_out_source, "k": k, "steps": steps,
-             "batch_size": batch_size, "truncation": truncation, "rare_classes": list(rare_classes),
-             "rare_fraction": rare_fraction}  # fmt: skip
-    return _write_downstream(Path(output_dir), rows, pooled_rows, arms, class_names, setup)
-
-
-def _metric_names(class_names: Sequence[str]) -> list[str]:
-    return ["accuracy", "balanced_accuracy", "macro_auc", *(f"recall_{n}" for n in class_names)]
+    rows = []
+    for repeat in range(repeats):
+        folds = group_kfold(everyone.groups, everyone.labels, k, seed + 1000 * repeat)
+        for fold in range(k):
+            fold_seed = seed + 1000 * repeat + fold
+            rest = everyone.subset(folds != fold)
+            lesions = _keep_rare_share(ROISet.concat([train, rest.subset(rest.labels < len(class_names))]), rare,
+                                       rare_fraction, fold_seed)  # fmt: skip
+            normals = ROISet.concat([normal_train, rest.subset(rest.labels == len(class_names))])
+            test = everyone.subset(folds == fold)
+            for task in tasks:
+                with_normal = task == "abnormal_vs_normal"
+                task_test = test if with_normal else test.subset(test.labels < len(class_names))
+                data = ArmData(lesions, normals, source, class_names, with_normal, fold_seed, truncation)
+                for arm in names:
+                    start = time.perf_counter()
+                    net, size = _fold_classifier(arm, data, len(class_names) + with_normal, steps, batch_size, fold_seed)
+                    probs = predict(net, task_test.images)
+                    rows.append({"task": task, "repeat": repeat, "fold": fold, "arm": arm, "train_rois": size,
+                                 "real_train_rois": len(data.real()), "test_rois": len(task_test),
+                                 **task_scores(task, probs, task_test.labels, class_names)})  # fmt: skip
+                    logger.info(f"repeat {repeat + 1}/{repeats}, fold {fold + 1}/{k}, {task}, {arm}: "
+                                f"{MAIN_SCORE[task]} {rows[-1][MAIN_SCORE[task]]:.3f} ({time.perf_counter() - start:.0f} s)")  # fmt: skip
+    setup = {"generator": "none (no synthetic arm)" if source is None else source.describe(),
+             "held_out_source": held_out_source, "k": k, "repeats": repeats, "steps": steps, "batch_size": batch_size,
+             "truncation": truncation, "rare_classes": list(rare_classes), "rare_fraction": rare_fraction,
+             "normal_test_rois": len(normal_held_out)}  # fmt: skip
+    return _write_downstream(Path(output_dir), rows, tasks, names, class_names, setup)
 
 
 def _text(mean: float, low: float, high: float, lowest: float = 0.0) -> str:
@@ -230,51 +277,72 @@ def _summaries(rows: list[dict], arms: Sequence[str], metrics: list[str]) -> tup
     return table, numbers
 
 
-def _paired(rows: list[dict], arms: Sequence[str], metrics: list[str], k: int) -> list[dict]:
-    """Per-fold differences of each arm against ``real`` and ``classic``, with Nadeau-Bengio corrected intervals."""
-    out, by_fold = [], {(r["fold"], r["arm"]): r for r in rows}
-    for base in ("real", "classic"):
-        for arm in [a for a in arms if a != base and base in arms and ARMS.index(a) > ARMS.index(base)]:
-            ratio = np.mean([by_fold[(f, arm)]["test_rois"] / by_fold[(f, arm)]["real_train_rois"] for f in range(k)])
-            diffs = {m: [by_fold[(f, arm)][m] - by_fold[(f, base)][m] for f in range(k)] for m in metrics}
-            out.append({"comparison": f"{arm} - {base}", **{m: _text(*interval(d, variance_factor=1 / k + ratio),
-                                                                      lowest=-1.0) for m, d in diffs.items()}})  # fmt: skip
+def _paired(rows: list[dict], arm: str, base: str, metric: str) -> tuple[float, float, float]:
+    """Mean paired difference ``arm - base`` of ``metric`` over folds and repeats, with the corrected interval."""
+    by_fold = {(r["repeat"], r["fold"], r["arm"]): r for r in rows}
+    keys = sorted({(r["repeat"], r["fold"]) for r in rows})
+    diffs = [by_fold[(*key, arm)][metric] - by_fold[(*key, base)][metric] for key in keys]
+    ratio = np.mean([by_fold[(*key, base)]["test_rois"] / by_fold[(*key, base)]["real_train_rois"] for key in keys])
+    return interval(diffs, variance_factor=1 / len(keys) + ratio)
+
+
+def verdict(rows: list[dict], arms: Sequence[str], metric: str) -> list[dict]:
+    """Each synthetic arm against the best non-synthetic arm (highest mean ``metric``): the paired difference, its
+    interval, and "better" (interval above 0), "worse" (below 0) or "no difference seen"."""
+    base_arms = [a for a in arms if a in NON_SYNTHETIC_ARMS]
+    if not base_arms:
+        return []
+    best = max(base_arms, key=lambda a: np.nanmean([r[metric] for r in rows if r["arm"] == a]))
+    out = []
+    for arm in (a for a in arms if a not in NON_SYNTHETIC_ARMS):
+        mean, low, high = _paired(rows, arm, best, metric)
+        word = "better" if low > 0 else "worse" if high < 0 else "no difference seen"
+        out.append({"arm": arm, "against": best, "difference": _text(mean, low, high, lowest=-1.0), "verdict": word})
     return out
 
 
-def _write_downstream(output_dir: Path, rows: list[dict], pooled: list[dict], arms: Sequence[str],
+def _task_section(task: str, rows: list[dict], arms: Sequence[str], class_names: Sequence[str]) -> list[str]:
+    metrics = metric_names(task, class_names)
+    table, _ = _summaries(rows, arms, metrics)
+    return [f"## {task}: every arm, mean over folds and repeats, 95% t-interval (bounds clipped to [0, 1])", "",
+            markdown_table(table, ["arm", *metrics], ["arm", *(m.replace("_", " ") for m in metrics)]), ""]  # fmt: skip
+
+
+def _write_downstream(output_dir: Path, rows: list[dict], tasks: Sequence[str], arms: Sequence[str],
                       class_names: Sequence[str], setup: dict) -> Path:  # fmt: skip
     """``downstream.md``, ``downstream_folds.csv`` and ``downstream_summary.csv`` in ``output_dir``."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    metrics = _metric_names(class_names)
-    headers = ["accuracy", "balanced accuracy", "macro AUC", *(f"recall {n}" for n in class_names)]
-    table, numbers = _summaries(rows, arms, metrics)
     write_csv(output_dir / "downstream_folds.csv", rows)
-    write_csv(output_dir / "downstream_summary.csv", [{**n, **{f"{m}_pooled": p[m] for m in metrics}}
-                                                      for n, p in zip(numbers, pooled)])  # fmt: skip
+    summary = []
+    for task in tasks:
+        of_task = [r for r in rows if r["task"] == task]
+        summary += [{"task": task, **n} for n in _summaries(of_task, arms, metric_names(task, class_names))[1]]
+    write_csv(output_dir / "downstream_summary.csv", summary)
     caveat = []
     if setup["rare_fraction"] < 1:
         caveat = ["", f"**Caveat:** rare classes were subsampled to {setup['rare_fraction']:.0%} of their training "
-                  "mammograms. Unless the generator was trained without the same mammograms, the synthetic arms carry "
+                  "women. Unless the generator was trained without the same women, the synthetic arms carry "
                   "information that the other arms were denied, and the comparison favours them."]  # fmt: skip
-    text = "\n".join([
-        f"# Downstream experiment: a {len(class_names)}-class ROI classifier with and without synthetic ROIs", "",
+    lines = ["# Downstream experiment: does synthesis beat what a researcher would do without it?", ""]
+    for task in tasks:
+        of_task = [r for r in rows if r["task"] == task]
+        lines += [f"## Verdict, {task} ({MAIN_SCORE[task].replace('_', ' ')})", "",
+                  markdown_table(verdict(of_task, arms, MAIN_SCORE[task]), ["arm", "against", "difference", "verdict"],
+                                 ["synthetic arm", "best non-synthetic arm", "paired difference [95% interval]",
+                                  "verdict"]), ""]  # fmt: skip
+    lines += [
         f"- Generator: {setup['generator']} (truncation psi {setup['truncation']})",
-        f"- Test folds: {setup['k']}-fold over {setup['held_out_source']}, by mammogram; the generator never saw them",
+        f"- Test folds: {setup['k']}-fold over {setup['held_out_source']}, by woman, {setup['repeats']} repeat(s); "
+        f"{setup['normal_test_rois']} normal-tissue test ROIs; neither the generator nor any classifier saw a test woman",
         "- Training per fold: the generator's training ROIs plus the other folds' held-out ROIs; rare classes "
-        f"{setup['rare_classes']} kept at {setup['rare_fraction']:.0%} of their mammograms",
+        f"{setup['rare_classes']} kept at {setup['rare_fraction']:.0%} of their women",
         f"- Classifier: ROIClassifier, Adam 1e-3, {setup['steps']} steps of batch {setup['batch_size']}, the same seed "
-        "per fold in every arm. In the synthetic arm, SyntheticROIAugmentd replaces each training ROI with the "
-        "probability that balances the classes (balancing_distribution)", *caveat, "",
-        "## Mean over folds, 95% t-interval across folds (bounds clipped to [0, 1])", "",
-        markdown_table(table, ["arm", *metrics], ["arm", *headers]), "",
-        "## Paired differences per fold, 95% interval with the Nadeau-Bengio correction (bounds clipped to [-1, 1])", "",
-        "The folds share training data, so the variance of the mean difference uses 1/k + n_test/n_train instead of "
-        "1/k. An interval that excludes 0 is a difference the experiment can see.", "",
-        markdown_table(_paired(rows, arms, metrics, setup["k"]), ["comparison", *metrics], ["comparison", *headers]), "",
-        "## Pooled out-of-fold predictions (every held-out ROI once)", "",
-        markdown_table(pooled, ["arm", *metrics], ["arm", *headers]), "",
-        "Per fold: `downstream_folds.csv`; numbers: `downstream_summary.csv`.", ""])  # fmt: skip
+        "per fold in every arm (arms: monai_roigan.evaluation.arms)",
+        "- Intervals of differences: paired over folds and repeats, variance factor 1/(k r) + n_test/n_train "
+        "(Nadeau and Bengio), clipped to [-1, 1]", *caveat, ""]  # fmt: skip
+    for task in tasks:
+        lines += _task_section(task, [r for r in rows if r["task"] == task], arms, class_names)
+    lines += ["Per fold: `downstream_folds.csv`; numbers: `downstream_summary.csv`.", ""]
     report = output_dir / "downstream.md"
-    report.write_text(text, encoding="utf-8")
+    report.write_text("\n".join(lines), encoding="utf-8")
     return report

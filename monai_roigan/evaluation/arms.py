@@ -1,0 +1,159 @@
+"""The arms of the downstream experiment: what each classifier trains on.
+
+Every arm starts from the same real training ROIs of a fold and trains the same classifier from the same seed;
+only the data (and, for ``oversample``, the sampling) differ. The non-synthetic arms are what a researcher
+would try without a generator:
+
+- ``real``: the real ROIs, no augmentation;
+- ``classic``: the same with classic augmentation (:func:`classic_augmentation`);
+- ``oversample``: classic augmentation and class-balanced sampling (every class drawn equally often);
+- ``copy_paste``: classic augmentation plus, for each lesion class, real lesions of that class pasted into real
+  normal-tissue ROIs (:class:`~monai_roigan.transforms.CopyPasteLesiond`) until the class has as many ROIs as the
+  largest lesion class: no training at all, the bar a generator must clear.
+
+The synthetic arms use the trained generator:
+
+- ``synthetic``: classic augmentation plus synthetic ROIs of each lesion class up to the largest lesion class
+  (:class:`~monai_roigan.apps.SyntheticBalancedDataset`), the same top-up as ``copy_paste``;
+- ``synthetic_share_<s>`` (one arm per share in ``synthetic_shares``): classic augmentation plus ``s`` times each
+  lesion class's real count of synthetic ROIs;
+- ``synthetic_only``: synthetic lesion ROIs only (as many per class as the largest real lesion class), with the
+  real normal ROIs when the task has a normal class;
+- ``two_phase``: the ``synthetic`` arm for half of the steps, then the ``classic`` arm for the other half
+  (fine-tuning on real ROIs only).
+
+ROIs are (1, S, S) in [-1, 1]; lesion classes are labelled 0..K-1, normal tissue (when the task has it) K.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from monai.data import Dataset
+from monai.transforms import Compose, RandAffined, RandFlipd, RandRotate90d, RandShiftIntensityd
+from torch.utils.data import ConcatDataset
+
+from monai_roigan.apps.synthetic_dataset import SyntheticBalancedDataset
+from monai_roigan.data.classes import NORMAL_CLASS
+from monai_roigan.evaluation.data import ROISet
+from monai_roigan.networks.sampling import synthesize
+from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.transforms.copy_paste import CopyPasteLesiond
+
+__all__ = ["ARMS", "NON_SYNTHETIC_ARMS", "ArmData", "arm_dataset", "classic_augmentation", "expand_arms", "roi_dataset_items"]
+
+NON_SYNTHETIC_ARMS = ("real", "classic", "oversample", "copy_paste")
+#: arm names; ``synthetic_share`` stands for one ``synthetic_share_<s>`` arm per share
+ARMS = (*NON_SYNTHETIC_ARMS, "synthetic", "synthetic_share", "synthetic_only", "two_phase")
+
+
+def classic_augmentation() -> list:
+    """Flips, 90-degree rotations, a small affine transform (+-15 degrees, +-10% scale) and an intensity shift."""
+    return [
+        RandFlipd("image", prob=0.5, spatial_axis=1),
+        RandRotate90d("image", prob=0.5),
+        RandAffined("image", prob=0.5, rotate_range=np.pi / 12, scale_range=0.1, padding_mode="reflection"),
+        RandShiftIntensityd("image", offsets=0.1, prob=0.5),
+    ]
+
+
+def expand_arms(arms: Sequence[str], synthetic_shares: Sequence[float]) -> list[str]:
+    """The arm names to run: ``synthetic_share`` becomes ``synthetic_share_<s>`` for each share.
+
+    Raises:
+        ValueError: an unknown arm name, or a share that is not positive (before anything is trained).
+    """
+    unknown = sorted(set(arms) - set(ARMS))
+    if unknown:
+        raise ValueError(f"unknown arm(s) {unknown}; expected some of {ARMS}")
+    if "synthetic_share" in arms and (not synthetic_shares or min(synthetic_shares) <= 0):
+        raise ValueError(f"synthetic_shares must be positive, got {list(synthetic_shares)}")
+    out = []
+    for arm in arms:
+        out += [f"synthetic_share_{s:g}" for s in synthetic_shares] if arm == "synthetic_share" else [arm]
+    return out
+
+
+def roi_dataset_items(rois: ROISet) -> list[dict]:
+    """``{"image": (1, S, S) tensor, "label": int}`` items of an :class:`ROISet`."""
+    return [{"image": torch.from_numpy(image), "label": int(label)} for image, label in zip(rois.images, rois.labels)]
+
+
+@dataclass
+class ArmData:
+    """What one fold gives every arm: the real lesion ROIs (labels 0..K-1), the real normal-tissue ROIs (label K;
+    the tissue that ``copy_paste`` pastes into, and the normal class when ``with_normal``), the generator, the
+    lesion class names, and the seed and truncation of the synthetic ROIs."""
+
+    lesions: ROISet
+    normals: ROISet
+    source: GeneratorSource | None
+    class_names: Sequence[str]
+    with_normal: bool
+    seed: int = 0
+    truncation: float = 0.8
+
+    def real(self) -> ROISet:
+        return ROISet.concat([self.lesions, self.normals]) if self.with_normal else self.lesions
+
+    def counts(self) -> dict[str, int]:
+        return {n: int(np.sum(self.lesions.labels == k)) for k, n in enumerate(self.class_names)}
+
+    def pipeline_classes(self) -> list[str]:
+        return [*self.class_names, NORMAL_CLASS]
+
+
+def _copy_paste_top_up(data: ArmData) -> list:
+    """One dataset per lesion class: normal ROIs (cycled) that each get a real lesion of that class pasted in."""
+    if len(data.normals) == 0:
+        raise ValueError("the copy_paste arm needs normal-tissue ROIs: set normal_per_image > 0")
+    bank = [{**item, "id": f"{data.class_names[item['label']]}-{k}"} for k, item in enumerate(roi_dataset_items(data.lesions))]
+    largest, normals, parts = max(data.counts().values()), roi_dataset_items(data.normals), []
+    for k, (name, count) in enumerate(data.counts().items()):
+        jobs = [{"image": normals[j % len(normals)]["image"], "label": len(data.class_names)} for j in range(largest - count)]
+        if jobs and count:
+            paste = CopyPasteLesiond("image", bank, prob=1.0, class_names=data.pipeline_classes(),
+                                     target_distribution={name: 1.0})  # fmt: skip
+            parts.append(Dataset(jobs, Compose([paste, *classic_augmentation()])))
+    return parts
+
+
+def _synthetic(data: ArmData, target: dict[str, int]) -> SyntheticBalancedDataset:
+    names = data.pipeline_classes() if data.with_normal else list(data.class_names)
+    return SyntheticBalancedDataset(roi_dataset_items(data.real()), data.source, target=target, class_names=names,
+                                    generator_classes=data.class_names, seed=data.seed, truncation=data.truncation,
+                                    transform=Compose(classic_augmentation()))  # fmt: skip
+
+
+def _synthetic_only(data: ArmData) -> Dataset:
+    generator, largest = data.source.get(), max(data.counts().values())
+    images = torch.cat([synthesize(generator, k, range(largest), data.seed, truncation=data.truncation)
+                        for k in range(len(data.class_names))])  # fmt: skip
+    labels = np.repeat(np.arange(len(data.class_names)), largest)
+    rois = ROISet(images.numpy(), labels, labels.astype(str))
+    if data.with_normal:
+        rois = ROISet.concat([rois, data.normals])
+    return Dataset(roi_dataset_items(rois), Compose(classic_augmentation()))
+
+
+def arm_dataset(arm: str, data: ArmData):
+    """The training dataset of ``arm`` (``two_phase``: of its first phase; its second is ``classic``)."""
+    classic = Dataset(roi_dataset_items(data.real()), Compose(classic_augmentation()))
+    largest = max(data.counts().values())
+    if arm == "real":
+        return Dataset(roi_dataset_items(data.real()))
+    if arm in ("classic", "oversample"):
+        return classic
+    if arm == "copy_paste":
+        return ConcatDataset([classic, *_copy_paste_top_up(data)])
+    if arm in ("synthetic", "two_phase"):
+        return _synthetic(data, dict.fromkeys(data.class_names, largest))
+    if arm.startswith("synthetic_share_"):
+        share = float(arm.removeprefix("synthetic_share_"))
+        return _synthetic(data, {n: c + int(round(share * c)) for n, c in data.counts().items()})
+    if arm == "synthetic_only":
+        return _synthetic_only(data)
+    raise ValueError(f"unknown arm {arm!r}; expected some of {ARMS}")
