@@ -26,7 +26,8 @@ def overlay(*names: str) -> str:
 #: settings that only train.json may define: evaluation, the downstream experiment and inference read them from it
 SHARED_SETTINGS = {"bundle_root", "model_path", "cache_dir", "dataset_dir", "datalist", "dataset", "num_phantom_images",
                    "holdout_fraction", "split_seed", "seed", "class_names", "image_size", "latent_distribution",
-                   "truncation", "width", "d_width", "latent_dim", "conditional", "mode"}  # fmt: skip
+                   "truncation", "width", "d_width", "latent_dim", "conditional", "mode", "heldout_seed",
+                   "test_dataset_dir", "test_dataset", "test_datalist", "real_rois"}  # fmt: skip
 
 REQUIRED_METADATA = {
     "version": str, "changelog": dict, "monai_version": str, "pytorch_version": str, "numpy_version": str,

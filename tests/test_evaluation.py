@@ -1,6 +1,7 @@
 """Evaluation: mammogram splits, the balance mode, set comparisons, the report and the downstream experiment."""
 
 import csv
+import json
 import re
 
 import numpy as np
@@ -8,6 +9,8 @@ import pytest
 import torch
 
 from monai_roigan.apps import training_datalist, training_rois
+from monai_roigan.data import mias_datalist
+from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.evaluation import ROISet, evaluation_rois
 from monai_roigan.data.splits import group_kfold, holdout_groups, split_datalist
 from monai_roigan.engines import balancing_weights
@@ -23,6 +26,7 @@ from monai_roigan.evaluation import (
     sensitivity_at_specificity,
 )
 from monai_roigan.evaluation import evaluate_generator, noise_like
+from monai_roigan.evaluation.evaluate import synthetic_teaches
 from monai_roigan.engines import roi_items, train_roi_classifier
 from monai_roigan.metrics import compare_sets
 from monai_roigan.networks.nets import ROIGenerator
@@ -188,6 +192,9 @@ def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
         assert (root / "eval" / f"grid_{name}.png").is_file()
     assert "Real vs real (floor)" in text and "Noise (ceiling)" in text and "BRISQUE: unavailable" in text
     assert "ROI-mammoGAN, paper Table 10" in text and "independent phantom (seed 1, 16 mammograms)" in text
+    assert text.count("Train on synthetic, test on real") == 4
+    teaches = list(csv.DictReader(open(root / "eval" / "train_synthetic_test_real.csv")))
+    assert [r["class_name"] for r in teaches] == CLASSES and all(0 <= float(r["real_trained_auc"]) <= 1 for r in teaches)
     rows = list(csv.DictReader(open(root / "eval" / "per_image.csv")))
     synthetic = [r for r in rows if r["set"] == "synthetic" and r["pairing"] == "nearest"]
     assert len(synthetic) == 24 and len([r for r in rows if r["pairing"] == "random"]) == 24
@@ -320,3 +327,66 @@ def test_matched_subset_copies_the_class_mix():
     like = ROISet(np.zeros((7, 1, 4, 4), np.float32), np.array([0, 0, 0, 1, 3, 3, 3]), np.array(["r"] * 7))
     matched = matched_subset(candidate, like, np.random.default_rng(0))
     assert np.bincount(matched.labels, minlength=4).tolist() == [3, 1, 0, 3]
+
+
+@pytest.fixture(scope="module")
+def external_datalist(tmp_path_factory):
+    """An external test set: another phantom (seed 5) as a datalist whose women are named ext-..."""
+    root = tmp_path_factory.mktemp("external")
+    folder = make_phantom_dataset(root / "phantom", num_images=12, seed=5)
+    entries = [{**e, "patient_id": "ext-" + e["patient_id"]} for e in mias_datalist(folder)]
+    path = root / "external.json"
+    path.write_text(json.dumps(entries))
+    return path, entries
+
+
+def test_external_test_set_is_disjoint_and_scored_whole(phantom_dir, tmp_path, external_datalist):
+    path, entries = external_datalist
+    rois = evaluation_rois(tmp_path / "cache", phantom_dir, test_datalist=path, normal_per_image=2)
+    assert rois.external and "external test set" in rois.source
+    assert all(g.startswith("ext-") for g in rois.held_out.groups) and not any(g.startswith("ext-") for g in rois.train.groups)
+    assert len(rois.normal_held_out) and len(rois.normal_train)
+    generator = ROIGenerator(latent_dim=16, num_classes=4, width=1 / 64).eval()
+    run_downstream(generator, rois.train, rois.held_out, tmp_path / "down", CLASSES, k=2, steps=3, batch_size=8,
+                   arms=["real", "copy_paste"], normal_train=rois.normal_train, normal_held_out=rois.normal_held_out,
+                   tasks=TASKS, external=True, held_out_source=rois.source)  # fmt: skip
+    rows = list(csv.DictReader(open(tmp_path / "down" / "downstream_folds.csv")))
+    whole = {"lesion_type": len(rois.held_out), "abnormal_vs_normal": len(rois.held_out) + len(rois.normal_held_out)}
+    assert rows and all(int(r["test_rois"]) == whole[r["task"]] for r in rows)  # every classifier: the whole set
+    for task in TASKS:  # the folds split the training folder only: each training ROI is left out once
+        pool = len(rois.train) + (len(rois.normal_train) if task == "abnormal_vs_normal" else 0)
+        assert sum(pool - int(r["real_train_rois"]) for r in rows if (r["task"], r["arm"]) == (task, "real")) == pool
+
+
+def test_external_test_set_errors(phantom_dir, tmp_path, external_datalist):
+    path, entries = external_datalist
+    with pytest.raises(ConfigurationError, match=r"overlaps the training data: [1-9]\d* image file"):
+        evaluation_rois(tmp_path / "a", phantom_dir, test_dataset_dir=phantom_dir)
+    same_women = tmp_path / "same_women.json"
+    same_women.write_text(json.dumps([{**e, "patient_id": e["patient_id"][4:]} for e in entries]))
+    with pytest.raises(ConfigurationError, match="0 image file.*patient"):
+        evaluation_rois(tmp_path / "b", phantom_dir, test_datalist=same_women)
+    no_asymmetry = tmp_path / "no_asymmetry.json"
+    no_asymmetry.write_text(json.dumps([e for e in entries if e["class_name"] != "asymmetry"]))
+    with pytest.raises(ConfigurationError, match="has no ROI of class.*asymmetry"):
+        evaluation_rois(tmp_path / "c", phantom_dir, test_datalist=no_asymmetry)
+
+
+def test_train_on_synthetic_test_on_real_separates_teaching_from_misleading_generators():
+    """Synthetic ROIs whose classes differ in brightness as the real ones do teach every class (AUC near 1); a
+    generator that draws the classes with the looks in reverse order teaches the wrong thing (mean AUC below 0.5)."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 12)
+
+    def rois(order):
+        levels = np.linspace(-0.6, 0.6, 4)[np.asarray(order)[labels]]
+        images = levels[:, None, None, None] + 0.05 * rng.standard_normal((48, 1, 64, 64))
+        return ROISet(images.astype(np.float32), labels, labels.astype(str))
+
+    real = rois([0, 1, 2, 3])
+    judge = train_roi_classifier(roi_items(torch.as_tensor(real.images), labels), 4, epochs=20, seed=0)
+    teaching = synthetic_teaches(rois([0, 1, 2, 3]), real, judge, 4, epochs=20, seed=0)
+    assert all(row["synthetic_trained_auc"] > 0.9 and row["real_trained_auc"] > 0.9 for row in teaching)
+    misleading = synthetic_teaches(rois([3, 2, 1, 0]), real, judge, 4, epochs=20, seed=0)
+    assert np.mean([row["synthetic_trained_auc"] for row in misleading]) < 0.5  # worse than chance on average
+    assert [row["real_trained_auc"] for row in misleading] == [row["real_trained_auc"] for row in teaching]

@@ -26,7 +26,7 @@ import numpy as np
 from monai_roigan.apps.training_data import training_datalist, training_rois
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, NORMAL_CLASS
 from monai_roigan.data.dihedral import dihedral_variants
-from monai_roigan.data.roi_cache import roi_cache_datalist
+from monai_roigan.data.roi_cache import load_roi_cache, roi_cache_datalist
 from monai_roigan.data.splits import split_datalist
 from monai_roigan.utils.errors import ConfigurationError
 
@@ -74,13 +74,15 @@ class ROISet:
 
 class EvaluationROIs(NamedTuple):
     """The real ROIs of an evaluation; ``normal_*`` are normal-tissue ROIs (label ``len(class_names)``), empty
-    unless asked for. No patient is in both a ``train*`` and a ``held_out*`` set."""
+    unless asked for. No patient is in both a ``train*`` and a ``held_out*`` set. ``external``: the held-out ROIs
+    come from an external test set (another folder), the training ones from the whole training folder."""
 
     train: ROISet
     held_out: ROISet
     source: str
     normal_train: ROISet
     normal_held_out: ROISet
+    external: bool = False
 
 
 def _normal_split(normals: ROISet, train: ROISet, held: ROISet, fraction: float, seed: int) -> tuple[ROISet, ROISet]:
@@ -113,6 +115,9 @@ def evaluation_rois(
     heldout_seed: int = 1,
     datalist: str | PathLike | None = None,
     normal_per_image: int = 0,
+    test_dataset_dir: str | PathLike | None = None,
+    test_dataset: str | None = None,
+    test_datalist: str | PathLike | None = None,
 ) -> EvaluationROIs:
     """(ROIs the generator trained on, held-out ROIs, a sentence naming the held-out source, normal-tissue ROIs of
     the training women, normal-tissue ROIs of the held-out women).
@@ -121,11 +126,18 @@ def evaluation_rois(
     (``cache_dir``, ``dataset_dir``, ``dataset``, ``datalist``, ``seed``, ``num_phantom_images``,
     ``holdout_fraction``, ``split_seed``); ``heldout_seed`` is the seed of the independent phantom;
     ``normal_per_image`` normal-tissue ROIs are cut inside the breast of each normal mammogram (0: none).
+    ``test_dataset_dir`` (with ``test_dataset``, default ``dataset``) or ``test_datalist``: an external test set
+    that neither the generator nor any classifier trained on; every ROI of the training folder is then a
+    training ROI, and the held-out ROIs are those of the external set.
 
     Raises:
-        ConfigurationError: a real dataset or datalist without a hold-out, a held-out phantom seed equal to the
-            training seed, or a class with no held-out ROI.
+        ConfigurationError: a real dataset or datalist without a hold-out or an external test set, a held-out
+            phantom seed equal to the training seed, a class with no held-out ROI, or an external test set that
+            shares an image file or a patient with the training data.
     """
+    if test_dataset_dir is not None or test_datalist is not None:
+        return _external_rois(cache_dir, dataset_dir, dataset, class_names, image_size, seed, num_phantom_images,
+                              datalist, normal_per_image, test_dataset_dir, test_dataset or dataset, test_datalist)  # fmt: skip
     independent_phantom = dataset_dir is None and datalist is None and holdout_fraction == 0
     if independent_phantom and heldout_seed == seed:
         raise ConfigurationError(f"heldout_seed {heldout_seed} equals the training phantom's seed: the held-out "
@@ -154,3 +166,41 @@ def evaluation_rois(
         raise ConfigurationError(f"no held-out ROIs of class(es) {empty}; raise holdout_fraction or add data")
     none = ROISet.from_items([])
     return EvaluationROIs(train, held, source, *(normals or (none, none)))
+
+
+def _cache_rois(cache: Path, class_names: Sequence[str], normal_per_image: int) -> tuple[ROISet, ROISet]:
+    """(lesion ROIs of ``class_names``, normal ROIs) of a whole cache, without any split."""
+    lesions = [i for i in roi_cache_datalist(cache, classes=list(class_names))]
+    for item in lesions:
+        item["label"] = list(class_names).index(item["class_name"])
+    normals = _normal_rois(cache, len(class_names)) if normal_per_image else ROISet.from_items([])
+    return ROISet.from_items(lesions), normals
+
+
+def _check_disjoint(train_cache: Path, test_cache: Path) -> None:
+    """Refuse an external test set that shares an image file or a patient (a woman) with the training data."""
+    train, test = load_roi_cache(train_cache), load_roi_cache(test_cache)
+    files = {str(Path(p).resolve()) for p in train["sources"]} & {str(Path(p).resolve()) for p in test["sources"]}
+    women = set(train["groups"].tolist()) & set(test["groups"].tolist())
+    if files or women:
+        shared = sorted(files)[:3] if files else sorted(women)[:3]
+        raise ConfigurationError(f"the external test set overlaps the training data: {len(files)} image file(s) and "
+                                 f"{len(women)} patient(s) in both (e.g. {shared}); use a test folder of other women")  # fmt: skip
+
+
+def _external_rois(cache_dir, dataset_dir, dataset, class_names, image_size, seed, num_phantom_images, datalist,
+                   normal_per_image, test_dataset_dir, test_dataset, test_datalist) -> EvaluationROIs:  # fmt: skip
+    options = dict(seed=seed, num_phantom_images=num_phantom_images, output_size=image_size, augment="none",
+                   normal_per_image=normal_per_image)  # fmt: skip
+    train_cache = training_rois(cache_dir, dataset_dir, dataset, datalist=datalist, **options)
+    test_cache = training_rois(Path(cache_dir) / "external_test", test_dataset_dir, test_dataset, datalist=test_datalist,
+                               **options)  # fmt: skip
+    _check_disjoint(train_cache, test_cache)
+    train, normal_train = _cache_rois(train_cache, class_names, normal_per_image)
+    held, normal_held = _cache_rois(test_cache, class_names, normal_per_image)
+    empty = [name for k, name in enumerate(class_names) if not np.any(held.labels == k)]
+    if empty:
+        raise ConfigurationError(f"the external test set {test_datalist or test_dataset_dir} has no ROI of class(es) "
+                                 f"{empty}; every class needs test ROIs")  # fmt: skip
+    source = f"the external test set {test_datalist or test_dataset_dir}"
+    return EvaluationROIs(train, held, source, normal_train, normal_held, external=True)

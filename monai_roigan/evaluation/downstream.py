@@ -170,6 +170,24 @@ def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held
         raise ValueError(f"the test ROIs hold no ROI of class(es) {empty}")
 
 
+def _fold_sets(train: ROISet, held: ROISet, normal_train: ROISet, normal_held: ROISet, num_classes: int, k: int,
+               seed: int, external: bool):  # fmt: skip
+    """(lesion training ROIs, normal training ROIs, test ROIs) of each fold.
+
+    Held-out folds: the folds split the held-out women; a fold trains on ``train`` and the other folds.
+    External: the folds split the training women; a fold trains on the other folds and tests on all of ``held``.
+    """
+    pool = ROISet.concat([train, normal_train] if external else [held, normal_held])
+    folds = group_kfold(pool.groups, pool.labels, k, seed)
+    for fold in range(k):
+        rest = pool.subset(folds != fold)
+        base = [] if external else [train]
+        lesions = ROISet.concat([*base, rest.subset(rest.labels < num_classes)])
+        normals = ROISet.concat([*([] if external else [normal_train]), rest.subset(rest.labels == num_classes)])
+        test = ROISet.concat([held, normal_held]) if external else pool.subset(folds == fold)
+        yield lesions, normals, test
+
+
 def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batch_size: int, seed: int):
     """(trained classifier, training-set size) of one arm on one fold."""
     dataset = arm_dataset(arm, data)
@@ -201,6 +219,7 @@ def run_downstream(
     tasks: Sequence[str] = ("lesion_type",),
     repeats: int = 1,
     synthetic_shares: Sequence[float] = (0.25, 0.5, 1.0),
+    external: bool = False,
 ) -> Path:
     """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv`` and
     ``downstream_summary.csv`` into ``output_dir`` and returns the report's path.
@@ -219,6 +238,8 @@ def run_downstream(
         seed: seed of the folds, the subsampling, the classifiers and the synthetic ROIs.
         normal_train, normal_held_out: normal-tissue ROIs of the training and the held-out women (label K).
         tasks: some of :data:`TASKS`.
+        external: ``held_out`` is an external test set: the folds split the training ROIs (``train`` and
+            ``normal_train``) by woman, and every classifier is scored on the whole external set.
 
     Raises:
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, or a class without
@@ -229,18 +250,13 @@ def run_downstream(
     names = expand_arms(arms, synthetic_shares)
     _check_inputs(tasks, names, normal_train, normal_held_out, held_out, class_names)
     source = GeneratorSource(generator, num_classes=len(class_names)) if set(names) - set(NON_SYNTHETIC_ARMS) else None
-    everyone = ROISet.concat([held_out, normal_held_out])
     rare = [list(class_names).index(n) for n in rare_classes]
     rows = []
     for repeat in range(repeats):
-        folds = group_kfold(everyone.groups, everyone.labels, k, seed + 1000 * repeat)
-        for fold in range(k):
+        for fold, (lesions, normals, test) in enumerate(_fold_sets(train, held_out, normal_train, normal_held_out,
+                                                                  len(class_names), k, seed + 1000 * repeat, external)):  # fmt: skip
             fold_seed = seed + 1000 * repeat + fold
-            rest = everyone.subset(folds != fold)
-            lesions = _keep_rare_share(ROISet.concat([train, rest.subset(rest.labels < len(class_names))]), rare,
-                                       rare_fraction, fold_seed)  # fmt: skip
-            normals = ROISet.concat([normal_train, rest.subset(rest.labels == len(class_names))])
-            test = everyone.subset(folds == fold)
+            lesions = _keep_rare_share(lesions, rare, rare_fraction, fold_seed)
             for task in tasks:
                 with_normal = task == "abnormal_vs_normal"
                 task_test = test if with_normal else test.subset(test.labels < len(class_names))
@@ -257,7 +273,7 @@ def run_downstream(
     setup = {"generator": "none (no synthetic arm)" if source is None else source.describe(),
              "held_out_source": held_out_source, "k": k, "repeats": repeats, "steps": steps, "batch_size": batch_size,
              "truncation": truncation, "rare_classes": list(rare_classes), "rare_fraction": rare_fraction,
-             "normal_test_rois": len(normal_held_out)}  # fmt: skip
+             "normal_test_rois": len(normal_held_out), "external": external}  # fmt: skip
     return _write_downstream(Path(output_dir), rows, tasks, names, class_names, setup)
 
 
@@ -332,14 +348,17 @@ def _write_downstream(output_dir: Path, rows: list[dict], tasks: Sequence[str], 
                                   "verdict"]), ""]  # fmt: skip
     lines += [
         f"- Generator: {setup['generator']} (truncation psi {setup['truncation']})",
-        f"- Test folds: {setup['k']}-fold over {setup['held_out_source']}, by woman, {setup['repeats']} repeat(s); "
-        f"{setup['normal_test_rois']} normal-tissue test ROIs; neither the generator nor any classifier saw a test woman",
+        (f"- Test set: {setup['held_out_source']}, whole, for every classifier; {setup['k']}-fold by woman over the "
+         f"training ROIs, {setup['repeats']} repeat(s)" if setup["external"] else
+         f"- Test folds: {setup['k']}-fold over {setup['held_out_source']}, by woman, {setup['repeats']} repeat(s)")
+        + f"; {setup['normal_test_rois']} normal-tissue test ROIs; neither the generator nor any classifier saw a test woman",
         "- Training per fold: the generator's training ROIs plus the other folds' held-out ROIs; rare classes "
         f"{setup['rare_classes']} kept at {setup['rare_fraction']:.0%} of their women",
         f"- Classifier: ROIClassifier, Adam 1e-3, {setup['steps']} steps of batch {setup['batch_size']}, the same seed "
         "per fold in every arm (arms: monai_roigan.evaluation.arms)",
         "- Intervals of differences: paired over folds and repeats, variance factor 1/(k r) + n_test/n_train "
-        "(Nadeau and Bengio), clipped to [-1, 1]", *caveat, ""]  # fmt: skip
+        "(Nadeau and Bengio), clipped to [-1, 1]. Each is a 95% interval on its own: with several synthetic arms "
+        "and tasks, about one comparison in twenty crosses 0 by chance alone", *caveat, ""]  # fmt: skip
     for task in tasks:
         lines += _task_section(task, [r for r in rows if r["task"] == task], arms, class_names)
     lines += ["Per fold: `downstream_folds.csv`; numbers: `downstream_summary.csv`.", ""]

@@ -117,6 +117,13 @@ def _header(context: dict, sets) -> str:
     ])  # fmt: skip
 
 
+def _teaches_line(row: dict) -> str:
+    return (f"Train on synthetic, test on real: a classifier trained on this class's and the others' synthetic ROIs "
+            f"only separates this class's held-out real ROIs from the rest with AUC {row['synthetic_trained_auc']:.3f} "
+            f"(0.5: the generator teaches nothing of it); trained on the real training ROIs instead: "
+            f"{row['real_trained_auc']:.3f}.")
+
+
 def write_report(output_dir: Path, sets, per_image: list[dict], set_level: list[dict], memorization: dict,
                  context: dict) -> Path:  # fmt: skip
     """Write ``report.md``, the CSV files and the figures into ``output_dir``; returns the report's path."""
@@ -130,7 +137,8 @@ def write_report(output_dir: Path, sets, per_image: list[dict], set_level: list[
                      _class_image_table(per_image, label, context["table_images"], context["seed"]), "",
                      "Set level (reference: the reference half of the held-out ROIs of this class; FID, KID and "
                      "precision/recall are n/a below 10 ROIs per set, GS below 32):", "",
-                     _set_table(set_level, name), "", f"![per-image metrics]({box})", "", f"![real and synthetic]({grid})", ""]  # fmt: skip
+                     _set_table(set_level, name), "", _teaches_line(context["teaches"][label]), "",
+                     f"![per-image metrics]({box})", "", f"![real and synthetic]({grid})", ""]  # fmt: skip
     table10 = _table10_rows(per_image)
     sections += ["## All classes, set level", "", _set_table(set_level, "all classes"), "",
                  "## Memorization", "", markdown_table([memorization], ["closer_than_heldout", "expected_share",
@@ -146,6 +154,8 @@ def write_report(output_dir: Path, sets, per_image: list[dict], set_level: list[
     write_csv(output_dir / "per_image.csv", per_image, ["set", "pairing", "class_name", "label", "index", "reference",
                                                         *PER_IMAGE_COLUMNS, "mse_8bit"])  # fmt: skip
     write_csv(output_dir / "set_level.csv", set_level)
+    write_csv(output_dir / "train_synthetic_test_real.csv",
+              [{"class_name": context["class_names"][t["label"]], **t} for t in context["teaches"]])
     write_csv(output_dir / "table10.csv", table10)
     write_csv(output_dir / "memorization.csv", [{**memorization, "copies": " ".join(map(str, memorization["copies"]))}])
     report = output_dir / "report.md"
