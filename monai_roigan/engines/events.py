@@ -22,5 +22,5 @@ class ScoreEvents(EventEnum):
 
 def ensure_score_events(engine: Engine) -> None:
     """Register :class:`ScoreEvents` on ``engine`` unless it has them (``ROIGanTrainer`` registers them itself)."""
-    if ScoreEvents.SCORED not in engine._allowed_events:
+    if not engine.has_registered_events(ScoreEvents.SCORED):
         engine.register_events(*ScoreEvents)

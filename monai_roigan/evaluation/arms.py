@@ -141,16 +141,14 @@ def _synthetic_only(data: ArmData) -> Dataset:
 
 def arm_dataset(arm: str, data: ArmData):
     """The training dataset of ``arm`` (``two_phase``: of its first phase; its second is ``classic``)."""
-    classic = Dataset(roi_dataset_items(data.real()), Compose(classic_augmentation()))
-    largest = max(data.counts().values())
     if arm == "real":
         return Dataset(roi_dataset_items(data.real()))
     if arm in ("classic", "oversample"):
-        return classic
+        return Dataset(roi_dataset_items(data.real()), Compose(classic_augmentation()))
     if arm == "copy_paste":
-        return ConcatDataset([classic, *_copy_paste_top_up(data)])
+        return ConcatDataset([arm_dataset("classic", data), *_copy_paste_top_up(data)])
     if arm in ("synthetic", "two_phase"):
-        return _synthetic(data, dict.fromkeys(data.class_names, largest))
+        return _synthetic(data, dict.fromkeys(data.class_names, max(data.counts().values())))
     if arm.startswith("synthetic_share_"):
         share = float(arm.removeprefix("synthetic_share_"))
         return _synthetic(data, {n: c + int(round(share * c)) for n, c in data.counts().items()})

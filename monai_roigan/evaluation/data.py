@@ -170,7 +170,7 @@ def evaluation_rois(
 
 def _cache_rois(cache: Path, class_names: Sequence[str], normal_per_image: int) -> tuple[ROISet, ROISet]:
     """(lesion ROIs of ``class_names``, normal ROIs) of a whole cache, without any split."""
-    lesions = [i for i in roi_cache_datalist(cache, classes=list(class_names))]
+    lesions = roi_cache_datalist(cache, classes=list(class_names))
     for item in lesions:
         item["label"] = list(class_names).index(item["class_name"])
     normals = _normal_rois(cache, len(class_names)) if normal_per_image else ROISet.from_items([])

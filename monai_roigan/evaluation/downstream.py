@@ -246,7 +246,8 @@ def run_downstream(
             test ROIs; all before any training.
     """
     none = ROISet.from_items([])
-    normal_train, normal_held_out = normal_train if normal_train is not None else none, normal_held_out or none
+    normal_train = none if normal_train is None else normal_train
+    normal_held_out = none if normal_held_out is None else normal_held_out
     names = expand_arms(arms, synthetic_shares)
     _check_inputs(tasks, names, normal_train, normal_held_out, held_out, class_names)
     source = GeneratorSource(generator, num_classes=len(class_names)) if set(names) - set(NON_SYNTHETIC_ARMS) else None

@@ -17,6 +17,7 @@ import torch
 from ignite.engine import Engine, Events
 from torch.optim.swa_utils import AveragedModel
 
+from monai_roigan.networks.loading import generator_state
 from monai_roigan.utils.atomic import atomic_write
 from monai_roigan.utils.safe_load import load_state_file
 
@@ -53,9 +54,8 @@ class ExportGenerator:
         if best is None:
             return None
         path = Path(best)
-        state = load_state_file(path)[self.key]
         self.logger.info(f"exporting {self.key!r} of the best checkpoint {path}")
-        return {k.removeprefix("module."): v for k, v in state.items() if k != "n_averaged"}
+        return generator_state({self.key: load_state_file(path)[self.key]})  # an EMA entry unwrapped
 
     def module(self) -> torch.nn.Module:
         return self.network.module if isinstance(self.network, AveragedModel) else self.network

@@ -34,7 +34,7 @@ class NonFiniteGuard:
         self.keys, self.checkpoint_dir = tuple(keys), checkpoint_dir
 
     def attach(self, engine: Engine) -> None:
-        model_completed = IterationEvents.MODEL_COMPLETED in engine._allowed_events
+        model_completed = engine.has_registered_events(IterationEvents.MODEL_COMPLETED)
         engine.add_event_handler(IterationEvents.MODEL_COMPLETED if model_completed else Events.ITERATION_COMPLETED, self)
 
     def __call__(self, engine: Engine) -> None:
