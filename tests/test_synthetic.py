@@ -58,7 +58,7 @@ def test_replaces_with_the_samples_class_and_marks_meta():
     assert isinstance(out, MetaTensor) and out.shape == (1, 64, 64) and out.dtype == torch.float32
     assert float(out.mean()) == pytest.approx(-0.9 + 0.6 * MASS, abs=0.06)
     assert out.meta["synthetic"] is True and out.meta["synthetic_class"] == "mass"
-    assert "patient" not in out.meta["source_path"] and out.meta["filename_or_obj"].startswith("synthetic:mass:")
+    assert "patient" not in out.meta["source_path"] and out.meta["filename_or_obj"].startswith("synthetic_mass_")
     assert "ClassBrightness sha256:" in out.meta["synthetic_generator"] and out.meta["synthetic_seed"] >= 0
     kept = SyntheticROIAugment(ClassBrightness(), prob=0.0)(img.clone(), MASS)
     assert torch.equal(kept, img) and kept.meta["synthetic"] is False

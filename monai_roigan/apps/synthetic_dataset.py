@@ -8,9 +8,12 @@ Synthetic ROI ``k`` of class ``c`` always comes from the latent
 :func:`latent_for(seed, c, k) <monai_roigan.networks.sampling.latent_for>`, so an index gives
 the same image in every worker, every epoch and every run with the same seed.
 
-The wrapped data must hold loaded ROIs (``image`` tensors (C, H, W) in ``intensity_range``), e.g. a datalist
-from :func:`~monai_roigan.data.roi_cache_datalist` or a ``CacheDataset`` of loaded ROIs; ``transform`` (for
-instance random flips) is applied to real and synthetic items alike.
+The wrapped data yields loaded ROIs (``image`` tensors (C, H, W) in ``intensity_range``): a datalist from
+:func:`~monai_roigan.data.roi_cache_datalist`, or a MONAI ``Dataset`` / ``CacheDataset`` whose transforms load
+and cut the ROIs (``Compose([LoadMammogramd("image"), ExtractROId("image")])``). Class counts are read from
+the items before their transforms when every item carries the label (a MONAI dataset's ``.data``), so a
+large dataset is not loaded twice; otherwise from the loaded items. ``transform`` (for instance random flips)
+is applied to real and synthetic items alike.
 """
 
 from __future__ import annotations
@@ -75,11 +78,11 @@ class SyntheticBalancedDataset(Dataset):
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
         self.seed, self.batch_size, self.latent_distribution = int(seed), int(batch_size), latent_distribution
         self.truncation = check_truncation(truncation)
-        raw = getattr(data, "data", data)  # a MONAI Dataset's items before its transforms
-        self.label_form = raw[0][label_key]
-        counts = Counter(self.labels.index(item[label_key]) for item in raw)
+        first_item = data[0]  # loaded: the template image
+        self.label_form = first_item[label_key]
+        counts = Counter(self.labels.index(label) for label in self._real_labels())
         self.plan = self._plan(counts, target)  # [(pipeline class index, k)] for the synthetic items
-        first = raw[0][image_key]
+        first = first_item[image_key]
         self.spatial_size = tuple(spatial_size or tuple(first.shape[1:]))
         self.channels = int(first.shape[0])
         self.template = first  # its meta keys, provenance blanked, go on synthetic items (batches collate)
@@ -102,10 +105,17 @@ class SyntheticBalancedDataset(Dataset):
             plan += [(index, k) for k in range(max(0, count - counts.get(index, 0)))]
         return plan
 
+    def _real_labels(self) -> list:
+        """The real items' labels: from the items before their transforms when they all carry one."""
+        raw = getattr(self.data, "data", None)  # a MONAI Dataset's items before its transforms
+        labelled = raw is not None and len(raw) == len(self.data)
+        if labelled and all(isinstance(item, Mapping) and self.label_key in item for item in raw):
+            return [item[self.label_key] for item in raw]
+        return [self.data[i][self.label_key] for i in range(len(self.data))]
+
     def class_counts(self) -> dict[str, int]:
         """Samples per class name after the top-up (real + synthetic)."""
-        raw = getattr(self.data, "data", self.data)
-        counts = Counter(self.labels.class_names[self.labels.index(i[self.label_key])] for i in raw)
+        counts = Counter(self.labels.class_names[self.labels.index(label)] for label in self._real_labels())
         counts.update(self.labels.class_names[c] for c, _ in self.plan)
         return dict(counts)
 

@@ -151,6 +151,7 @@ class SyntheticROIAugment(RandomizableTransform):
         return roi.numpy().astype(np.asarray(img).dtype)
 
     def __call__(self, img, label, randomize: bool = True):
+        check_single_roi(img)
         index = self.labels.index(label)
         if randomize:
             self.randomize(None)
@@ -159,10 +160,18 @@ class SyntheticROIAugment(RandomizableTransform):
         return self.synthetic_like(img, index)
 
 
+def check_single_roi(img) -> None:
+    """Raise ``ValueError`` unless ``img`` is one 2D ROI (C, H, W): a batch or a volume would get one class."""
+    shape = tuple(getattr(img, "shape", np.shape(img)))
+    if len(shape) != 3:
+        raise ValueError(f"expects one ROI of shape (C, H, W), got {shape}: apply it per sample, in the dataset's "
+                         "transforms before batching, on 2D ROIs")  # fmt: skip
+
+
 def synthetic_meta(img, class_name: str, generator: str, seed: int, index: int) -> dict:
     """Meta of a synthetic ROI replacing ``img``: the same keys, provenance overwritten, synthetic keys set."""
     meta = dict(img.meta) if isinstance(img, MetaTensor) else {}
-    marker = f"synthetic:{class_name}:{seed}:{index}"
+    marker = f"synthetic_{class_name}_{seed}_{index}"  # a portable file name (no ':' for Windows)
     for key in SOURCE_IMAGE_KEYS:
         if key in meta:
             meta[key] = _blank(meta[key], marker)
@@ -272,6 +281,7 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
         target = self._target_class(own) if self._do_transform else own
         replace = self._do_transform and self.augment.class_names[target] in self.augment.generator_classes
         for key in self.key_iterator(d):
+            check_single_roi(d[key])
             d[key] = self.augment.synthetic_like(d[key], target) if replace else mark_real(d[key])
         if replace and target != own:
             d[self.label_key] = self.augment.labels.relabel(d[self.label_key], target)

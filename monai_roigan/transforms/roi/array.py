@@ -7,6 +7,7 @@ top-left pixel coordinates of that image; sizes are in pixels of the source imag
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -66,7 +67,13 @@ class ExtractROI(Transform):
 
     Returns (from ``__call__``): MetaTensor (1, output_size, output_size) float32 whose meta holds
     ``roi_center`` (row, col), ``roi_window`` (source pixels), ``roi_spacing`` (mm per output pixel or
-    ``"unknown"``) and the source image's meta.
+    ``"unknown"``), the source image's meta, and:
+
+    - ``affine``: the ROI's own pixel grid in the source image's world coordinates (the source affine scaled
+      by ``window / output_size`` and moved to the window's corner), so ``SaveImage`` writes NIfTI with the
+      ROI spacing (0.4 mm for a 128-pixel window of a 0.2 mm MIAS film cut to 64);
+    - ``filename_or_obj``: ``<mammogram stem>_roi_r<row>_c<col><suffix>``, one name per ROI, so two ROIs of
+      one film saved by ``SaveImage`` do not overwrite each other; ``source_path`` keeps the mammogram's path.
     """
 
     def __init__(
@@ -102,9 +109,32 @@ class ExtractROI(Transform):
         lo, hi = self.output_range
         roi = roi * (hi - lo) + lo
         meta.update(roi_center=(row, col), roi_window=window, roi_spacing=_roi_spacing(meta, window, self.output_size))
-        meta.pop("affine", None)
+        meta["affine"] = roi_affine(meta.get("affine"), (row - window // 2, col - window // 2), window / self.output_size)
+        meta["filename_or_obj"] = roi_file_name(str(meta.get("filename_or_obj", source)), row, col)
         meta["spatial_shape"] = np.array([self.output_size, self.output_size])
         return MetaTensor(roi.float(), meta=meta)
+
+
+def roi_affine(source_affine, corner: Sequence[int], scale: float) -> torch.Tensor:
+    """Affine of an ROI cut at ``corner`` (top, left source pixels) and resized by 1 / ``scale``.
+
+    ROI pixel ``i`` covers source pixels ``corner + i * scale`` to ``corner + (i + 1) * scale``, so its centre
+    is at source index ``corner - 0.5 + (i + 0.5) * scale``. ``source_affine`` ((d+1) x (d+1), the first two
+    axes being rows and columns) maps source indices to world millimetres; None means pixel units (3x3 identity).
+    """
+    affine = torch.eye(3, dtype=torch.float64) if source_affine is None else torch.as_tensor(source_affine).double()
+    out = affine.clone()
+    out[:, :2] = affine[:, :2] * scale
+    offset = torch.tensor([c - 0.5 + 0.5 * scale for c in corner], dtype=torch.float64)
+    out[:-1, -1] = affine[:-1, :2] @ offset + affine[:-1, -1]
+    return out
+
+
+def roi_file_name(path: str, row: int, col: int) -> str:
+    """``dir/stem_roi_r<row>_c<col>.ext`` for the mammogram ``dir/stem.ext``: one file name per ROI."""
+    head, tail = os.path.split(path)
+    stem, ext = os.path.splitext(tail)
+    return os.path.join(head, f"{stem}_roi_r{row}_c{col}{ext}")
 
 
 def _checked_center(center, shape, source) -> tuple[int, int]:
