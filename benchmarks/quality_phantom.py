@@ -28,7 +28,7 @@ from monai_roigan.apps import training_datalist, training_rois
 from monai_roigan.data import ABNORMALITY_CLASSES
 from monai_roigan.engines import roi_items, train_roi_classifier
 from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
-from monai_roigan.networks import generate, latent_for, load_generator
+from monai_roigan.networks import latent_for, load_generator, run_generator
 
 
 def roi_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -78,7 +78,7 @@ def main() -> None:
     passed, assigned = True, []
     for label, name in enumerate(ABNORMALITY_CLASSES):
         z = torch.stack([latent_for(1000 + args.seed, label, k, g.latent_dim, truncation=args.truncation) for k in range(args.num)])
-        fake = generate(g, z, torch.full((args.num,), label))
+        fake = run_generator(g, z, torch.full((args.num,), label))
         fidelity, reference = class_fidelity(classifier, fake, label), class_fidelity(classifier, train_x[train_y == label], label)
         assigned.append(fidelity)
         gen_ms, real_ms = mean_pairwise_msssim(fake), mean_pairwise_msssim(x[y == label])

@@ -4,7 +4,7 @@ training data, the pre-flight checks of a training run, generation to files, and
 Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 """
 
-from .generation import OUTPUT_FORMATS, as_formats, generate_rois
+from .generation import OUTPUT_FORMATS, as_formats, generate, generate_rois
 from .preflight import check_training_options, check_training_setup
 from .prepare import prepare_roi_dataset
 from .synthetic_dataset import SyntheticBalancedDataset
@@ -16,6 +16,7 @@ __all__ = [
     "as_formats",
     "check_training_options",
     "check_training_setup",
+    "generate",
     "generate_rois",
     "prepare_roi_dataset",
     "training_datalist",

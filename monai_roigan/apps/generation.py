@@ -1,4 +1,5 @@
-"""Generate ROIs per class from a trained generator and write them as PNG, NIfTI or DICOM.
+"""Generate ROIs of a class from a trained generator: in memory with :func:`generate` (one call, a MetaTensor
+batch), or per class to PNG, NIfTI or DICOM files with :func:`generate_rois`.
 
 Each ROI ``k`` of class ``c`` has its own latent vector (:func:`~monai_roigan.networks.sampling.latent_for`),
 drawn from a stream keyed by ``(seed, c, k)``, so
@@ -19,14 +20,20 @@ import ignite.distributed as idist
 import nibabel as nib
 import numpy as np
 import torch
+from monai.data import MetaTensor
+from monai.data.utils import collate_meta_tensor
+from torch import nn
 
+from monai_roigan.data.classes import ABNORMALITY_CLASSES
 from monai_roigan.data.dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
 from monai_roigan.networks.inference import inference_network
-from monai_roigan.networks.sampling import synthesize
+from monai_roigan.networks.sampling import check_truncation, synthesize
+from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.transforms.synthetic import synthetic_meta
 from monai_roigan.utils.distributed import broadcast_object, gather_objects, shard_indices
 from monai_roigan.utils.visualize import save_png, to_uint8
 
-__all__ = ["generate_rois", "as_formats", "OUTPUT_FORMATS"]
+__all__ = ["generate", "generate_rois", "as_formats", "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = ("png", "nifti", "dicom")
 
@@ -38,6 +45,69 @@ def as_formats(value, default: Sequence[str] = ("png", "nifti")) -> list[str]:
         return list(default)
     names = value.split(",") if isinstance(value, str) else [str(v) for v in value]
     return [n.strip().lower() for n in names if n.strip()]
+
+
+def generate(
+    generator: str | PathLike | nn.Module | GeneratorSource,
+    class_name: str | int,
+    num_samples: int,
+    seed: int = 0,
+    class_names: Sequence[str] = ABNORMALITY_CLASSES,
+    truncation: float = 1.0,
+    latent_distribution: str = "uniform",
+    spacing_mm: float = 0.4,
+    batch_size: int = 64,
+    device="cpu",
+) -> MetaTensor:
+    """``num_samples`` synthetic ROIs of one class, in one call.
+
+    ROI ``k`` (0-based) is the image :func:`generate_rois` writes as ``<class>_<k>`` for the same seed and
+    truncation (its latent is :func:`~monai_roigan.networks.sampling.latent_for` of seed, class and ``k``).
+
+    Args:
+        generator: a bundle folder (its ``models/model.pt``), an exported ``model.pt``, a training checkpoint
+            (its EMA generator when it has one), an ``nn.Module`` or a :class:`GeneratorSource`.
+        class_name: a name in ``class_names`` or its index.
+        num_samples: how many ROIs.
+        seed: the generation seed.
+        class_names: the generator's classes in its label order.
+        truncation: latent scale psi in (0, 1]; 1 samples the full latent range.
+        latent_distribution: as the generator was trained (``"uniform"``).
+        spacing_mm: the pixel spacing put into each ROI's affine (0.4 mm: a 128-pixel MIAS window at 64 px).
+        batch_size: ROIs per forward pass.
+        device: where the generator runs (the result is on the CPU).
+
+    Returns:
+        A MetaTensor batch (num_samples, 1, S, S), float32, intensities in [-1, 1], with per-image meta
+        (``monai.data.decollate_batch`` splits it): ``filename_or_obj`` (``synthetic_<class>_<seed>_<k>``),
+        ``class_name``, ``label``, ``synthetic`` (True), ``synthetic_generator`` (the weights' identity),
+        ``synthetic_class``, ``synthetic_seed``, ``synthetic_index`` (``k``), ``affine`` and ``spatial_shape``.
+
+    Raises:
+        ValueError: an unknown class, a class count that does not fit the generator, ``num_samples < 1``, or
+            the errors of :class:`GeneratorSource` (missing, corrupt or unconditional generator, naming the file).
+    """
+    names = list(class_names)
+    index = class_name if isinstance(class_name, int) else names.index(class_name) if class_name in names else -1
+    if not 0 <= index < len(names):
+        raise ValueError(f"unknown class {class_name!r}; the generator's classes are {names} (or their indices)")
+    if int(num_samples) < 1:
+        raise ValueError(f"num_samples must be at least 1, got {num_samples}")
+    source = generator if isinstance(generator, GeneratorSource) else GeneratorSource(generator, len(names), device)
+    if source.num_classes != len(names):
+        raise ValueError(f"{source.describe()}: the generator has {source.num_classes} classes, class_names {names}")
+    network, truncation = source.get(), check_truncation(truncation)
+    images = torch.cat([synthesize(network, index, range(start, min(start + batch_size, num_samples)), seed,
+                                   latent_distribution, truncation)
+                        for start in range(0, int(num_samples), batch_size)])  # fmt: skip
+    affine = torch.diag(torch.tensor([spacing_mm, spacing_mm, 1.0], dtype=torch.float64))
+    rois = []
+    for k, image in enumerate(images):
+        roi = MetaTensor(image, affine=affine, meta={"spatial_shape": np.array(image.shape[1:]),
+                                                     "class_name": names[index], "label": index})  # fmt: skip
+        roi.meta = synthetic_meta(roi, names[index], source.describe(), seed, k)
+        rois.append(roi)
+    return collate_meta_tensor(rois)
 
 
 def _write(image: np.ndarray, stem: Path, formats: Sequence[str], spacing_mm: float, dicom: dict | None) -> list[str]:

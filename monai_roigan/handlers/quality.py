@@ -30,7 +30,7 @@ from ignite.engine import Engine, Events
 from monai_roigan.engines.classifier import roi_items, train_roi_classifier
 from monai_roigan.engines.events import ScoreEvents, ensure_score_events
 from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
-from monai_roigan.networks.sampling import generate, sample_latent
+from monai_roigan.networks.sampling import run_generator, sample_latent
 
 __all__ = ["GeneratorQuality"]
 
@@ -102,7 +102,7 @@ class GeneratorQuality:
         """Per-class and mean fidelity and MS-SSIM gap, and ``quality`` (the worst class's fidelity - gap)."""
         self.fit_classifier()
         labels = torch.arange(self.num_classes).repeat_interleave(len(self.z) // self.num_classes)
-        fake = generate(self.network, self.z, labels if self.conditional else None)
+        fake = run_generator(self.network, self.z, labels if self.conditional else None)
         result: dict[str, float] = {}
         for k in self.classes:
             result[f"fidelity_{k}"] = class_fidelity(self.classifier, fake[labels == k], k)

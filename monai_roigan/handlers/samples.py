@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from ignite.engine import Engine, Events
 
-from monai_roigan.networks.sampling import generate, sample_latent
+from monai_roigan.networks.sampling import run_generator, sample_latent
 from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8
 
 __all__ = ["FixedNoiseSamples"]
@@ -60,7 +60,7 @@ class FixedNoiseSamples:
 
     def grid(self) -> list[tuple[str, np.ndarray]]:
         """One (class name, uint8 row of ``per_class`` tiles) per class, from the fixed noise."""
-        images = generate(self.network, self.z, self.labels)
+        images = run_generator(self.network, self.z, self.labels)
         rows = []
         for k, name in enumerate(self.class_names):
             block = to_uint8(images[k * self.per_class : (k + 1) * self.per_class].numpy())

@@ -7,7 +7,7 @@ the augmentation transforms, the balanced dataset and evaluation (latents keyed 
 - :func:`sample_latent`: ``num`` latents from a :class:`torch.Generator` (training and fixed-noise batches);
 - :func:`latent_for`: the latent of ROI ``index`` of class ``class_index`` for ``seed``, the same whatever
   else is generated with it (so a batch size or a shard never changes an image);
-- :func:`generate`: run a generator on given latents in eval mode (batch-norm running statistics);
+- :func:`run_generator`: run a generator on given latents in eval mode (batch-norm running statistics);
 - :func:`synthesize`: ROIs ``indices`` of one class for a seed, in one batch;
 - :func:`fit_to_pipeline`: a generated ROI in [-1, 1] mapped onto a pipeline's intensity range, spatial size
   and channel count.
@@ -25,7 +25,7 @@ from monai.transforms import Resize
 
 from monai_roigan.utils.seeding import derived_rng
 
-__all__ = ["LATENT_DISTRIBUTIONS", "check_truncation", "sample_latent", "latent_for", "generate", "synthesize",
+__all__ = ["LATENT_DISTRIBUTIONS", "check_truncation", "sample_latent", "latent_for", "run_generator", "synthesize",
            "fit_to_pipeline"]  # fmt: skip
 
 #: how latents are drawn: U(-1, 1) (the paper, and the default) or N(0, 1)
@@ -70,7 +70,7 @@ def latent_for(
 
 
 @torch.no_grad()
-def generate(network: torch.nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+def run_generator(network: torch.nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
     """``network(z, labels)`` in eval mode (batch-norm running statistics), its mode restored afterwards.
 
     Args:
@@ -106,7 +106,7 @@ def synthesize(
     z = torch.stack([latent_for(seed, class_index, k, *args) for k in indices])
     conditional = int(getattr(network, "num_classes", 0)) > 0
     labels = torch.full((len(indices),), class_index, dtype=torch.long) if conditional else None
-    return generate(network, z, labels)
+    return run_generator(network, z, labels)
 
 
 def fit_to_pipeline(

@@ -36,7 +36,7 @@ from monai.utils import TransformBackends
 from torch import nn
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
-from monai_roigan.networks.sampling import check_latent_distribution, check_truncation, fit_to_pipeline, generate, synthesize
+from monai_roigan.networks.sampling import check_latent_distribution, check_truncation, fit_to_pipeline, run_generator, synthesize
 from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
 
@@ -81,7 +81,7 @@ class ROIBank:
         """One pass per refill size now, so the CPU kernels are prepared before ``DataLoader`` workers fork."""
         network = self.source.get()
         for num in self.refill_sizes():
-            generate(network, torch.zeros(num, self.source.latent_dim), torch.zeros(num, dtype=torch.long))
+            run_generator(network, torch.zeros(num, self.source.latent_dim), torch.zeros(num, dtype=torch.long))
 
     def _refill(self, class_index: int, seed: int) -> None:
         sizes = self.refill_sizes()
