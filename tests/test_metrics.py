@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from skimage.metrics import structural_similarity
+from monai.metrics import FIDMetric
 
 
 from monai_roigan.networks import ROIClassifier
@@ -90,6 +91,23 @@ def test_fid_known_values():
     centred = x - x.mean(0)
     expected = np.trace(np.cov(centred, rowvar=False))  # scaling by 2: 0 + T + 4T - 2 * 2T = T
     assert frechet_distance(centred, 2 * centred) == pytest.approx(expected, rel=1e-6)
+
+
+def eigen_fid(real: np.ndarray, fake: np.ndarray) -> float:
+    """An independent FID: the trace of (S1 S2)^1/2 from the eigenvalues of the symmetric S1^1/2 S2 S1^1/2."""
+    s1, s2 = np.cov(real, rowvar=False), np.cov(fake, rowvar=False)
+    values, vectors = np.linalg.eigh(s1)
+    root1 = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh(root1 @ s2 @ root1), 0, None)).sum()
+    return float(((real.mean(0) - fake.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2.0 * trace_root)
+
+
+def test_fid_is_monai_fidmetric_and_agrees_with_an_independent_formula():
+    real, fake = gaussian(n=300, seed=1), gaussian(n=200, seed=2) * 1.3 + 0.2
+    assert frechet_distance(real, fake) == pytest.approx(eigen_fid(real, fake), rel=1e-6)
+    assert frechet_distance(real, fake) == pytest.approx(float(FIDMetric()(torch.tensor(fake), torch.tensor(real))))
+    with pytest.raises(ValueError, match=r"D >= 2"):
+        frechet_distance(real[:, :1], fake[:, :1])
 
 
 def test_kid_near_zero_for_one_distribution_and_larger_for_a_shifted_one():

@@ -6,8 +6,8 @@ Numbers from different encoders are not comparable, and none of these are compar
 FIDs.
 
 - :func:`frechet_distance` (FID; Heusel et al. 2017): ``|mu1 - mu2|^2 + Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^1/2)``
-  of the two Gaussian fits. The trace of the matrix square root is computed from the eigenvalues of the
-  symmetric ``S1^1/2 S2 S1^1/2``, which is stable and needs no ``scipy.linalg.sqrtm``. 0 for identical sets.
+  of the two Gaussian fits, computed by MONAI's :class:`~monai.metrics.FIDMetric` (float64, ``scipy.linalg.sqrtm``)
+  on our features. 0 for identical sets (to rounding).
 - :func:`kernel_distance` (KID; Binkowski et al. 2018): the unbiased MMD^2 estimate with the cubic
   polynomial kernel ``(x.y / d + 1)^3``, averaged over random subsets. Its mean is unbiased, so it can be
   slightly negative for sets from one distribution.
@@ -19,31 +19,30 @@ FIDs.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
+from monai.metrics import FIDMetric
 from scipy.spatial.distance import cdist
 from torch import nn
 
 __all__ = ["frechet_distance", "kernel_distance", "precision_recall", "domain_features"]
 
 
-def _as_features(x) -> np.ndarray:
+def _as_features(x, min_dim: int = 1) -> np.ndarray:
     array = np.asarray(x, dtype=np.float64)
-    if array.ndim != 2 or len(array) < 2:
-        raise ValueError(f"expected features of shape (N >= 2, D), got {array.shape}")
+    if array.ndim != 2 or len(array) < 2 or array.shape[1] < min_dim:
+        raise ValueError(f"expected features of shape (N >= 2, D >= {min_dim}), got {array.shape}")
     return array
 
 
 def frechet_distance(real, fake) -> float:
-    """FID between two feature sets (N, D) and (M, D) (see the module docstring)."""
-    real, fake = _as_features(real), _as_features(fake)
-    mu1, mu2 = real.mean(0), fake.mean(0)
-    s1, s2 = np.atleast_2d(np.cov(real, rowvar=False)), np.atleast_2d(np.cov(fake, rowvar=False))
-    values, vectors = np.linalg.eigh(s1)
-    root1 = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    middle = np.linalg.eigvalsh(root1 @ s2 @ root1)
-    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2.0 * trace_root)
+    """FID between two feature sets (N, D) and (M, D), D >= 2, by MONAI's ``FIDMetric`` (see the module docstring)."""
+    real, fake = _as_features(real, min_dim=2), _as_features(fake, min_dim=2)
+    with warnings.catch_warnings():  # MONAI passes SciPy's deprecated `disp` to sqrtm; not ours to fix
+        warnings.filterwarnings("ignore", message="The `disp` argument is deprecated", category=DeprecationWarning)
+        return float(FIDMetric()(torch.from_numpy(fake), torch.from_numpy(real)))
 
 
 def _unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
