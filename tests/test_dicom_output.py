@@ -1,6 +1,5 @@
 """DICOM out: synthetic ROIs as Secondary Capture files marked SYNTHETIC, no PHI from a source, round trips."""
 
-import itk
 import nibabel as nib
 import numpy as np
 import pydicom
@@ -77,19 +76,26 @@ def test_fresh_uids_one_study_one_series_per_class(tmp_path):
     assert SyntheticSeries().study_uid != series.study_uid
 
 
-def test_round_trip_through_pydicom_itk_and_load_mammogram(tmp_path):
+def test_round_trip_through_pydicom_and_load_mammogram(tmp_path):
     image = roi()
     path = write_one(tmp_path / "a.dcm", image)
     stored = to_uint16(image)
     np.testing.assert_array_equal(pydicom.dcmread(path).pixel_array, stored)
-    itk_image = itk.imread(str(path))
-    np.testing.assert_array_equal(itk.array_view_from_image(itk_image).reshape(64, 64), stored)
-    assert list(itk_image.GetSpacing())[:2] == [0.4, 0.4]
     loaded = LoadMammogram()(path)
     assert loaded.shape == (1, 64, 64) and loaded.meta["spacing"] == (0.4, 0.4)
     back = loaded[0].numpy() * 2 - 1
     assert np.abs(back - image).max() <= 1 / 65535 + 1e-6
     assert np.abs(back - image).max() > 0  # it is a quantisation, and the bound above is tight
+
+
+def test_itk_reads_the_stored_values_and_spacing(tmp_path):
+    """ITK is a test dependency only (the ``test`` extra): the package itself never imports it."""
+    itk = pytest.importorskip("itk")
+    image = roi()
+    path = write_one(tmp_path / "a.dcm", image)
+    itk_image = itk.imread(str(path))
+    np.testing.assert_array_equal(itk.array_view_from_image(itk_image).reshape(64, 64), to_uint16(image))
+    assert list(itk_image.GetSpacing())[:2] == [0.4, 0.4]
 
 
 def test_out_of_range_values_are_clipped_and_non_finite_refused():

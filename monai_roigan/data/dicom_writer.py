@@ -129,6 +129,8 @@ def _set_identity(ds: FileDataset, series: SyntheticSeries, class_name, generato
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = time
     ds.AccessionNumber, ds.ReferringPhysicianName = "", ""
     ds.SeriesInstanceUID, ds.SeriesNumber, ds.InstanceNumber = series_uid, series_number, int(index) + 1
+    # Laterality (Type 2C) stays present and empty: the ROI shows breast tissue (a paired part) but comes from no
+    # breast, so its side is unknown. Left out, dciodvfy reports a missing required attribute; L/R would be invented.
     ds.Modality, ds.Laterality, ds.PatientOrientation = "OT", "", ""
     ds.SeriesDescription = f"SYNTHETIC {class_name} ROIs (monai-roigan)"[:64]
     ds.ConversionType = "SYN"
