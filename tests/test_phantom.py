@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -222,9 +223,10 @@ def test_format_info_row() -> None:
     assert format_info_row("mdb003", "D", None) == "mdb003 D NORM "
 
 
-def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="monai_roigan")
     assert main([str(tmp_path / "out"), "--num-images", "3", "--seed", "2", "--size", "64"]) == 0
-    out = capsys.readouterr().out
-    assert "3 phantom images" in out and "NORM" in out
+    assert capsys.readouterr().out == ""  # the summary is logged, not printed
+    assert "3 phantom images" in caplog.text and "NORM" in caplog.text
     assert len(list((tmp_path / "out").glob("mdb*.pgm"))) == 3
     assert main([str(tmp_path / "out"), "--num-images", "4", "--size", "64"]) == 2

@@ -1,4 +1,5 @@
 import json
+import logging
 import warnings
 from pathlib import Path
 
@@ -90,12 +91,14 @@ def test_not_a_cache(tmp_path):
         load_roi_cache(tmp_path / "x.npz")
 
 
-def test_command_line_on_phantom(tmp_path, capsys):
+def test_command_line_on_phantom(tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO, logger="monai_roigan")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a fresh phantom has every image its Info.txt names
         assert main(["--dataset", "phantom", "--dataset_dir", str(tmp_path / "ph"), "--num_images", "6",
                      "--output", str(tmp_path / "rois.npz")]) == 0  # fmt: skip
-    out = capsys.readouterr().out
+    assert capsys.readouterr().out == ""  # the summary is logged, not printed
+    out = caplog.text
     assert "ROIs written to" in out and "total" in out
     total = int(next(line.split()[-1] for line in out.splitlines() if line.startswith("total")))
     assert total == len(load_roi_cache(tmp_path / "rois.npz")["labels"]) > 0

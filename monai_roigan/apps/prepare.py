@@ -14,6 +14,7 @@ to reach hundreds of MIAS ROIs. Augment *after* splitting by mammogram for evalu
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from collections import defaultdict
 from collections.abc import Sequence
@@ -29,9 +30,19 @@ from monai_roigan.data.roi_cache import ROICache, write_roi_cache
 from monai_roigan.transforms.breast import sample_normal_centers
 from monai_roigan.transforms.io import LoadMammogram
 from monai_roigan.transforms.roi import ExtractROI, MaskToCenterd
+from monai_roigan.utils.cli import DefaultsHelpFormatter, configure_cli_logging
+from monai_roigan.utils.progress import progress
 from monai_roigan.utils.seeding import derived_rng
 
 __all__ = ["prepare_roi_dataset", "main"]
+
+logger = logging.getLogger("monai_roigan.prepare")
+
+#: the datasets whose folder must be given (the phantom's is written when absent, an annotation table's images are
+#: found beside the table by default)
+_NEEDS_DATASET_DIR = ("mias", "cbis-ddsm")
+_DEFAULT_PHANTOM_DIR = "phantom_mias"
+
 
 def _group_by_image(datalist: Sequence[dict]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -84,6 +95,9 @@ def prepare_roi_dataset(
         augment: ``"none"``, ``"rot90"`` or ``"dihedral"``.
         seed: seed of normal-ROI sampling.
         output_format: ``"npz"`` or ``"nifti"``.
+        verbose: log the per-class summary (:func:`format_summary`) at INFO; otherwise at DEBUG. Progress over
+            the mammograms is logged (or shown as a bar on a terminal) either way, see
+            :func:`~monai_roigan.utils.progress.progress`.
 
     Returns:
         Summary dict: ``output``, ``counts`` (ROIs per class), ``skipped_without_center`` (per class),
@@ -99,15 +113,15 @@ def prepare_roi_dataset(
     cache = ROICache(class_names=list(class_names), manifest=manifest)
     skipped: dict[str, int] = defaultdict(int)
     by_image = _group_by_image(datalist)
-    for path, entries in by_image.items():
+    for path, entries in progress(by_image.items(), f"ROIs from mammograms into {output}", len(by_image), logger,
+                                  "mammograms"):  # fmt: skip
         image = loader(path)
         for request in _roi_requests(image, entries, normal_per_image, roi_size, seed, mask_to_center, skipped):
             _add_roi(cache, extractor(image, request["center"], request.get("radius")), request, augment)
     write_roi_cache(cache, output, output_format)
     summary = {"output": str(output), "counts": cache.counts(), "skipped_without_center": dict(skipped),
                "num_images": len(by_image), "num_rois": len(cache.labels)}  # fmt: skip
-    if verbose:
-        print(format_summary(summary))
+    logger.log(logging.INFO if verbose else logging.DEBUG, "%s", format_summary(summary))
     return summary
 
 
@@ -150,31 +164,62 @@ def _datalist_from_args(args) -> list[dict]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="roigan-prepare-rois", description="Cut class-labelled 64x64 ROIs into a cache.")
-    p.add_argument("--dataset", choices=DATASETS, default="phantom")
-    p.add_argument("--dataset_dir", default="phantom_mias", help="dataset folder (phantom: created if absent)")
+    """The ``roigan-prepare-rois`` argument parser (``--help`` shows every default)."""
+    p = argparse.ArgumentParser(
+        prog="roigan-prepare-rois", formatter_class=DefaultsHelpFormatter,
+        description="Cut class-labelled ROIs (64x64 by default) from a mammogram dataset into an ROI cache. "
+        "Progress and the ROIs per class are logged on stderr.",
+    )  # fmt: skip
+    p.add_argument("--dataset", choices=DATASETS, required=True,
+                   help="Which dataset to read (required); 'phantom' writes a synthetic MIAS-layout phantom first.")
+    p.add_argument("--dataset_dir", default=None,
+                   help="The dataset's folder; required for mias and cbis-ddsm. For phantom, the folder the phantom is "
+                   f"written to (created if absent; default ./{_DEFAULT_PHANTOM_DIR}); for annotations, the folder "
+                   "the table's image paths are relative to (default: the table's folder).")
     p.add_argument("--csv", nargs="*", default=[],
-                   help="CBIS-DDSM case CSVs (default: every *case_description*.csv in --dataset_dir), or one annotation table")
-    p.add_argument("--output", default="rois.npz", help=".npz file, or folder for --format nifti")
-    p.add_argument("--format", dest="output_format", choices=("npz", "nifti"), default="npz")
-    p.add_argument("--num_images", type=int, default=60, help="phantom mammograms to generate")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--roi_size", type=int, default=128)
-    p.add_argument("--output_size", type=int, default=64)
-    p.add_argument("--median_radius", type=int, default=1, help="0 disables denoising")
-    p.add_argument("--adaptive", action="store_true", help="enlarge the window for large lesions")
-    p.add_argument("--normal_per_image", type=int, default=2)
-    p.add_argument("--augment", choices=AUGMENT_MODES, default="none")
+                   help="CBIS-DDSM case-description CSVs (none given: every *case_description*.csv in --dataset_dir), "
+                   "or the one annotation table of --dataset annotations.")
+    p.add_argument("--output", default="rois.npz",
+                   help="ROI cache to write: an .npz file, or a folder with --format nifti.")
+    p.add_argument("--format", dest="output_format", choices=("npz", "nifti"), default="npz",
+                   help="Cache format: one .npz file, or one .nii.gz per ROI plus datalist.json.")
+    p.add_argument("--num_images", type=int, default=60,
+                   help="Phantom mammograms to generate (--dataset phantom only).")
+    p.add_argument("--seed", type=int, default=0, help="Seed of the phantom and of the normal-tissue ROI centres.")
+    p.add_argument("--roi_size", type=int, default=128,
+                   help="Side in source pixels of the window cut around each centre.")
+    p.add_argument("--output_size", type=int, default=64, help="Side in pixels of the ROIs written to the cache.")
+    p.add_argument("--median_radius", type=int, default=1,
+                   help="Radius of the median denoising filter; 0 disables it.")
+    p.add_argument("--adaptive", action="store_true",
+                   help="Enlarge the window for lesions too large to fit in --roi_size.")
+    p.add_argument("--normal_per_image", type=int, default=2,
+                   help="Normal-tissue ROIs sampled per normal mammogram; 0 drops normal tissue.")
+    p.add_argument("--augment", choices=AUGMENT_MODES, default="none",
+                   help="Dihedral copies of each ROI: none, rot90 (4 rotations) or dihedral (also mirrored).")
     p.add_argument("--cbis_shape_classes", action=argparse.BooleanOptionalAction, default=True,
-                   help="CBIS-DDSM masses shaped as architectural distortion or asymmetry get those classes")
-    p.add_argument("--strict", action="store_true", help="fail on annotations whose image is missing")
+                   help="CBIS-DDSM masses shaped as architectural distortion or asymmetry get those classes.")
+    p.add_argument("--strict", action="store_true",
+                   help="Fail on annotations whose image is missing instead of skipping them.")
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors argparse cannot see alone, before anything is read or written."""
     if args.dataset == "annotations" and len(args.csv) != 1:
-        build_parser().error("--dataset annotations needs one --csv table")
+        parser.error("--dataset annotations needs one --csv table")
+    if args.dataset_dir is None:
+        if args.dataset in _NEEDS_DATASET_DIR:
+            parser.error(f"--dataset {args.dataset} needs --dataset_dir (the folder holding the {args.dataset} data)")
+        args.dataset_dir = Path(args.csv[0]).parent if args.dataset == "annotations" else _DEFAULT_PHANTOM_DIR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``roigan-prepare-rois --dataset D --dataset_dir DIR --output rois.npz``: write the ROI cache."""
+    configure_cli_logging()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_args(parser, args)
     prepare_roi_dataset(
         _datalist_from_args(args), args.output, roi_size=args.roi_size, output_size=args.output_size,
         median_radius=args.median_radius or None, adaptive=args.adaptive, normal_per_image=args.normal_per_image,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -25,6 +26,8 @@ from monai_roigan.utils.distributed import rank_zero_first
 from monai_roigan.utils.errors import ConfigurationError
 
 __all__ = ["training_rois", "training_datalist"]
+
+logger = logging.getLogger("monai_roigan.training_data")
 
 
 def training_rois(
@@ -76,11 +79,15 @@ def _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images
         params["num_phantom_images"] = num_phantom_images
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     path = cache_dir / f"rois_{dataset}_{key}.npz"
-    if not path.is_file():
-        datalist = dataset_datalist(dataset, dataset_dir, csv_paths, include_normal=normal_per_image > 0, strict=strict,
-                                    num_phantom_images=num_phantom_images, seed=seed)  # fmt: skip
-        prepare_roi_dataset(datalist, path, roi_size=roi_size, output_size=output_size, augment=augment,
-                            normal_per_image=normal_per_image, seed=seed)  # fmt: skip
+    if path.is_file():
+        logger.info("training ROIs: reusing the cache %s", path)
+        return path
+    logger.info("training ROIs: building the cache %s from the %s dataset in %s", path, dataset, dataset_dir)
+    datalist = dataset_datalist(dataset, dataset_dir, csv_paths, include_normal=normal_per_image > 0, strict=strict,
+                                num_phantom_images=num_phantom_images, seed=seed)  # fmt: skip
+    logger.info("training ROIs: %d annotations in the datalist of %s", len(datalist), dataset_dir)
+    prepare_roi_dataset(datalist, path, roi_size=roi_size, output_size=output_size, augment=augment,
+                        normal_per_image=normal_per_image, seed=seed)  # fmt: skip
     return path
 
 
@@ -89,9 +96,12 @@ def _rois_from_datalist_file(cache_dir: Path, datalist: Path, seed, roi_size, ou
     params = dict(datalist=hashlib.sha1(datalist.read_bytes()).hexdigest(), seed=seed, roi_size=roi_size,
                   output_size=output_size, augment=augment, normal_per_image=normal_per_image, groups="patient")  # fmt: skip
     path = cache_dir / f"rois_datalist_{hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]}.npz"
-    if not path.is_file():
-        prepare_roi_dataset(entries, path, roi_size=roi_size, output_size=output_size, augment=augment,
-                            normal_per_image=normal_per_image, seed=seed)  # fmt: skip
+    if path.is_file():
+        logger.info("training ROIs: reusing the cache %s", path)
+        return path
+    logger.info("training ROIs: building the cache %s from %d entries of %s", path, len(entries), datalist)
+    prepare_roi_dataset(entries, path, roi_size=roi_size, output_size=output_size, augment=augment,
+                        normal_per_image=normal_per_image, seed=seed)  # fmt: skip
     return path
 
 
@@ -131,4 +141,6 @@ def training_datalist(
     if image_size is not None and shapes != {(1, image_size, image_size)}:
         raise ConfigurationError(f"{cache_path}: ROIs of shape {sorted(shapes)}, the networks need (1, {image_size}, "
                                  f"{image_size}); prepare the ROIs with output_size={image_size}")  # fmt: skip
+    counts = ", ".join(f"{c} {sum(i['class_name'] == c for i in items)}" for c in class_names)
+    logger.info("training ROIs: %d from %s (%s)", len(items), cache_path, counts)
     return items

@@ -22,8 +22,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -40,6 +41,8 @@ from monai_roigan.data.annotations import annotation_fields, read_roi_table
 from monai_roigan.data.classes import ALL_CLASSES
 from monai_roigan.data.dicom import dicom_laterality, dicom_spacing, dicom_view
 from monai_roigan.utils.atomic import atomic_write
+from monai_roigan.utils.cli import DefaultsHelpFormatter, configure_cli_logging
+from monai_roigan.utils.progress import progress
 
 __all__ = ["crawl_dicom_folder", "join_annotations", "write_dicom_datalist", "MAMMOGRAPHY_SOP_CLASSES", "main"]
 
@@ -47,19 +50,18 @@ MAMMOGRAPHY_SOP_CLASSES = (
     str(DigitalMammographyXRayImageStorageForPresentation),
     str(DigitalMammographyXRayImageStorageForProcessing),
 )
+logger = logging.getLogger("monai_roigan.dicom")
+
 _HEADER_ERRORS = (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError,
                   IndexError, NotImplementedError, OverflowError)  # fmt: skip
 
 
-def _candidate_files(source: Path) -> Iterable[Path]:
+def _candidate_files(source: Path) -> list[Path]:
     """Every file under a folder (hidden ones skipped), or the files a DICOMDIR references."""
     if source.is_file():
-        for instance in FileSet(pydicom.dcmread(source)):
-            yield Path(instance.path)
-        return
-    for path in sorted(source.rglob("*")):
-        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts):
-            yield path
+        return [Path(instance.path) for instance in FileSet(pydicom.dcmread(source))]
+    return [path for path in sorted(source.rglob("*"))
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts)]  # fmt: skip
 
 
 def _skip_reason(ds: pydicom.Dataset, modalities: Sequence[str]) -> str | None:
@@ -109,7 +111,7 @@ def crawl_dicom_folder(source: str | PathLike, modalities: Sequence[str] = ("MG"
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such folder or DICOMDIR")
     entries, skipped = [], []
-    for path in _candidate_files(source):
+    for path in progress(_candidate_files(source), f"DICOM headers under {source}", logger=logger, unit="files"):
         try:
             ds = pydicom.dcmread(path, stop_before_pixels=True)
             reason = _skip_reason(ds, modalities)
@@ -121,6 +123,7 @@ def crawl_dicom_folder(source: str | PathLike, modalities: Sequence[str] = ("MG"
         else:
             entries.append(entry)
     entries.sort(key=lambda e: (e["study_uid"], e["series_uid"], e["instance_number"], e["image"]))
+    logger.info("DICOM crawl of %s: %d mammograms kept, %d files skipped", source, len(entries), len(skipped))
     return entries, skipped
 
 
@@ -173,16 +176,23 @@ def write_dicom_datalist(path: str | PathLike, entries: Sequence[dict], skipped:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roigan-dicom-datalist", description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", help="folder tree of DICOM files, or a DICOMDIR file")
-    parser.add_argument("--annotations", help="CSV or JSON table: file (path, name or SOPInstanceUID), row, col, "
-                        "radius, class")  # fmt: skip
-    parser.add_argument("--output", required=True, help="datalist JSON to write")
-    parser.add_argument("--modalities", nargs="+", default=["MG"], help="modalities to keep (default MG)")
+    """The ``roigan-dicom-datalist`` argument parser (``--help`` shows every default)."""
+    description = ("Crawl a hospital DICOM export (a folder tree or a DICOMDIR) into a MONAI datalist JSON, optionally "
+                   "joined with an annotation table. Progress is logged on stderr.")  # fmt: skip
+    parser = argparse.ArgumentParser(prog="roigan-dicom-datalist", description=description,
+                                     formatter_class=DefaultsHelpFormatter)  # fmt: skip
+    parser.add_argument("source", help="Folder tree of DICOM files, or a DICOMDIR file, to crawl.")
+    parser.add_argument("--annotations", default=None,
+                        help="CSV or JSON table of lesions to join: file (path, name or SOPInstanceUID), row, col, "
+                        "radius, class; without it every kept image becomes one entry.")  # fmt: skip
+    parser.add_argument("--output", required=True, help="Datalist JSON to write (required).")
+    parser.add_argument("--modalities", nargs="+", default=["MG"], help="DICOM Modality values to keep.")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``roigan-dicom-datalist SOURCE --output datalist.json``: crawl, join the annotations, write the datalist."""
+    configure_cli_logging()
     args = build_parser().parse_args(argv)
     entries, skipped = crawl_dicom_folder(args.source, args.modalities)
     root = Path(args.source) if Path(args.source).is_dir() else Path(args.source).parent
@@ -190,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         entries, unmatched = join_annotations(entries, args.annotations, root)
         skipped += unmatched
     write_dicom_datalist(args.output, entries, skipped)
-    print(f"{args.output}: {len(entries)} entries, {len(skipped)} skipped (reasons in the file)")
+    logger.info("%s: %d entries, %d skipped (reasons in the file)", args.output, len(entries), len(skipped))
     return 0
 
 

@@ -22,6 +22,8 @@ Outputs in ``output_dir``: ``report.md``; ``per_image.csv`` (every image, both p
 from __future__ import annotations
 
 import functools
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
@@ -44,8 +46,12 @@ from monai_roigan.metrics.quality_table import compare_sets, per_image_quality
 from monai_roigan.metrics.reference import reference_metrics
 from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.utils.progress import progress
 
 __all__ = ["EvaluationSets", "Judges", "evaluate_generator", "matched_subset", "noise_like"]
+
+logger = logging.getLogger("monai_roigan.evaluation")
+_STEPS = 7  # the steps evaluate_generator logs
 
 
 @dataclass
@@ -95,7 +101,7 @@ def matched_subset(candidate: ROISet, like: ROISet, rng: np.random.Generator) ->
 def _synthetic_set(generator, num_classes: int, num_per_class: int, seed: int, latent_distribution: str,
                    truncation: float) -> ROISet:  # fmt: skip
     images = [synthesize(generator, label, range(num_per_class), seed, latent_distribution, truncation)
-              for label in range(num_classes)]  # fmt: skip
+              for label in progress(range(num_classes), "synthetic ROIs", logger=logger, unit="classes")]  # fmt: skip
     labels = np.repeat(np.arange(num_classes), num_per_class)
     return ROISet(torch.cat(images).numpy(), labels, np.array(["synthetic"] * len(labels)))
 
@@ -121,7 +127,7 @@ def _per_image_rows(sets: EvaluationSets, judges: Judges, class_names: Sequence[
     synthetic images also random pairing)."""
     ref = sets.reference
     rows = []
-    for name in ("synthetic", "floor", "noise"):
+    for name in progress(("synthetic", "floor", "noise"), "per-image metrics", logger=logger, unit="sets"):
         candidate = getattr(sets, name)
         scored = per_image_quality(candidate.images, candidate.labels, ref.images, ref.labels, judges.niqe_model,
                                    judges.brisque_model, pairing="nearest", seed=seed)  # fmt: skip
@@ -140,7 +146,8 @@ def _set_rows(sets: EvaluationSets, judges: Judges, class_names: Sequence[str], 
     """Set-level rows per class and for all classes: synthetic (size-matched to the floor and all), floor, noise."""
     rows = []
     rng = np.random.default_rng(seed)
-    for label, name in [*enumerate(class_names), (None, "all classes")]:
+    for label, name in progress([*enumerate(class_names), (None, "all classes")], "set-level metrics", logger=logger,
+                                unit="classes"):  # fmt: skip
         pick = (lambda s: s) if label is None else (lambda s, k=label: s.of_class(k))
         floor, reference, synthetic = pick(sets.floor), pick(sets.reference), pick(sets.synthetic)
         matched = matched_subset(synthetic, floor, rng)  # the floor's size and class mix
@@ -216,16 +223,31 @@ def evaluate_generator(
         classifier_epochs: epochs of the classifier that is the domain encoder and the class-fidelity judge.
         gs_repeats: landmark draws per geometry score.
     """
+    started = time.perf_counter()
     source = GeneratorSource(generator, num_classes=len(class_names))
+    _step(1, f"{num_per_class} synthetic ROIs per class of {len(class_names)} classes")
     synthetic = _synthetic_set(source.get(), len(class_names), num_per_class, seed, latent_distribution, truncation)
     floor, reference = _split_held_out(held_out, seed)
     sets = EvaluationSets(synthetic, train, floor, reference, noise_like(floor, seed))
+    _step(2, f"fitting the judges on {len(train)} training ROIs (classifier: {classifier_epochs} epochs; NIQE)")
     judges = _judges(train, encoder, brisque_model, classifier_epochs, seed)
+    _step(3, f"per-image metrics of {len(synthetic)} synthetic, {len(floor)} floor and {len(floor)} noise ROIs "
+             f"against {len(reference)} reference ROIs")  # fmt: skip
     per_image = _per_image_rows(sets, judges, class_names, seed)
+    _step(4, f"set-level metrics (FID, KID, precision/recall, GS with {gs_repeats} repeats, MS-SSIM, fidelity)")
     set_level = _set_rows(sets, judges, class_names, gs_repeats, seed)
+    _step(5, "memorization check against the training ROIs")
     memorization = memorization_check(synthetic.images, train.dihedral().images, held_out.images)
+    _step(6, f"train on synthetic, test on real ({classifier_epochs} epochs)")
     teaches = synthetic_teaches(synthetic, held_out, judges.classifier, len(class_names), classifier_epochs, seed)
     context = {"generator": source.describe(), "held_out_source": held_out_source, "truncation": truncation,
                "seed": seed, "num_per_class": num_per_class, "table_images": table_images, "encoder": judges.encoder,
                "brisque": judges.brisque, "class_names": list(class_names), "teaches": teaches}  # fmt: skip
-    return write_report(Path(output_dir), sets, per_image, set_level, memorization, context)
+    _step(7, f"writing the report into {output_dir}")
+    report = write_report(Path(output_dir), sets, per_image, set_level, memorization, context)
+    logger.info("evaluation: done in %.0f s; report %s", time.perf_counter() - started, report)
+    return report
+
+
+def _step(index: int, what: str) -> None:
+    logger.info("evaluation step %d/%d: %s", index, _STEPS, what)

@@ -3,6 +3,7 @@ computes. Layout and wording only: every number comes from the caller."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,10 +11,13 @@ import numpy as np
 
 from monai_roigan.metrics.quality_table import PER_IMAGE_COLUMNS, SET_COLUMNS
 from monai_roigan.utils.plots import metric_boxplots
+from monai_roigan.utils.progress import progress
 from monai_roigan.utils.report import markdown_table, write_csv
 from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8
 
 __all__ = ["PAPER_TABLE_10", "write_report"]
+
+logger = logging.getLogger("monai_roigan.evaluation")
 
 #: Table 10 of the paper (SSIM, DSSIM, PSNR dB, MSE in 8-bit units), as published
 PAPER_TABLE_10 = (
@@ -129,7 +133,8 @@ def write_report(output_dir: Path, sets, per_image: list[dict], set_level: list[
     """Write ``report.md``, the CSV files and the figures into ``output_dir``; returns the report's path."""
     output_dir.mkdir(parents=True, exist_ok=True)
     sections = [_header(context, sets)]
-    for label, name in enumerate(context["class_names"]):
+    for label, name in progress(list(enumerate(context["class_names"])), "report sections and figures", logger=logger,
+                                unit="classes"):  # fmt: skip
         box, grid = _figures(output_dir, sets, per_image, label, name, context["seed"])
         sections += [f"## {name}", "",
                      f"{context['table_images']} random synthetic ROIs (as the paper's Tables 6-9). GS and FID describe "
@@ -160,4 +165,8 @@ def write_report(output_dir: Path, sets, per_image: list[dict], set_level: list[
     write_csv(output_dir / "memorization.csv", [{**memorization, "copies": " ".join(map(str, memorization["copies"]))}])
     report = output_dir / "report.md"
     report.write_text("\n".join(sections), encoding="utf-8")
+    figures = [f"{kind}_{name}.png" for name in context["class_names"] for kind in ("boxplot", "grid")]
+    logger.info("evaluation report written to %s: %s; tables per_image.csv, set_level.csv, "
+                "train_synthetic_test_real.csv, table10.csv, memorization.csv; figures %s",
+                output_dir, report.name, ", ".join(figures))  # fmt: skip
     return report

@@ -1,4 +1,5 @@
-"""Small shared utilities: exceptions, atomic writes, safe loading and seeding helpers."""
+"""Small shared utilities: exceptions, atomic writes, safe loading, seeding, progress (``utils.progress``) and the
+commands' help and logging set-up (``utils.cli``)."""
 
 from .errors import (
     AnnotationError,

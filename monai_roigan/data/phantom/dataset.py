@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping
@@ -24,7 +25,10 @@ from monai_roigan.data.phantom.common import (
     PhantomLesion,
 )
 from monai_roigan.data.phantom.render import render_phantom_mammogram
+from monai_roigan.utils.progress import progress
 from monai_roigan.utils.seeding import derived_rng
+
+logger = logging.getLogger("monai_roigan.phantom")
 
 
 def _normalise_weights(class_weights: Mapping[str, float] | None) -> dict[str, float]:
@@ -196,6 +200,7 @@ def make_phantom_dataset(
     previous = _read_parameters(params_path)
     if info_path.exists() and not overwrite:
         if previous == params:
+            logger.info("phantom: %s already holds these %d images (seed %d); reused", root, num_images, seed)
             return root
         why = (
             "has no phantom.json, so it is not a phantom folder (real MIAS data?)"
@@ -211,7 +216,8 @@ def make_phantom_dataset(
                 stale.unlink()
     params_path.unlink(missing_ok=True)
     rows = []
-    for k, code in enumerate(_assign_codes(seed, num_images, weights)):
+    codes = _assign_codes(seed, num_images, weights)
+    for k, code in progress(enumerate(codes), f"phantom images into {root}", len(codes), logger, "images"):
         refnum = k + 1
         name = f"mdb{refnum:03d}"
         tissue, num_lesions = _image_meta(seed, refnum, code)
