@@ -1,7 +1,9 @@
-"""Regenerate the figures in docs/img: phantom vs real MIAS mammograms, and per-class ROI grids of both.
+"""Regenerate the figures in docs/img: phantom vs real MIAS mammograms, per-class ROI grids of both, and
+real-vs-generated grids per class for a trained phantom model and a trained MIAS model.
 
-Run: python docs/make_figures.py [--mias ../shared/data/mias]
-The MIAS figures are skipped when the real data is absent.
+Run: python docs/make_figures.py [--mias ../shared/data/mias] [--phantom_model bundle] [--mias_model /tmp/mias_bundle]
+The MIAS figures are skipped when the real data is absent; a real-vs-generated grid is skipped when its model
+folder has no ``models/model.pt``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+import monai_roigan
 from monai_roigan.apps import prepare_roi_dataset
-from monai_roigan.data import load_roi_cache, mias_datalist
+from monai_roigan.data import ABNORMALITY_CLASSES, load_roi_cache, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.transforms import LoadMammogram
 from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8
@@ -29,13 +32,29 @@ def mammogram_row(paths: list[str], step: int = 4) -> np.ndarray:
     return tile_images([to_uint8(load(p)[0].numpy()[::step, ::step], (0, 1)) for p in paths], len(paths))
 
 
-def roi_grid(folder: Path, out: Path, seed: int = 0) -> None:
+def real_rois(folder: Path, seed: int = 0) -> dict:
+    """The ROI cache of every lesion and normal-tissue ROI of a MIAS-layout folder."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         datalist = mias_datalist(folder)
     with tempfile.TemporaryDirectory() as tmp:
         prepare_roi_dataset(datalist, Path(tmp) / "rois.npz", seed=seed, verbose=False)
-        cache = load_roi_cache(Path(tmp) / "rois.npz")
+        return load_roi_cache(Path(tmp) / "rois.npz")
+
+
+def real_vs_generated(cache: dict, model: Path, out: Path, seed: int = 0) -> None:
+    """Per lesion class: a row of real ROIs, then a row of generated ROIs (seed ``seed``) of the same class."""
+    rows = []
+    for name in ABNORMALITY_CLASSES:
+        k = list(cache["class_names"]).index(name)
+        real = cache["images"][cache["labels"] == k][:PER_CLASS]
+        fake = monai_roigan.generate(model, name, PER_CLASS, seed=seed).numpy()
+        rows.append((f"{name} real ({int((cache['labels'] == k).sum())})", tile_images(list(to_uint8(real)), PER_CLASS)))
+        rows.append((f"{name} generated", tile_images(list(to_uint8(fake)), PER_CLASS)))
+    save_png(labelled_rows(rows, label_width=230), out)
+
+
+def roi_grid(cache: dict, out: Path) -> None:
     rows = []
     for k, name in enumerate(cache["class_names"]):
         images = cache["images"][cache["labels"] == k][:PER_CLASS]
@@ -50,20 +69,28 @@ def first_of_each_code(datalist: list[dict], codes: list[str]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mias", type=Path, default=REAL_MIAS)
+    parser.add_argument("--mias", type=Path, default=REAL_MIAS, help="a MIAS folder (Info.txt and PGM files)")
+    parser.add_argument("--phantom_model", type=Path, default=Path("bundle"), help="bundle folder trained on the phantom")
+    parser.add_argument("--mias_model", type=Path, default=Path("/tmp/mias_bundle"), help="bundle folder trained on MIAS")
     args = parser.parse_args()
     IMG.mkdir(exist_ok=True)
     codes = ["CIRC", "SPIC", "CALC", "ARCH", "ASYM", "NORM"]
     with tempfile.TemporaryDirectory() as tmp:
         phantom = make_phantom_dataset(Path(tmp) / "phantom", num_images=60, seed=0)
         rows = [("phantom", mammogram_row(first_of_each_code(mias_datalist(phantom), codes)))]
-        roi_grid(phantom, IMG / "roi_grid_phantom.png")
+        cache = real_rois(phantom)
+        roi_grid(cache, IMG / "roi_grid_phantom.png")
+        if (args.phantom_model / "models" / "model.pt").is_file():
+            real_vs_generated(cache, args.phantom_model, IMG / "real_vs_generated_phantom.png")
     if (args.mias / "Info.txt").is_file():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             real = mias_datalist(args.mias)
         rows.append(("real MIAS", mammogram_row(first_of_each_code(real, codes))))
-        roi_grid(args.mias, IMG / "roi_grid_mias.png")
+        cache = real_rois(args.mias)
+        roi_grid(cache, IMG / "roi_grid_mias.png")
+        if (args.mias_model / "models" / "model.pt").is_file():
+            real_vs_generated(cache, args.mias_model, IMG / "real_vs_generated_mias.png")
     save_png(labelled_rows(rows, label_width=80), IMG / "phantom_vs_mias.png")
     print("columns of phantom_vs_mias.png:", ", ".join(codes))
 

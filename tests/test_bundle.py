@@ -27,7 +27,8 @@ def overlay(*names: str) -> str:
 SHARED_SETTINGS = {"bundle_root", "model_path", "cache_dir", "dataset_dir", "datalist", "dataset", "num_phantom_images",
                    "holdout_fraction", "split_seed", "seed", "class_names", "image_size", "latent_distribution",
                    "truncation", "width", "d_width", "latent_dim", "conditional", "mode", "heldout_seed",
-                   "test_dataset_dir", "test_dataset", "test_datalist", "real_rois"}  # fmt: skip
+                   "test_dataset_dir", "test_dataset", "test_datalist", "real_rois", "min_confidence",
+                   "sample_filter"}  # fmt: skip
 
 REQUIRED_METADATA = {
     "version": str, "changelog": dict, "monai_version": str, "pytorch_version": str, "numpy_version": str,
@@ -47,6 +48,30 @@ def test_metadata_has_required_keys_offline():
     assert set(fmt["inputs"]) == {"latent", "label"} and fmt["inputs"]["latent"]["num_channels"] == 100
     out = fmt["outputs"]["pred"]
     assert out["spatial_shape"] == [64, 64] and out["value_range"] == [-1, 1] and out["num_channels"] == 1
+
+
+def test_metadata_versions_agree_with_the_package_and_its_dependencies():
+    """One version for the package, its pyproject and the bundle; every runtime dependency pinned as tested."""
+    import tomllib
+    from importlib.metadata import version
+
+    import monai_roigan
+
+    meta = json.loads((CONFIGS / "metadata.json").read_text())
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert meta["version"] == project["version"] == monai_roigan.__version__
+    assert meta["required_packages_version"]["monai-roigan"] == meta["version"]
+    newest = max(meta["changelog"], key=lambda v: tuple(int(p) for p in v.split(".")))
+    assert newest == meta["version"], "the changelog's newest entry is the bundle's version"
+    own_fields = {"torch": "pytorch_version", "monai": "monai_version", "numpy": "numpy_version"}
+    for requirement in project["dependencies"]:
+        name = requirement.split(">")[0].split("=")[0].split("<")[0].strip().lower()
+        pinned = meta.get(own_fields[name]) if name in own_fields else meta["required_packages_version"].get(name)
+        assert pinned, f"metadata.json does not pin the dependency {name}"
+        assert version(name).split("+")[0] == pinned, f"{name}: installed {version(name)}, metadata says {pinned}"
+    assert meta["eval_metrics"], "eval_metrics holds the measured numbers"
+    for name, value in meta["eval_metrics"].items():
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), name
 
 
 @pytest.mark.parametrize("name", ["train.json", "inference.json", "paper.json", "per_class.json", "metadata.json",

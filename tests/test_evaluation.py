@@ -239,6 +239,11 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
         assert bounds and all(-1 <= b <= 1 for b in bounds)  # a difference of scores in [0, 1] lies in [-1, 1]
     summary = list(csv.DictReader(open(root / "down" / "downstream_summary.csv")))
     assert [(r["task"], r["arm"]) for r in summary] == [(t, a) for t in TASKS for a in arms]
+    filtered = [r for r in rows if r["arm"] == "synthetic_filtered"]
+    rates = [float(r[f"accepted_{c}"]) for r in filtered for c in CLASSES if r[f"accepted_{c}"] not in ("", "nan")]
+    assert filtered and rates and all(0 <= v <= 1 for v in rates)
+    assert all(r[f"accepted_{c}"] in ("", "nan") for r in rows if r["arm"] == "synthetic" for c in CLASSES)
+    assert "Sample filter (`synthetic_filtered`)" in text and "accepted per class" in text
 
 
 def test_downstream_is_deterministic_for_a_seed(tiny_setup, tiny_normals):

@@ -1,5 +1,6 @@
 """Workflows that combine the layers below (as ``monai.apps`` does): ROI preparation and its command, the GAN's
-training data, the pre-flight checks of a training run, generation to files, and the class-balanced dataset.
+training data, the pre-flight checks of a training run, generation (in memory and to files), the class-balanced
+dataset and the sample filter that keeps only synthetic ROIs a real-trained classifier recognises.
 
 Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 """
@@ -7,13 +8,16 @@ Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 from .generation import OUTPUT_FORMATS, as_formats, generate, generate_rois
 from .preflight import check_training_options, check_training_setup
 from .prepare import prepare_roi_dataset
+from .sample_filter import ConfidenceFilter, check_min_confidence
 from .synthetic_dataset import SyntheticBalancedDataset
 from .training_data import training_datalist, training_rois
 
 __all__ = [
+    "ConfidenceFilter",
     "OUTPUT_FORMATS",
     "SyntheticBalancedDataset",
     "as_formats",
+    "check_min_confidence",
     "check_training_options",
     "check_training_setup",
     "generate",

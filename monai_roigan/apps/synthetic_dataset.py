@@ -18,6 +18,7 @@ is applied to real and synthetic items alike.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
@@ -31,9 +32,11 @@ from monai_roigan.data.classes import ABNORMALITY_CLASSES
 from monai_roigan.networks.sampling import check_truncation, fit_to_pipeline, synthesize
 from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
-from monai_roigan.transforms.synthetic import mark_real, synthetic_meta
+from monai_roigan.transforms.synthetic import SampleFilter, check_share, mark_real, synthetic_meta
 
 __all__ = ["SyntheticBalancedDataset"]
+
+logger = logging.getLogger("monai_roigan.synthetic_dataset")
 
 
 class SyntheticBalancedDataset(Dataset):
@@ -50,6 +53,13 @@ class SyntheticBalancedDataset(Dataset):
         spatial_size: (H, W) of synthetic ROIs; default: the shape of the first real image.
         batch_size: synthetic ROIs generated per batch.
         transform: applied to every item (real and synthetic), or None.
+        sample_filter: keep only synthetic ROIs it accepts (e.g. :class:`~monai_roigan.apps.ConfidenceFilter`):
+            candidates ``k = 0, 1, 2, ...`` of each class are generated in batches and the accepted ones fill the
+            plan, so item ``i`` is still the same image in every run; :meth:`acceptance_rates` reports the shares.
+        max_synthetic_share: at most this share in (0, 1] of a class's items are synthetic (the top-up stops
+            there); None: no cap.
+        max_rejected: when this many candidates of one class are rejected in a row, the class keeps the accepted
+            ones found so far (fewer than its target; a warning says how many) and the top-up moves on.
     """
 
     def __init__(
@@ -69,6 +79,9 @@ class SyntheticBalancedDataset(Dataset):
         latent_distribution: str = "uniform",
         truncation: float = 1.0,
         transform: Callable | None = None,
+        sample_filter: SampleFilter | None = None,
+        max_synthetic_share: float | None = None,
+        max_rejected: int = 4096,
     ):
         if len(data) == 0:
             raise ValueError("SyntheticBalancedDataset needs at least one real item")
@@ -78,6 +91,11 @@ class SyntheticBalancedDataset(Dataset):
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
         self.seed, self.batch_size, self.latent_distribution = int(seed), int(batch_size), latent_distribution
         self.truncation = check_truncation(truncation)
+        self.sample_filter, self.max_rejected = sample_filter, int(max_rejected)
+        self.max_synthetic_share = check_share(max_synthetic_share)
+        self.generated: dict[str, int] = {}
+        self.accepted: dict[str, int] = {}
+        self._chunks: dict[tuple[int, int], torch.Tensor] = {}
         first_item = data[0]  # loaded: the template image
         self.label_form = first_item[label_key]
         counts = Counter(self.labels.index(label) for label in self._real_labels())
@@ -86,7 +104,6 @@ class SyntheticBalancedDataset(Dataset):
         self.spatial_size = tuple(spatial_size or tuple(first.shape[1:]))
         self.channels = int(first.shape[0])
         self.template = first  # its meta keys, provenance blanked, go on synthetic items (batches collate)
-        self._chunks: dict[tuple[int, int], torch.Tensor] = {}
 
     def _plan(self, counts: Counter, target) -> list[tuple[int, int]]:
         names = self.labels.class_names
@@ -102,8 +119,38 @@ class SyntheticBalancedDataset(Dataset):
         plan = []
         for name, count in goal.items():
             index = names.index(name)
-            plan += [(index, k) for k in range(max(0, count - counts.get(index, 0)))]
+            real = counts.get(index, 0)
+            wanted = max(0, count - real)
+            if self.max_synthetic_share is not None and self.max_synthetic_share < 1:
+                wanted = min(wanted, int(self.max_synthetic_share * real / (1 - self.max_synthetic_share) + 1e-9))
+            plan += [(index, k) for k in self._accepted_indices(index, wanted)]
         return plan
+
+    def _accepted_indices(self, class_index: int, wanted: int) -> list[int]:
+        """The first ``wanted`` candidate indices of ``class_index`` that the sample filter accepts (all without one)."""
+        if self.sample_filter is None or wanted == 0:
+            return list(range(wanted))
+        name = self.labels.class_names[class_index]
+        gen_class = self.generator_classes.index(name)
+        kept, chunk, rejected = [], 0, 0
+        while len(kept) < wanted:
+            images = self._chunk(class_index, chunk)
+            keep = self.sample_filter(images, gen_class)
+            accepted = [chunk * self.batch_size + int(i) for i in torch.nonzero(keep).flatten()]
+            self.generated[name] = self.generated.get(name, 0) + len(images)
+            self.accepted[name] = self.accepted.get(name, 0) + len(accepted)
+            kept += accepted
+            rejected = 0 if accepted else rejected + len(images)
+            if rejected >= self.max_rejected:
+                logger.warning(f"the sample filter rejected {rejected} synthetic {name} ROIs in a row: {len(kept)} of "
+                               f"{wanted} kept; lower its threshold for more")  # fmt: skip
+                break
+            chunk += 1
+        return kept[:wanted]
+
+    def acceptance_rates(self) -> dict[str, float]:
+        """{class name: share of the generated candidates the sample filter accepted} (empty without a filter)."""
+        return {name: self.accepted[name] / n for name, n in self.generated.items() if n}
 
     def _real_labels(self) -> list:
         """The real items' labels: from the items before their transforms when they all carry one."""

@@ -15,6 +15,9 @@ The synthetic arms use the trained generator:
 
 - ``synthetic``: classic augmentation plus synthetic ROIs of each lesion class up to the largest lesion class
   (:class:`~monai_roigan.apps.SyntheticBalancedDataset`), the same top-up as ``copy_paste``;
+- ``synthetic_filtered``: the ``synthetic`` arm, but only synthetic ROIs that a classifier fitted on the fold's real
+  lesion ROIs assigns to their class with probability at least ``min_confidence``
+  (:class:`~monai_roigan.apps.ConfidenceFilter`); the acceptance rate per class is reported;
 - ``synthetic_share_<s>`` (one arm per share in ``synthetic_shares``): classic augmentation plus ``s`` times each
   lesion class's real count of synthetic ROIs;
 - ``synthetic_only``: synthetic lesion ROIs only (as many per class as the largest real lesion class), with the
@@ -27,6 +30,7 @@ ROIs are (1, S, S) in [-1, 1]; lesion classes are labelled 0..K-1, normal tissue
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,6 +40,7 @@ from monai.data import Dataset
 from monai.transforms import Compose, RandAffined, RandFlipd, RandRotate90d, RandShiftIntensityd
 from torch.utils.data import ConcatDataset
 
+from monai_roigan.apps.sample_filter import ConfidenceFilter
 from monai_roigan.apps.synthetic_dataset import SyntheticBalancedDataset
 from monai_roigan.data.classes import NORMAL_CLASS
 from monai_roigan.evaluation.data import ROISet
@@ -45,9 +50,11 @@ from monai_roigan.transforms.copy_paste import CopyPasteLesiond
 
 __all__ = ["ARMS", "NON_SYNTHETIC_ARMS", "ArmData", "arm_dataset", "classic_augmentation", "expand_arms", "roi_dataset_items"]
 
+logger = logging.getLogger("monai_roigan.downstream")
+
 NON_SYNTHETIC_ARMS = ("real", "classic", "oversample", "copy_paste")
 #: arm names; ``synthetic_share`` stands for one ``synthetic_share_<s>`` arm per share
-ARMS = (*NON_SYNTHETIC_ARMS, "synthetic", "synthetic_share", "synthetic_only", "two_phase")
+ARMS = (*NON_SYNTHETIC_ARMS, "synthetic", "synthetic_filtered", "synthetic_share", "synthetic_only", "two_phase")
 
 
 def classic_augmentation() -> list:
@@ -86,7 +93,7 @@ def roi_dataset_items(rois: ROISet) -> list[dict]:
 class ArmData:
     """What one fold gives every arm: the real lesion ROIs (labels 0..K-1), the real normal-tissue ROIs (label K;
     the tissue that ``copy_paste`` pastes into, and the normal class when ``with_normal``), the generator, the
-    lesion class names, and the seed and truncation of the synthetic ROIs."""
+    lesion class names, the seed and truncation of the synthetic ROIs, and the sample filter's threshold."""
 
     lesions: ROISet
     normals: ROISet
@@ -95,6 +102,7 @@ class ArmData:
     with_normal: bool
     seed: int = 0
     truncation: float = 0.8
+    min_confidence: float = 0.5
 
     def real(self) -> ROISet:
         return ROISet.concat([self.lesions, self.normals]) if self.with_normal else self.lesions
@@ -121,11 +129,15 @@ def _copy_paste_top_up(data: ArmData) -> list:
     return parts
 
 
-def _synthetic(data: ArmData, target: dict[str, int]) -> SyntheticBalancedDataset:
+def _synthetic(data: ArmData, target: dict[str, int], filtered: bool = False) -> SyntheticBalancedDataset:
     names = data.pipeline_classes() if data.with_normal else list(data.class_names)
+    keep = None
+    if filtered:  # the judge sees only the fold's real lesion ROIs, never a test woman
+        keep = ConfidenceFilter.fit(torch.from_numpy(data.lesions.images), torch.from_numpy(data.lesions.labels),
+                                    len(data.class_names), data.min_confidence, seed=data.seed)  # fmt: skip
     return SyntheticBalancedDataset(roi_dataset_items(data.real()), data.source, target=target, class_names=names,
                                     generator_classes=data.class_names, seed=data.seed, truncation=data.truncation,
-                                    transform=Compose(classic_augmentation()))  # fmt: skip
+                                    transform=Compose(classic_augmentation()), sample_filter=keep)  # fmt: skip
 
 
 def _synthetic_only(data: ArmData) -> Dataset:
@@ -141,14 +153,21 @@ def _synthetic_only(data: ArmData) -> Dataset:
 
 def arm_dataset(arm: str, data: ArmData):
     """The training dataset of ``arm`` (``two_phase``: of its first phase; its second is ``classic``)."""
+    dataset = _arm_dataset(arm, data)
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("arm %s: %d training ROIs from %d real ones", arm, len(dataset), len(data.real()))
+    return dataset
+
+
+def _arm_dataset(arm: str, data: ArmData):
     if arm == "real":
         return Dataset(roi_dataset_items(data.real()))
     if arm in ("classic", "oversample"):
         return Dataset(roi_dataset_items(data.real()), Compose(classic_augmentation()))
     if arm == "copy_paste":
-        return ConcatDataset([arm_dataset("classic", data), *_copy_paste_top_up(data)])
-    if arm in ("synthetic", "two_phase"):
-        return _synthetic(data, dict.fromkeys(data.class_names, max(data.counts().values())))
+        return ConcatDataset([_arm_dataset("classic", data), *_copy_paste_top_up(data)])
+    if arm in ("synthetic", "two_phase", "synthetic_filtered"):
+        return _synthetic(data, dict.fromkeys(data.class_names, max(data.counts().values())), arm == "synthetic_filtered")
     if arm.startswith("synthetic_share_"):
         share = float(arm.removeprefix("synthetic_share_"))
         return _synthetic(data, {n: c + int(round(share * c)) for n, c in data.counts().items()})

@@ -35,11 +35,13 @@ import torch
 from monai.metrics import compute_roc_auc
 from scipy import stats
 
+from monai_roigan.apps.sample_filter import check_min_confidence
 from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.engines.classifier import train_roi_classifier
 from monai_roigan.evaluation.arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, expand_arms
 from monai_roigan.evaluation.data import ROISet
 from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.utils.progress import progress
 from monai_roigan.utils.report import markdown_table, write_csv
 
 __all__ = ["MAIN_SCORE", "TASKS", "fold_scores", "interval", "normal_scores", "run_downstream",
@@ -189,14 +191,31 @@ def _fold_sets(train: ROISet, held: ROISet, normal_train: ROISet, normal_held: R
 
 
 def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batch_size: int, seed: int):
-    """(trained classifier, training-set size) of one arm on one fold."""
+    """(trained classifier, training-set size, {class: sample-filter acceptance rate}) of one arm on one fold."""
     dataset = arm_dataset(arm, data)
     first = steps // 2 if arm == "two_phase" else steps
     net = train_arm_classifier(dataset, num_classes, first, batch_size, seed, balanced=arm == "oversample")
     if arm == "two_phase":  # fine-tune on the real ROIs only
         net = train_arm_classifier(arm_dataset("classic", data), num_classes, steps - first, batch_size, seed + 1,
                                    network=net)  # fmt: skip
-    return net, len(dataset)
+    rates = dataset.acceptance_rates() if hasattr(dataset, "acceptance_rates") else {}
+    return net, len(dataset), rates
+
+
+def _jobs(train, held_out, normal_train, normal_held_out, class_names, k, repeats, tasks, names, rare, rare_fraction,
+          seed, truncation, source, external, min_confidence):  # fmt: skip
+    """``(repeat, fold, task, arm, ArmData, test ROIs)`` of every classifier to train, in the report's order."""
+    for repeat in range(repeats):
+        for fold, (lesions, normals, test) in enumerate(_fold_sets(train, held_out, normal_train, normal_held_out,
+                                                                  len(class_names), k, seed + 1000 * repeat, external)):  # fmt: skip
+            fold_seed = seed + 1000 * repeat + fold
+            lesions = _keep_rare_share(lesions, rare, rare_fraction, fold_seed)
+            for task in tasks:
+                with_normal = task == "abnormal_vs_normal"
+                task_test = test if with_normal else test.subset(test.labels < len(class_names))
+                data = ArmData(lesions, normals, source, class_names, with_normal, fold_seed, truncation, min_confidence)
+                for arm in names:
+                    yield repeat, fold, task, arm, data, task_test
 
 
 def run_downstream(
@@ -220,6 +239,7 @@ def run_downstream(
     repeats: int = 1,
     synthetic_shares: Sequence[float] = (0.25, 0.5, 1.0),
     external: bool = False,
+    min_confidence: float = 0.5,
 ) -> Path:
     """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv`` and
     ``downstream_summary.csv`` into ``output_dir`` and returns the report's path.
@@ -240,6 +260,7 @@ def run_downstream(
         tasks: some of :data:`TASKS`.
         external: ``held_out`` is an external test set: the folds split the training ROIs (``train`` and
             ``normal_train``) by woman, and every classifier is scored on the whole external set.
+        min_confidence: the sample filter's threshold in the ``synthetic_filtered`` arm.
 
     Raises:
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, or a class without
@@ -253,28 +274,25 @@ def run_downstream(
     source = GeneratorSource(generator, num_classes=len(class_names)) if set(names) - set(NON_SYNTHETIC_ARMS) else None
     rare = [list(class_names).index(n) for n in rare_classes]
     rows = []
-    for repeat in range(repeats):
-        for fold, (lesions, normals, test) in enumerate(_fold_sets(train, held_out, normal_train, normal_held_out,
-                                                                  len(class_names), k, seed + 1000 * repeat, external)):  # fmt: skip
-            fold_seed = seed + 1000 * repeat + fold
-            lesions = _keep_rare_share(lesions, rare, rare_fraction, fold_seed)
-            for task in tasks:
-                with_normal = task == "abnormal_vs_normal"
-                task_test = test if with_normal else test.subset(test.labels < len(class_names))
-                data = ArmData(lesions, normals, source, class_names, with_normal, fold_seed, truncation)
-                for arm in names:
-                    start = time.perf_counter()
-                    net, size = _fold_classifier(arm, data, len(class_names) + with_normal, steps, batch_size, fold_seed)
-                    probs = predict(net, task_test.images)
-                    rows.append({"task": task, "repeat": repeat, "fold": fold, "arm": arm, "train_rois": size,
-                                 "real_train_rois": len(data.real()), "test_rois": len(task_test),
-                                 **task_scores(task, probs, task_test.labels, class_names)})  # fmt: skip
-                    logger.info(f"repeat {repeat + 1}/{repeats}, fold {fold + 1}/{k}, {task}, {arm}: "
-                                f"{MAIN_SCORE[task]} {rows[-1][MAIN_SCORE[task]]:.3f} ({time.perf_counter() - start:.0f} s)")  # fmt: skip
+    jobs = _jobs(train, held_out, normal_train, normal_held_out, class_names, k, repeats, tasks, names, rare,
+                 rare_fraction, seed, truncation, source, external, check_min_confidence(min_confidence))  # fmt: skip
+    total = repeats * k * len(tasks) * len(names)
+    for repeat, fold, task, arm, data, task_test in progress(jobs, "downstream classifiers", total, logger,
+                                                             "classifiers"):  # fmt: skip
+        start = time.perf_counter()
+        with_normal = task == "abnormal_vs_normal"
+        net, size, rates = _fold_classifier(arm, data, len(class_names) + with_normal, steps, batch_size, data.seed)
+        probs = predict(net, task_test.images)
+        rows.append({"task": task, "repeat": repeat, "fold": fold, "arm": arm, "train_rois": size,
+                     "real_train_rois": len(data.real()), "test_rois": len(task_test),
+                     **task_scores(task, probs, task_test.labels, class_names),
+                     **{f"accepted_{name}": rates.get(name, float("nan")) for name in class_names}})  # fmt: skip
+        logger.info(f"repeat {repeat + 1}/{repeats}, fold {fold + 1}/{k}, {task}, {arm}: "
+                    f"{MAIN_SCORE[task]} {rows[-1][MAIN_SCORE[task]]:.3f} ({time.perf_counter() - start:.0f} s)")  # fmt: skip
     setup = {"generator": "none (no synthetic arm)" if source is None else source.describe(),
              "held_out_source": held_out_source, "k": k, "repeats": repeats, "steps": steps, "batch_size": batch_size,
              "truncation": truncation, "rare_classes": list(rare_classes), "rare_fraction": rare_fraction,
-             "normal_test_rois": len(normal_held_out), "external": external}  # fmt: skip
+             "normal_test_rois": len(normal_held_out), "external": external, "min_confidence": min_confidence}  # fmt: skip
     return _write_downstream(Path(output_dir), rows, tasks, names, class_names, setup)
 
 
@@ -325,6 +343,18 @@ def _task_section(task: str, rows: list[dict], arms: Sequence[str], class_names:
             markdown_table(table, ["arm", *metrics], ["arm", *(m.replace("_", " ") for m in metrics)]), ""]  # fmt: skip
 
 
+def _acceptance(rows: list[dict], class_names: Sequence[str], setup: dict) -> list[str]:
+    """The report line of the sample filter's mean acceptance rate per class (none without a filtered arm)."""
+    filtered = [r for r in rows if r["arm"] == "synthetic_filtered"]
+    if not filtered:
+        return []
+    rates = {n: [r[f"accepted_{n}"] for r in filtered if np.isfinite(r[f"accepted_{n}"])] for n in class_names}
+    shown = ", ".join(f"{n} {np.mean(v):.2f}" if v else f"{n} (none asked)" for n, v in rates.items())
+    return [f"- Sample filter (`synthetic_filtered`): synthetic ROIs kept when a classifier fitted on the fold's real "
+            f"lesion ROIs gives their class at least {setup['min_confidence']:g}; accepted per class, mean over "
+            f"classifiers: {shown}"]  # fmt: skip
+
+
 def _write_downstream(output_dir: Path, rows: list[dict], tasks: Sequence[str], arms: Sequence[str],
                       class_names: Sequence[str], setup: dict) -> Path:  # fmt: skip
     """``downstream.md``, ``downstream_folds.csv`` and ``downstream_summary.csv`` in ``output_dir``."""
@@ -359,10 +389,13 @@ def _write_downstream(output_dir: Path, rows: list[dict], tasks: Sequence[str], 
         "per fold in every arm (arms: monai_roigan.evaluation.arms)",
         "- Intervals of differences: paired over folds and repeats, variance factor 1/(k r) + n_test/n_train "
         "(Nadeau and Bengio), clipped to [-1, 1]. Each is a 95% interval on its own: with several synthetic arms "
-        "and tasks, about one comparison in twenty crosses 0 by chance alone", *caveat, ""]  # fmt: skip
+        "and tasks, about one comparison in twenty crosses 0 by chance alone", *_acceptance(rows, class_names, setup),
+        *caveat, ""]  # fmt: skip
     for task in tasks:
         lines += _task_section(task, [r for r in rows if r["task"] == task], arms, class_names)
     lines += ["Per fold: `downstream_folds.csv`; numbers: `downstream_summary.csv`.", ""]
     report = output_dir / "downstream.md"
     report.write_text("\n".join(lines), encoding="utf-8")
+    logger.info("downstream: wrote %s, %s and %s in %s", report.name, "downstream_folds.csv", "downstream_summary.csv",
+                output_dir)  # fmt: skip
     return report

@@ -25,7 +25,7 @@ the same sequence of synthetic ROIs.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -40,11 +40,15 @@ from monai_roigan.networks.sampling import check_latent_distribution, check_trun
 from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
 
-__all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "SOURCE_IMAGE_KEYS", "balancing_distribution",
-           "mark_real", "synthetic_meta"]  # fmt: skip
+__all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "SampleFilter", "SOURCE_IMAGE_KEYS",
+           "balancing_distribution", "check_single_roi", "mark_real", "synthetic_meta"]  # fmt: skip
 
 #: meta keys that point at the real image an ROI came from; overwritten on synthetic ROIs
 SOURCE_IMAGE_KEYS = ("filename_or_obj", "source_path", "roi_center", "source", "center", "group", "saved_to")
+
+
+#: ``sample_filter(images (N, 1, S, S) in [-1, 1], generator class index) -> (N,) bool``: which synthetic ROIs to keep
+SampleFilter = Callable[[torch.Tensor, int], torch.Tensor]
 
 
 class ROIBank:
@@ -52,22 +56,35 @@ class ROIBank:
 
     Refills start small and double up to ``bank_size`` (4, 8, 16, ...), so a short-lived worker (one epoch
     of a small dataset) generates little more than it uses and a long-lived one generates in full batches.
+    With a ``sample_filter`` only the ROIs it accepts enter the store; :meth:`acceptance_rates` counts them.
 
     Args:
         source: the generator.
         bank_size: the largest number of ROIs generated per refill of one class.
         latent_distribution: ``"uniform"`` (U(-1, 1), as trained) or ``"normal"``.
         truncation: latent scale psi in (0, 1] (U(-psi, psi)); below 1 trades diversity for class fidelity.
+        sample_filter: keeps a subset of each refill (e.g. :class:`~monai_roigan.apps.ConfidenceFilter`), or None.
+        max_rejected: refills of one class may reject at most this many ROIs in a row before a ``RuntimeError``
+            says that the filter accepts (almost) nothing of that class.
     """
 
     def __init__(
-        self, source: GeneratorSource, bank_size: int = 64, latent_distribution: str = "uniform", truncation: float = 1.0
+        self,
+        source: GeneratorSource,
+        bank_size: int = 64,
+        latent_distribution: str = "uniform",
+        truncation: float = 1.0,
+        sample_filter: SampleFilter | None = None,
+        max_rejected: int = 4096,
     ):
         self.source, self.bank_size, self.latent_distribution = source, int(bank_size), latent_distribution
         self.truncation = check_truncation(truncation)
         check_latent_distribution(latent_distribution)
+        self.sample_filter, self.max_rejected = sample_filter, int(max_rejected)
         self.stores: dict[int, list[tuple[torch.Tensor, int, int]]] = {}
         self.refills: dict[int, int] = {}
+        self.generated: dict[int, int] = {}
+        self.accepted: dict[int, int] = {}
         self.warm_up()
 
     def refill_sizes(self) -> list[int]:
@@ -88,13 +105,26 @@ class ROIBank:
         num = sizes[min(self.refills.get(class_index, 0), len(sizes) - 1)]
         self.refills[class_index] = self.refills.get(class_index, 0) + 1
         images = synthesize(self.source.get(), class_index, range(num), seed, self.latent_distribution, self.truncation)
-        self.stores[class_index] = [(images[k], seed, k) for k in range(num - 1, -1, -1)]
+        keep = torch.ones(num, dtype=torch.bool) if self.sample_filter is None else self.sample_filter(images, class_index)
+        self.generated[class_index] = self.generated.get(class_index, 0) + num
+        self.accepted[class_index] = self.accepted.get(class_index, 0) + int(keep.sum())
+        self.stores[class_index] = [(images[k], seed, k) for k in range(num - 1, -1, -1) if keep[k]]
 
     def take(self, class_index: int, rng: np.random.RandomState) -> tuple[torch.Tensor, int, int]:
         """One ROI of ``class_index``: (image (1, S, S) in [-1, 1], refill seed, index in that refill)."""
-        if not self.stores.get(class_index):
+        rejected = 0
+        while not self.stores.get(class_index):
+            before = self.generated.get(class_index, 0)
             self._refill(class_index, int(rng.randint(0, 2**31 - 1)))
+            rejected += self.generated[class_index] - before
+            if not self.stores[class_index] and rejected >= self.max_rejected:
+                raise RuntimeError(f"the sample filter rejected {rejected} synthetic ROIs of generator class "
+                                   f"{class_index} in a row; lower its threshold or drop the filter for that class")  # fmt: skip
         return self.stores[class_index].pop()
+
+    def acceptance_rates(self) -> dict[int, float]:
+        """{generator class index: accepted / generated} over the refills so far (1.0 without a filter)."""
+        return {c: self.accepted[c] / n for c, n in self.generated.items() if n}
 
 
 class SyntheticROIAugment(RandomizableTransform):
@@ -113,9 +143,14 @@ class SyntheticROIAugment(RandomizableTransform):
         device: where the generator runs.
         latent_distribution: as the generator was trained (``"uniform"``).
         truncation: latent scale psi in (0, 1]; the bundle's inference default is 0.8 (see docs/model.md).
+        sample_filter: keep only the synthetic ROIs it accepts, e.g.
+            :class:`~monai_roigan.apps.ConfidenceFilter` (a classifier fitted on the real training ROIs must give
+            the ROI's class at least ``min_confidence``); :meth:`acceptance_rates` reports what it kept.
+        max_synthetic_share: at most this share in (0, 1] of the samples of a class that this transform has put
+            out are synthetic (counted per process); a sample that would exceed it passes unchanged. None: no cap.
 
     Raises (at construction): FileNotFoundError / ValueError for a missing, corrupt or mismatching generator,
-    and ValueError for class names the generator does not know.
+    ValueError for class names the generator does not know or a share outside (0, 1].
     """
 
     backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
@@ -131,13 +166,35 @@ class SyntheticROIAugment(RandomizableTransform):
         device="cpu",
         latent_distribution: str = "uniform",
         truncation: float = 1.0,
+        sample_filter: SampleFilter | None = None,
+        max_synthetic_share: float | None = None,
     ):
         RandomizableTransform.__init__(self, prob)
         self.labels = ClassLabels(class_names)
         self.class_names, self.generator_classes = self.labels.class_names, list(generator_classes)
         self.source = as_generator_source(generator, len(self.generator_classes), device)
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
-        self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation)
+        self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation, sample_filter)
+        self.max_synthetic_share = check_share(max_synthetic_share)
+        self.outputs: dict[int, list[int]] = {}  # pipeline class -> [samples put out, synthetic among them]
+
+    # the share cap ----------------------------------------------------------------------------------------
+    def allows(self, class_index: int) -> bool:
+        """Whether one more synthetic ROI of ``class_index`` keeps its share within ``max_synthetic_share``."""
+        if self.max_synthetic_share is None:
+            return True
+        total, synthetic = self.outputs.get(class_index, [0, 0])
+        return (synthetic + 1) / (total + 1) <= self.max_synthetic_share + 1e-12
+
+    def record(self, class_index: int, synthetic: bool) -> None:
+        """Count one sample of ``class_index`` put out (for the share cap)."""
+        counts = self.outputs.setdefault(class_index, [0, 0])
+        counts[0] += 1
+        counts[1] += int(synthetic)
+
+    def acceptance_rates(self) -> dict[str, float]:
+        """{generator class name: share of the generated ROIs the sample filter kept} in this process so far."""
+        return {self.generator_classes[c]: rate for c, rate in self.bank.acceptance_rates().items()}
 
     # generation -------------------------------------------------------------------------------------------
     def synthetic_like(self, img, class_index: int):
@@ -155,9 +212,18 @@ class SyntheticROIAugment(RandomizableTransform):
         index = self.labels.index(label)
         if randomize:
             self.randomize(None)
-        if not self._do_transform or self.class_names[index] not in self.generator_classes:
-            return mark_real(img)
-        return self.synthetic_like(img, index)
+        replace = self._do_transform and self.class_names[index] in self.generator_classes and self.allows(index)
+        self.record(index, replace)
+        return self.synthetic_like(img, index) if replace else mark_real(img)
+
+
+def check_share(share: float | None) -> float | None:
+    """``share`` as a float in (0, 1], or None; ``ValueError`` naming the value otherwise."""
+    if share is None:
+        return None
+    if not 0.0 < float(share) <= 1.0:
+        raise ValueError(f"max_synthetic_share must be in (0, 1], got {share}")
+    return float(share)
 
 
 def check_single_roi(img) -> None:
@@ -216,7 +282,7 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
         keys: image keys (all replaced by the same synthetic ROI's class; normally one key).
         label_key: the label entry (int, one-hot or class name).
         generator, prob, class_names, generator_classes, intensity_range, bank_size, device,
-            latent_distribution, truncation: as for :class:`SyntheticROIAugment`.
+            latent_distribution, truncation, sample_filter, max_synthetic_share: as for :class:`SyntheticROIAugment`.
         class_map: {pipeline class name: generator class name} to synthesize another class for a sample (e.g.
             ``{"normal": "architectural_distortion"}``); the label is rewritten to the new class.
         target_distribution: {class name: weight}; when set, the class of each synthetic ROI is drawn from it
@@ -241,18 +307,21 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
         device="cpu",
         latent_distribution: str = "uniform",
         truncation: float = 1.0,
+        sample_filter: SampleFilter | None = None,
+        max_synthetic_share: float | None = None,
         allow_missing_keys: bool = False,
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
-        self.augment = SyntheticROIAugment(generator, 1.0, class_names, generator_classes, intensity_range,
-                                           bank_size, device, latent_distribution, truncation)  # fmt: skip
+        self.augment = SyntheticROIAugment(generator, 1.0, class_names, generator_classes, intensity_range, bank_size,
+                                           device, latent_distribution, truncation, sample_filter, max_synthetic_share)  # fmt: skip
         self.label_key, self.class_map = label_key, dict(class_map or {})
         known = set(self.augment.class_names)
         for source, target in self.class_map.items():
             if source not in known or target not in self.augment.generator_classes or target not in known:
                 raise ValueError(f"class_map entry {source!r} -> {target!r}: names must be pipeline classes "
-                                 f"{sorted(known)} and the target a generator class {self.augment.generator_classes}")  # fmt: skip
+                                 f"{sorted(known)} and the target a generator class {self.augment.generator_classes}; "
+                                 "to map 'normal', pass class_names=ALL_CLASSES (monai_roigan.data)")  # fmt: skip
         self.target = None
         if target_distribution is not None:
             unknown = [c for c in target_distribution if c not in self.augment.generator_classes or c not in known]
@@ -280,12 +349,18 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
         own = self.augment.labels.index(d[self.label_key])
         target = self._target_class(own) if self._do_transform else own
         replace = self._do_transform and self.augment.class_names[target] in self.augment.generator_classes
+        replace = replace and self.augment.allows(target)
+        self.augment.record(target if replace else own, replace)
         for key in self.key_iterator(d):
             check_single_roi(d[key])
             d[key] = self.augment.synthetic_like(d[key], target) if replace else mark_real(d[key])
         if replace and target != own:
             d[self.label_key] = self.augment.labels.relabel(d[self.label_key], target)
         return d
+
+    def acceptance_rates(self) -> dict[str, float]:
+        """See :meth:`SyntheticROIAugment.acceptance_rates`."""
+        return self.augment.acceptance_rates()
 
 
 def balancing_distribution(class_counts: Mapping[str, int], prob: float | None = None) -> tuple[float, dict[str, float]]:
