@@ -176,6 +176,20 @@ def test_downstream_logs_progress_and_what_it_wrote(toy_evaluation, tmp_path, in
     assert capsys.readouterr().out == ""
 
 
+def test_inference_logs_progress_and_what_it_wrote(tmp_path, info_logs, capsys):
+    from monai_roigan.apps import generate_rois
+    from monai_roigan.networks import PRESETS, ROIGenerator
+
+    network = ROIGenerator(num_classes=4, width=PRESETS["tiny"])
+    generate_rois(network, CLASSES, 3, tmp_path, formats=["png"], batch_size=2)
+    lines = info_logs("generation")
+    assert _progress_lines(lines, "synthetic ROIs")[0] == "synthetic ROIs: 0/8 batches"
+    assert "done, 8 batches" in _progress_lines(lines, "synthetic ROIs")[-1]
+    assert lines[-1] == (f"inference: wrote 12 synthetic ROIs (png) in {tmp_path}, one folder per class, listed in "
+                         f"{tmp_path / 'manifest.json'}")  # fmt: skip
+    assert capsys.readouterr().out == ""
+
+
 def test_library_code_does_not_print():
     """``print`` only in the docs' scripts and benchmarks, never in the package: it logs."""
     found = [f"{path.relative_to(REPO)}:{number}" for path in sorted((REPO / "monai_roigan").rglob("*.py"))

@@ -12,6 +12,7 @@ per-class series, and rank 0 writes the manifest of all ranks.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -31,11 +32,14 @@ from monai_roigan.networks.sampling import check_truncation, synthesize
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.transforms.synthetic import synthetic_meta
 from monai_roigan.utils.distributed import broadcast_object, gather_objects, shard_indices
+from monai_roigan.utils.progress import progress
 from monai_roigan.utils.visualize import save_png, to_uint8
 
 __all__ = ["generate", "generate_rois", "as_formats", "OUTPUT_FORMATS"]
 
 OUTPUT_FORMATS = ("png", "nifti", "dicom")
+
+logger = logging.getLogger("monai_roigan.generation")
 
 
 def as_formats(value, default: Sequence[str] = ("png", "nifti")) -> list[str]:
@@ -180,18 +184,21 @@ def generate_rois(
     series = broadcast_object(series)
     wanted = shard_indices(range(num_per_class) if indices is None else indices)
     records = []
-    for label, name in enumerate(class_names):
+    batches = [(label, name, wanted[start : start + batch_size]) for label, name in enumerate(class_names)
+               for start in range(0, len(wanted), batch_size)]  # fmt: skip
+    for name in class_names:
         (output_dir / name).mkdir(parents=True, exist_ok=True)
-        for start in range(0, len(wanted), batch_size):
-            chunk = wanted[start : start + batch_size]
-            images = synthesize(network, label, chunk, seed, latent_distribution, truncation).numpy()
-            for k, image in zip(chunk, images):
-                dicom = {"class_name": name, "seed": seed, "index": k, "generator": generator_id, "series": series}
-                files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm, dicom)
-                records.append({"class_name": name, "label": label, "index": k, "seed": seed, "files": files})
+    for label, name, chunk in progress(batches, "synthetic ROIs", logger=logger, unit="batches"):
+        images = synthesize(network, label, chunk, seed, latent_distribution, truncation).numpy()
+        for k, image in zip(chunk, images):
+            dicom = {"class_name": name, "seed": seed, "index": k, "generator": generator_id, "series": series}
+            files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm, dicom)
+            records.append({"class_name": name, "label": label, "index": k, "seed": seed, "files": files})
     everything = sorted(gather_objects(records), key=lambda r: (r["label"], r["index"]))
     manifest = {"seed": seed, "truncation": truncation, "class_names": list(class_names), "synthetic": True,
                 "generator": generator_id, "items": everything}  # fmt: skip
     if idist.get_rank() == 0:
         (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        logger.info("inference: wrote %d synthetic ROIs (%s) in %s, one folder per class, listed in %s", len(everything),
+                    ", ".join(formats), output_dir, output_dir / "manifest.json")  # fmt: skip
     return records
