@@ -76,7 +76,7 @@ def test_metadata_versions_agree_with_the_package_and_its_dependencies():
 
 @pytest.mark.parametrize("name", ["train.json", "inference.json", "paper.json", "per_class.json", "metadata.json",
                                   "multi_gpu_train.json", "multi_gpu_inference.json", "evaluate.json",
-                                  "downstream.json"])  # fmt: skip
+                                  "downstream.json", "pretrain.json"])  # fmt: skip
 def test_configs_are_json(name):
     json.loads((CONFIGS / name).read_text())
 

@@ -1,12 +1,14 @@
 """Workflows that combine the layers below (as ``monai.apps`` does): ROI preparation and its command, the GAN's
 training data, the pre-flight checks of a training run, generation (in memory and to files), the class-balanced
-dataset and the sample filter that keeps only synthetic ROIs a real-trained classifier recognises.
+dataset, the sample filter that keeps only synthetic ROIs a real-trained classifier recognises, and tissue
+pretraining (learn tissue first, then lesions).
 
 Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 """
 
 from .generation import OUTPUT_FORMATS, as_formats, generate, generate_rois
 from .preflight import check_training_options, check_training_setup
+from .pretraining import run_pretraining, tissue_datalist, transfer_pretrained
 from .prepare import prepare_roi_dataset
 from .sample_filter import ConfidenceFilter, check_min_confidence
 from .synthetic_dataset import SyntheticBalancedDataset
@@ -23,6 +25,9 @@ __all__ = [
     "generate",
     "generate_rois",
     "prepare_roi_dataset",
+    "run_pretraining",
+    "tissue_datalist",
     "training_datalist",
     "training_rois",
+    "transfer_pretrained",
 ]

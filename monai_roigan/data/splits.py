@@ -11,6 +11,8 @@ least two patients (``holdout_groups``) or ``k`` patients (``group_kfold``) is r
   The bundle's evaluation overlays read ``holdout_fraction`` and ``split_seed`` from ``train.json``, so they
   agree on the split.
 - :func:`group_kfold`: a fold index per ROI for k-fold cross-validation by patient.
+- :func:`held_out_normal_groups`: the women without a lesion to hold out with them, so that normal-tissue ROIs
+  (evaluation negatives, tissue pretraining) follow the same split.
 
 Both are deterministic for a seed and independent of the order of the input. (The functions speak of
 "mammograms" below: any group id works.)
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["holdout_groups", "split_by_groups", "split_datalist", "group_kfold"]
+__all__ = ["holdout_groups", "held_out_normal_groups", "split_by_groups", "split_datalist", "group_kfold"]
 
 
 def _groups_per_class(groups: np.ndarray, labels: np.ndarray) -> list[tuple[int, list[str]]]:
@@ -60,6 +62,20 @@ def holdout_groups(groups: Sequence[str], labels: Sequence[int], fraction: float
                     held.add(name)  # class's last kept mammogram
         done.append(names)
     return held
+
+
+def held_out_normal_groups(normal_groups: Sequence[str], train_groups: Sequence[str], held_groups: Sequence[str],
+                           fraction: float, seed: int = 0) -> set[str]:  # fmt: skip
+    """The women of ``normal_groups`` (women with normal-tissue ROIs) on the held-out side of a split.
+
+    A woman who also has a lesion follows her lesion's side (``train_groups`` / ``held_groups``), so the lesion
+    split the generator trained with stays exactly as it was; of the others, ``round(fraction * n)`` (a seeded
+    draw) are held out.
+    """
+    sides = {**dict.fromkeys(map(str, train_groups), False), **dict.fromkeys(map(str, held_groups), True)}
+    unseen = np.array(sorted(set(map(str, normal_groups)) - set(sides)))
+    chosen = np.random.default_rng(seed).permutation(unseen)[: int(round(fraction * len(unseen)))] if len(unseen) else unseen
+    return {g for g, held in sides.items() if held} | set(chosen.tolist())
 
 
 def _would_empty(name: str, held: set[str], classes: list[list[str]]) -> bool:

@@ -27,7 +27,7 @@ from monai_roigan.apps.training_data import training_datalist, training_rois
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, NORMAL_CLASS
 from monai_roigan.data.dihedral import dihedral_variants
 from monai_roigan.data.roi_cache import load_roi_cache, roi_cache_datalist
-from monai_roigan.data.splits import split_datalist
+from monai_roigan.data.splits import held_out_normal_groups, split_datalist
 from monai_roigan.utils.errors import ConfigurationError
 
 __all__ = ["EvaluationROIs", "ROISet", "evaluation_rois"]
@@ -86,14 +86,10 @@ class EvaluationROIs(NamedTuple):
 
 
 def _normal_split(normals: ROISet, train: ROISet, held: ROISet, fraction: float, seed: int) -> tuple[ROISet, ROISet]:
-    """Normal ROIs split by woman: a woman with a lesion follows her lesion's side; the others are held out in
-    ``fraction`` (seeded), so the lesion split that the generator trained with stays exactly as it was."""
-    sides = {**dict.fromkeys(train.groups.tolist(), False), **dict.fromkeys(held.groups.tolist(), True)}
-    unseen = np.array(sorted(set(normals.groups.tolist()) - set(sides)))
-    rng = np.random.default_rng(seed)
-    chosen = rng.permutation(unseen)[: int(round(fraction * len(unseen)))] if len(unseen) else unseen
-    sides.update(dict.fromkeys(unseen.tolist(), False), **dict.fromkeys(chosen.tolist(), True))
-    held_mask = np.array([sides[g] for g in normals.groups.tolist()], dtype=bool)
+    """Normal ROIs split by woman (:func:`~monai_roigan.data.splits.held_out_normal_groups`)."""
+    held_groups = held_out_normal_groups(normals.groups.tolist(), train.groups.tolist(), held.groups.tolist(),
+                                         fraction, seed)  # fmt: skip
+    held_mask = np.isin(normals.groups.astype(str), sorted(held_groups))
     return normals.subset(~held_mask), normals.subset(held_mask)
 
 

@@ -15,6 +15,7 @@ from .sampling import (
     synthesize,
 )
 from .source import GeneratorSource, as_generator_source, describe_weights
+from .transfer import discriminator_blocks, freeze_lower_blocks, transfer_weights
 
 __all__ = [
     "GeneratorSource",
@@ -28,8 +29,10 @@ __all__ = [
     "as_generator_source",
     "check_truncation",
     "describe_weights",
+    "discriminator_blocks",
     "fit_to_pipeline",
     "fold_batch_norms",
+    "freeze_lower_blocks",
     "run_generator",
     "generator_from_state",
     "inference_network",
@@ -37,4 +40,5 @@ __all__ = [
     "load_generator",
     "sample_latent",
     "synthesize",
+    "transfer_weights",
 ]
