@@ -2,6 +2,7 @@
 real-vs-generated grids per class for a trained phantom model and a trained MIAS model.
 
 Run: python docs/make_figures.py [--mias ../shared/data/mias] [--phantom_model bundle] [--mias_model /tmp/mias_bundle]
+     [--mias_pretrained_model /tmp/mias_pt]
 The MIAS figures are skipped when the real data is absent; a real-vs-generated grid is skipped when its model
 folder has no ``models/model.pt``.
 """
@@ -72,6 +73,8 @@ def main() -> None:
     parser.add_argument("--mias", type=Path, default=REAL_MIAS, help="a MIAS folder (Info.txt and PGM files)")
     parser.add_argument("--phantom_model", type=Path, default=Path("bundle"), help="bundle folder trained on the phantom")
     parser.add_argument("--mias_model", type=Path, default=Path("/tmp/mias_bundle"), help="bundle folder trained on MIAS")
+    parser.add_argument("--mias_pretrained_model", type=Path, default=Path("/tmp/mias_pt"),
+                        help="bundle folder trained on MIAS with pretrain.json")
     args = parser.parse_args()
     IMG.mkdir(exist_ok=True)
     codes = ["CIRC", "SPIC", "CALC", "ARCH", "ASYM", "NORM"]
@@ -89,8 +92,9 @@ def main() -> None:
         rows.append(("real MIAS", mammogram_row(first_of_each_code(real, codes))))
         cache = real_rois(args.mias)
         roi_grid(cache, IMG / "roi_grid_mias.png")
-        if (args.mias_model / "models" / "model.pt").is_file():
-            real_vs_generated(cache, args.mias_model, IMG / "real_vs_generated_mias.png")
+        for model, name in ((args.mias_model, "mias"), (args.mias_pretrained_model, "mias_pretrained")):
+            if (model / "models" / "model.pt").is_file():
+                real_vs_generated(cache, model, IMG / f"real_vs_generated_{name}.png")
     save_png(labelled_rows(rows, label_width=80), IMG / "phantom_vs_mias.png")
     print("columns of phantom_vs_mias.png:", ", ".join(codes))
 
