@@ -52,6 +52,38 @@ def held_out_accuracy(x: torch.Tensor, y: torch.Tensor, groups: np.ndarray, seed
         return float((net(x[test]).argmax(1) == y[test]).float().mean())
 
 
+def quality_gate(model: Path, dataset_dir: Path | None = None, num: int = 100, seed: int = 1, truncation: float = 0.8,
+                 cache_dir: Path | None = None, train_cache_dir: Path = Path("bundle/data"), report=print) -> dict:
+    """Run the gate on ``model`` and return ``{"fidelity": overall share, "per_class": {...}, "msssim_diff": {...},
+    "passed": bool}``; ``report`` receives the printed lines."""
+    g = load_generator(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = training_rois(cache_dir or tmp, dataset_dir, num_phantom_images=120, seed=seed, augment="dihedral")
+        x, y, groups = roi_arrays(cache)
+    source = "MIAS" if dataset_dir else f"phantom seed {seed}"
+    report(f"classifier accuracy on real ROIs of held-out mammograms: {held_out_accuracy(x, y, groups):.2f} ({source})")
+    classifier = fit_classifier(x, y)
+    report(f"classifier trained on {len(x)} real ROIs ({source})")
+    train_x, train_y, _ = roi_arrays(training_rois(train_cache_dir, dataset_dir, seed=0))
+    report(f"generator {model}, latent truncation psi = {truncation}")
+    report(f"{'class':<26}{'fidelity':>9}{'real ref':>9}{'MS-SSIM gen':>13}{'MS-SSIM real':>14}{'diff':>7}")
+    result = {"per_class": {}, "msssim_diff": {}}
+    for label, name in enumerate(ABNORMALITY_CLASSES):
+        z = torch.stack([latent_for(1000 + seed, label, k, g.latent_dim, truncation=truncation) for k in range(num)])
+        fake = run_generator(g, z, torch.full((num,), label))
+        fidelity, reference = class_fidelity(classifier, fake, label), class_fidelity(classifier, train_x[train_y == label], label)
+        gen_ms, real_ms = mean_pairwise_msssim(fake), mean_pairwise_msssim(x[y == label])
+        result["per_class"][name], result["msssim_diff"][name] = fidelity, gen_ms - real_ms
+        report(f"{name:<26}{fidelity:>9.2f}{reference:>9.2f}{gen_ms:>13.3f}{real_ms:>14.3f}{gen_ms - real_ms:>7.3f}"
+               f"{'' if abs(gen_ms - real_ms) <= 0.1 else '  diversity FAIL'}")  # fmt: skip
+    result["fidelity"] = sum(result["per_class"].values()) / len(ABNORMALITY_CLASSES)
+    result["passed"] = result["fidelity"] >= 0.8 and all(abs(d) <= 0.1 for d in result["msssim_diff"].values())
+    report(f"generated ROIs assigned to their class: {result['fidelity']:.3f} (gate >= 0.80)")
+    report(f"quality gate: {'PASS' if result['passed'] else 'FAIL'} (fidelity of all generated ROIs >= 0.80, "
+           "|MS-SSIM diff| <= 0.10 per class)")  # fmt: skip
+    return result
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=Path("bundle/models/model.pt"))
@@ -63,33 +95,8 @@ def main() -> None:
     p.add_argument("--train_cache_dir", type=Path, default=Path("bundle/data"),
                    help="where the training ROIs live (the bundle's cache_dir); used for the real-ROI reference")
     args = p.parse_args()
-    g = load_generator(args.model)
-    with tempfile.TemporaryDirectory() as tmp:
-        cache_dir = args.cache_dir or tmp
-        cache = training_rois(cache_dir, args.dataset_dir, num_phantom_images=120, seed=args.seed, augment="dihedral")
-        x, y, groups = roi_arrays(cache)
-    source = "MIAS" if args.dataset_dir else f"phantom seed {args.seed}"
-    print(f"classifier accuracy on real ROIs of held-out mammograms: {held_out_accuracy(x, y, groups):.2f} ({source})")
-    classifier = fit_classifier(x, y)
-    print(f"classifier trained on {len(x)} real ROIs ({source})")
-    train_x, train_y, _ = roi_arrays(training_rois(args.train_cache_dir, args.dataset_dir, seed=0))
-    print(f"generator {args.model}, latent truncation psi = {args.truncation}")
-    print(f"{'class':<26}{'fidelity':>9}{'real ref':>9}{'MS-SSIM gen':>13}{'MS-SSIM real':>14}{'diff':>7}")
-    passed, assigned = True, []
-    for label, name in enumerate(ABNORMALITY_CLASSES):
-        z = torch.stack([latent_for(1000 + args.seed, label, k, g.latent_dim, truncation=args.truncation) for k in range(args.num)])
-        fake = run_generator(g, z, torch.full((args.num,), label))
-        fidelity, reference = class_fidelity(classifier, fake, label), class_fidelity(classifier, train_x[train_y == label], label)
-        assigned.append(fidelity)
-        gen_ms, real_ms = mean_pairwise_msssim(fake), mean_pairwise_msssim(x[y == label])
-        diverse = abs(gen_ms - real_ms) <= 0.1
-        passed &= diverse
-        print(f"{name:<26}{fidelity:>9.2f}{reference:>9.2f}{gen_ms:>13.3f}{real_ms:>14.3f}{gen_ms - real_ms:>7.3f}"
-              f"{'' if diverse else '  diversity FAIL'}")  # fmt: skip
-    overall = sum(assigned) / len(assigned)
-    passed &= overall >= 0.8
-    print(f"generated ROIs assigned to their class: {overall:.3f} (gate >= 0.80)")
-    print("quality gate:", "PASS" if passed else "FAIL", "(fidelity of all generated ROIs >= 0.80, |MS-SSIM diff| <= 0.10 per class)")
+    quality_gate(args.model, args.dataset_dir, args.num, args.seed, args.truncation, args.cache_dir, args.train_cache_dir)
+
 
 if __name__ == "__main__":
     main()

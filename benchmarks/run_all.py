@@ -15,7 +15,11 @@ Rows (goal in brackets):
    network's (``torch.utils.flop_counter``); the time is that of its ``inference_network`` copy, as
    ``generate_rois`` and ``SyntheticROIAugment`` run it. The plain network's rate is printed below the table;
 4. ROI preparation in mammograms/s (``prepare_roi_dataset`` on the 120-image phantom) and the peak resident
-   memory of a default-preset training run (``monai.bundle run training``, 2 epochs).
+   memory of a default-preset training run (``monai.bundle run training``, 2 epochs);
+5. the quality gate of the README's training (the full default preset, about 5 minutes, then
+   ``quality_phantom.py``): the share of generated ROIs a classifier of real ROIs assigns to their class, over the
+   gate's 0.80 [>= 1], and the largest MS-SSIM difference [<= 0.10]. A training that drifts (a changed default, a
+   changed random stream, another machine's float rounding) shows here; ``--skip_quality`` leaves it out.
 
 Speed does not depend on the weights, so a clean clone needs no trained model: rows 2 and 3 use an untrained
 generator of the default architecture unless ``--model`` names one.
@@ -41,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_augment import pipeline_ratio  # noqa: E402
+from quality_phantom import quality_gate  # noqa: E402
 
 from monai_roigan.apps import prepare_roi_dataset, training_datalist, training_rois  # noqa: E402
 from monai_roigan.data.phantom import make_phantom_dataset  # noqa: E402
@@ -188,6 +193,16 @@ def training_peak_rss(cache: Path, work: Path) -> tuple[float, float]:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, seconds  # Linux: KiB
 
 
+def readme_training_gate(work: Path) -> dict:
+    """Train the README's default preset into ``work/readme`` and run the quality gate on its ``model.pt``."""
+    root = work / "readme"
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file",
+           str(REPO / "bundle" / "configs" / "train.json"), "--bundle_root", str(root)]  # fmt: skip
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
+    return quality_gate(root / "models" / "model.pt", cache_dir=work / "gate", train_cache_dir=root / "data",
+                        report=lambda line: None)  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -195,6 +210,7 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=100)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--pairs", type=int, default=5, help="adjacent epoch pairs of the pipeline row (median ratio)")
+    p.add_argument("--skip_quality", action="store_true", help="leave out row 5 (a full default training, ~5 min)")
     args = p.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -215,6 +231,10 @@ def main() -> None:
             rows.append((f"GFLOP/s: G forward (batch 256, {name}) / matmul 2048", g_rate, mm_rate, g_rate / mm_rate, 0.5))
         plain_rate, plain_mm = generator_gflops(args.device, 0.125, optimized=False)
         prep = roi_preparation_rate(make_phantom_dataset(cache / "phantom", num_images=120, seed=0), work)
+        gate = None if args.skip_quality else readme_training_gate(work)
+        if gate is not None:
+            rows.append(("quality gate: ROIs assigned to their class / 0.80", gate["fidelity"], 0.8,
+                         gate["fidelity"] / 0.8, 1.0))  # fmt: skip
     print(f"device: {args.device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
     print(f"{'measure':<60}{'numerator':>11}{'denominator':>13}{'ratio':>8}{'goal':>7}  met")
     for name, num, den, ratio, goal in rows:
@@ -225,6 +245,11 @@ def main() -> None:
     print(f"ROI preparation: {prep:.2f} mammograms/s (120-image phantom, dihedral)")
     print(f"default-preset training (2 epochs, incl. quality classifier fit): peak RSS {rss:.0f} MiB, "
           f"{train_seconds:.0f} s")  # fmt: skip
+    if gate is not None:
+        worst = max(gate["msssim_diff"].items(), key=lambda item: abs(item[1]))
+        print("quality gate of the README training: " + ", ".join(f"{n} {v:.2f}" for n, v in gate["per_class"].items())
+              + f"; largest MS-SSIM difference {worst[1]:.3f} ({worst[0]}, limit 0.10): "
+              + ("PASS" if gate["passed"] else "FAIL"))  # fmt: skip
 
 
 if __name__ == "__main__":
