@@ -5,7 +5,7 @@ from .labels import ClassLabels
 from .copy_paste import CopyPasteLesion, CopyPasteLesiond, blend_mask
 from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict, SaveSyntheticDICOM, SaveSyntheticDICOMd
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
-from .synthetic import ROIBank, SyntheticROIAugment, SyntheticROIAugmentd, balancing_distribution
+from .synthetic import ROIBank, SampleFilter, SyntheticROIAugment, SyntheticROIAugmentd, balancing_distribution
 
 __all__ = [
     "BreastMask",
@@ -21,6 +21,7 @@ __all__ = [
     "MaskToCenter",
     "MaskToCenterd",
     "ROIBank",
+    "SampleFilter",
     "SaveSyntheticDICOM",
     "SaveSyntheticDICOMd",
     "SyntheticROIAugment",
