@@ -29,7 +29,7 @@ from monai_roigan.data.classes import ABNORMALITY_CLASSES
 from monai_roigan.data.dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
 from monai_roigan.networks.inference import inference_network
 from monai_roigan.networks.sampling import check_truncation, synthesize
-from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.synthetic import synthetic_meta
 from monai_roigan.utils.distributed import broadcast_object, gather_objects, shard_indices
 from monai_roigan.utils.progress import progress
@@ -97,9 +97,7 @@ def generate(
         raise ValueError(f"unknown class {class_name!r}; the generator's classes are {names} (or their indices)")
     if int(num_samples) < 1:
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
-    source = generator if isinstance(generator, GeneratorSource) else GeneratorSource(generator, len(names), device)
-    if source.num_classes != len(names):
-        raise ValueError(f"{source.describe()}: the generator has {source.num_classes} classes, class_names {names}")
+    source = as_generator_source(generator, len(names), device)
     network, truncation = source.get(), check_truncation(truncation)
     images = torch.cat([synthesize(network, index, range(start, min(start + batch_size, num_samples)), seed,
                                    latent_distribution, truncation)

@@ -345,6 +345,8 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
         d = dict(data)
+        for key in self.key_iterator(d):
+            check_single_roi(d[key])
         self.randomize(None)
         own = self.augment.labels.index(d[self.label_key])
         target = self._target_class(own) if self._do_transform else own
@@ -352,7 +354,6 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
         replace = replace and self.augment.allows(target)
         self.augment.record(target if replace else own, replace)
         for key in self.key_iterator(d):
-            check_single_roi(d[key])
             d[key] = self.augment.synthetic_like(d[key], target) if replace else mark_real(d[key])
         if replace and target != own:
             d[self.label_key] = self.augment.labels.relabel(d[self.label_key], target)
