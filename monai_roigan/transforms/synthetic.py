@@ -95,10 +95,17 @@ class ROIBank:
         return sizes
 
     def warm_up(self) -> None:
-        """One pass per refill size now, so the CPU kernels are prepared before ``DataLoader`` workers fork."""
-        network = self.source.get()
-        for num in self.refill_sizes():
-            run_generator(network, torch.zeros(num, self.source.latent_dim), torch.zeros(num, dtype=torch.long))
+        """One pass per refill size now, so the CPU kernels are prepared before ``DataLoader`` workers fork: with
+        this process's thread count and with one thread, the count PyTorch gives each worker (kernels prepared for
+        another thread count are prepared again, 5-7 ms per refill size in every new worker otherwise)."""
+        network, threads = self.source.get(), torch.get_num_threads()
+        for count in dict.fromkeys((1, threads)):
+            torch.set_num_threads(count)
+            try:
+                for num in self.refill_sizes():
+                    run_generator(network, torch.zeros(num, self.source.latent_dim), torch.zeros(num, dtype=torch.long))
+            finally:
+                torch.set_num_threads(threads)
 
     def _refill(self, class_index: int, seed: int) -> None:
         sizes = self.refill_sizes()
@@ -228,7 +235,7 @@ def check_share(share: float | None) -> float | None:
 
 def check_single_roi(img) -> None:
     """Raise ``ValueError`` unless ``img`` is one 2D ROI (C, H, W): a batch or a volume would get one class."""
-    shape = tuple(getattr(img, "shape", np.shape(img)))
+    shape = tuple(img.shape) if hasattr(img, "shape") else np.shape(img)  # np.shape of a MetaTensor copies it
     if len(shape) != 3:
         raise ValueError(f"expects one ROI of shape (C, H, W), got {shape}: apply it per sample, in the dataset's "
                          "transforms before batching, on 2D ROIs")  # fmt: skip
