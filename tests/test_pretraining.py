@@ -107,7 +107,7 @@ def bundle_training(root, *extra):
     configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'pretrain.json'}']"
     cmd = [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file", configs, "--bundle_root", str(root),
            "--max_epochs", "1", "--pretrain_epochs", "1", "--num_phantom_images", "10", "--augment", "rot90",
-           "--width", "0.0625", "--d_width", "0.0625", "--pretrain_normal_per_image", "4", *extra]  # fmt: skip
+           "--width", "0.0625", "--d_width", "0.0625", "--tissue_normal_per_image", "4", *extra]  # fmt: skip
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr

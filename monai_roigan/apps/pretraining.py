@@ -32,6 +32,7 @@ from torch.optim.swa_utils import AveragedModel
 from monai_roigan.data.classes import NORMAL_CLASS
 from monai_roigan.data.roi_cache import roi_cache_datalist
 from monai_roigan.data.splits import held_out_normal_groups, split_datalist
+from monai_roigan.apps.training_data import drop_background_rois
 from monai_roigan.networks.loading import generator_state
 from monai_roigan.networks.transfer import freeze_lower_blocks, transfer_weights
 from monai_roigan.utils.atomic import atomic_write
@@ -49,9 +50,13 @@ def tissue_datalist(
     image_size: int | None = None,
     holdout_fraction: float = 0.0,
     split_seed: int = 0,
+    max_background_share: float | None = None,
 ) -> list[dict]:
     """Stage 1's training items: the lesion ROIs of the training women (labels 0..K-1, the split that
-    :func:`~monai_roigan.apps.training_datalist` makes) and their normal-tissue ROIs (label K).
+    :func:`~monai_roigan.apps.training_datalist` makes) and their normal-tissue ROIs (label K), without the ROIs
+    that hold more than ``max_background_share`` background
+    (:func:`~monai_roigan.apps.training_data.drop_background_rois`).
+    The context generator (``context.json``) trains on the same items.
 
     Raises:
         ConfigurationError: the cache holds no normal-tissue ROIs (it was built with ``normal_per_image=0``), or
@@ -73,10 +78,12 @@ def tissue_datalist(
     held_normals = held_out_normal_groups([n["group"] for n in normals], [t["group"] for t in train],
                                           [h["group"] for h in held], holdout_fraction, split_seed)  # fmt: skip
     kept = train + [n for n in normals if str(n["group"]) not in held_normals]
+    kept = drop_background_rois(kept, max_background_share)
     if image_size is not None and {tuple(i["image"].shape) for i in kept} != {(1, image_size, image_size)}:
         raise ConfigurationError(f"{cache_path}: tissue ROIs are not all (1, {image_size}, {image_size})")
-    logger.info("tissue pretraining: %d lesion and %d normal-tissue ROIs of the training women", len(train),
-                len(kept) - len(train))  # fmt: skip
+    lesion_count = sum(i["label"] < len(names) for i in kept)
+    logger.info("tissue ROIs: %d lesion and %d normal-tissue ROIs of the training women", lesion_count,
+                len(kept) - lesion_count)  # fmt: skip
     return kept
 
 

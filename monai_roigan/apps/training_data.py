@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
+
 from monai_roigan.apps.prepare import prepare_roi_dataset
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES
 from monai_roigan.data.datalist import read_datalist_file
@@ -25,7 +27,10 @@ from monai_roigan.data.splits import split_datalist
 from monai_roigan.utils.distributed import rank_zero_first
 from monai_roigan.utils.errors import ConfigurationError
 
-__all__ = ["training_rois", "training_datalist"]
+__all__ = ["training_rois", "training_datalist", "background_share", "drop_background_rois", "BACKGROUND_LEVEL"]
+
+#: intensities at or below this level of the [-1, 1] range are film background or padding (5% of full scale)
+BACKGROUND_LEVEL = -0.9
 
 logger = logging.getLogger("monai_roigan.training_data")
 
@@ -111,6 +116,7 @@ def training_datalist(
     image_size: int | None = None,
     holdout_fraction: float = 0.0,
     split_seed: int = 0,
+    max_background_share: float | None = None,
 ) -> list[dict]:
     """The cache's ROIs of ``class_names`` as a datalist with labels renumbered 0..K-1 in that order.
 
@@ -121,6 +127,8 @@ def training_datalist(
         holdout_fraction: the share of each class's mammograms left out for evaluation
             (:func:`monai_roigan.data.splits.holdout_groups` with ``split_seed``); 0 keeps every ROI. The
             evaluation bundle must use the same two values to find the held-out mammograms.
+        max_background_share: leave out ROIs more than this share of whose pixels are film background or padding
+            (:func:`drop_background_rois`); None keeps them all.
 
     Raises:
         ConfigurationError: (a ``ValueError``) an unknown class name, a class without any ROI in the cache or
@@ -133,7 +141,7 @@ def training_datalist(
     items = roi_cache_datalist(cache_path, classes=list(class_names))
     for item in items:
         item["label"] = list(class_names).index(item["class_name"])
-    items = split_datalist(items, holdout_fraction, split_seed)[0]
+    items = drop_background_rois(split_datalist(items, holdout_fraction, split_seed)[0], max_background_share)
     empty = [c for c in class_names if not any(i["class_name"] == c for i in items)]
     if empty:
         raise ConfigurationError(f"{cache_path}: no ROIs for class(es) {empty}; a generator cannot learn them")
@@ -144,3 +152,36 @@ def training_datalist(
     counts = ", ".join(f"{c} {sum(i['class_name'] == c for i in items)}" for c in class_names)
     logger.info("training ROIs: %d from %s (%s)", len(items), cache_path, counts)
     return items
+
+
+def background_share(image) -> float:
+    """Share of an ROI's pixels (in [-1, 1]) at or below :data:`BACKGROUND_LEVEL`: film background or padding."""
+    return float(np.mean(np.asarray(image) <= BACKGROUND_LEVEL))
+
+
+def drop_background_rois(items: list[dict], max_share: float | None) -> list[dict]:
+    """``items`` without the ROIs whose :func:`background_share` exceeds ``max_share`` (None: all kept).
+
+    A lesion ROI cut near the breast edge or the film border holds black background or padding, which a
+    generator learns as a mode (black borders, dark squares). A class that would lose every ROI keeps them all
+    (a warning says so): a generator cannot learn a class without examples.
+    """
+    if max_share is None:
+        return items
+    if not 0.0 < float(max_share) <= 1.0:
+        raise ValueError(f"max_background_share must lie in (0, 1], got {max_share}")
+    kept, dropped = [], {}
+    for item in items:
+        if background_share(item["image"]) > max_share:
+            dropped.setdefault(item["class_name"], []).append(item)
+        else:
+            kept.append(item)
+    for name, removed in dropped.items():
+        if not any(i["class_name"] == name for i in kept):
+            logger.warning("training ROIs: every %s ROI holds more than %.0f%% background; keeping them all",
+                           name, 100 * max_share)  # fmt: skip
+            kept.extend(removed)
+        else:
+            logger.info("training ROIs: left out %d %s ROIs with more than %.0f%% background or padding",
+                        len(removed), name, 100 * max_share)  # fmt: skip
+    return kept
