@@ -1,11 +1,12 @@
 """Workflows that combine the layers below (as ``monai.apps`` does): ROI preparation and its command, the GAN's
 training data, the pre-flight checks of a training run, generation (in memory and to files), the class-balanced
-dataset, the sample filter that keeps only synthetic ROIs a real-trained classifier recognises, and tissue
-pretraining (learn tissue first, then lesions).
+dataset, the sample filter that keeps only synthetic ROIs a real-trained classifier recognises, tissue
+pretraining (learn tissue first, then lesions) and the context bank of the lesion in-filling generator.
 
 Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 """
 
+from .context import context_bank
 from .generation import OUTPUT_FORMATS, as_formats, generate, generate_rois
 from .preflight import check_training_options, check_training_setup
 from .pretraining import run_pretraining, tissue_datalist, transfer_pretrained
@@ -22,6 +23,7 @@ __all__ = [
     "check_min_confidence",
     "check_training_options",
     "check_training_setup",
+    "context_bank",
     "generate",
     "generate_rois",
     "prepare_roi_dataset",

@@ -25,7 +25,7 @@ from torch import nn
 
 from monai_roigan.data.classes import ALL_CLASSES
 from monai_roigan.handlers.checkpoint import latest_checkpoint
-from monai_roigan.networks.loading import generator_geometry, generator_state
+from monai_roigan.networks.loading import GENERATOR_KINDS, generator_geometry, generator_state
 from monai_roigan.utils.errors import CheckpointError, ConfigurationError
 from monai_roigan.utils.safe_load import load_state_file
 
@@ -95,7 +95,8 @@ def check_free_space(folder: str | PathLike, needed: int) -> None:
 
 
 def check_resume_compatible(checkpoint_dir: str | PathLike, generator: nn.Module, image_size: int) -> None:
-    """Refuse a latest checkpoint whose generator has another class count or output size than ``generator``."""
+    """Refuse a latest checkpoint whose generator is of another kind (noise-to-ROI or context), class count or output
+    size than ``generator``."""
     path = latest_checkpoint(checkpoint_dir)
     if path is None:
         return
@@ -104,6 +105,12 @@ def check_resume_compatible(checkpoint_dir: str | PathLike, generator: nn.Module
         raise CheckpointError(path, f"not a training checkpoint (no 'generator'; it has {sorted(saved)})")
     saved = generator_geometry(generator_state({"generator": saved["generator"]}))
     configured = generator_geometry(generator.state_dict())
+    if saved["kind"] != configured["kind"]:
+        raise ConfigurationError(
+            f"{path}: the checkpoint holds a {GENERATOR_KINDS[saved['kind']]}, the configuration builds a "
+            f"{GENERATOR_KINDS[configured['kind']]}; resume with the configuration it was trained with, or start a "
+            "new output_dir"
+        )
     if saved["num_classes"] != configured["num_classes"]:
         raise ConfigurationError(
             f"{path}: the checkpoint's generator has {saved['num_classes']} classes, the configuration "

@@ -208,6 +208,19 @@ class ROIGanTrainer(Trainer):
         ratio = (fake[a].float() - fake[b].float()).abs().mean() / (z[a] - z[b]).abs().mean()
         return self.mode_seeking_weight / (ratio + 1e-5)
 
+    # hooks of one iteration (a subclass changes what the generator sees and adds terms to its loss) -----------
+    def _fake_labels(self, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """The labels the fakes are generated for (and judged with): the real batch's labels."""
+        return labels
+
+    def _generate(self, z: torch.Tensor, fake_labels: torch.Tensor | None, real: torch.Tensor) -> torch.Tensor:
+        """The fakes (B, 1, S, S) of one iteration (under autocast): ``G(z, fake_labels)``."""
+        return self.g_network(z, fake_labels)
+
+    def _generator_penalty(self, real: torch.Tensor, labels, fake_labels) -> dict[str, torch.Tensor]:
+        """Extra generator loss terms of the last :meth:`_generate` call, by name (none here)."""
+        return {}
+
     def _iteration(self, engine: ROIGanTrainer, batchdata: dict) -> dict:
         if batchdata is None:
             raise ValueError("must provide batch data for current iteration.")
@@ -215,12 +228,13 @@ class ROIGanTrainer(Trainer):
         if engine.world_size > 1:
             engine.draw_rng.manual_seed(int(torch.randint(0, 2**62, (1,), generator=engine.rng)) + engine.rank)
         z = engine._latent(real)
+        fake_labels = engine._fake_labels(labels)
         with engine._autocast():
-            fake = engine.g_network(z, labels)
+            fake = engine._generate(z, fake_labels, real)
         # discriminator
         engine.d_optimizer.zero_grad(set_to_none=True)
         d_real, real_classes = engine._discriminate(real, labels)
-        d_fake, _ = engine._discriminate(fake.detach(), labels)
+        d_fake, _ = engine._discriminate(fake.detach(), fake_labels)
         d_loss = engine.adversarial_loss.discriminator(d_real, d_fake)
         aux_loss = engine._aux_loss(real_classes, labels)
         r1 = torch.zeros((), device=real.device)
@@ -233,10 +247,11 @@ class ROIGanTrainer(Trainer):
         for p in d_params:
             p.requires_grad_(False)
         try:
-            g_logits, fake_classes = engine._discriminate(fake, labels)
+            g_logits, fake_classes = engine._discriminate(fake, fake_labels)
             g_loss = engine.adversarial_loss.generator_loss(g_logits)
-            g_total = g_loss + engine._aux_loss(fake_classes, labels) + engine._mode_seeking(fake, z, labels)
-            engine._step(g_total, engine.g_optimizer, engine.scalers["g"])
+            penalties = engine._generator_penalty(real, labels, fake_labels)
+            g_total = g_loss + engine._aux_loss(fake_classes, fake_labels) + engine._mode_seeking(fake, z, fake_labels)
+            engine._step(g_total + sum(penalties.values()), engine.g_optimizer, engine.scalers["g"])
         finally:
             for p in d_params:
                 p.requires_grad_(True)
@@ -252,6 +267,7 @@ class ROIGanTrainer(Trainer):
             "d_fake_acc": (d_fake < 0).float().mean().item(),
             "r1": float(r1.item()),
             "aux_loss": float(aux_loss.item()),
+            **{name: float(value.item()) for name, value in penalties.items()},
         }
         engine.fire_event(IterationEvents.MODEL_COMPLETED)  # handlers see state.output before ITERATION_COMPLETED
         return engine.state.output

@@ -4,7 +4,7 @@
 
 from .inference import fold_batch_norms, inference_network
 from .loading import generator_from_state, load_generator
-from .nets import PRESETS, PerClassDiscriminator, PerClassGenerator, ROIClassifier, ROIDiscriminator, ROIGenerator
+from .nets import PRESETS, ContextROIGenerator, PerClassDiscriminator, PerClassGenerator, ROIClassifier, ROIDiscriminator, ROIGenerator
 from .sampling import (
     LATENT_DISTRIBUTIONS,
     check_truncation,
@@ -18,6 +18,7 @@ from .source import GeneratorSource, as_generator_source, describe_weights
 from .transfer import discriminator_blocks, freeze_lower_blocks, transfer_weights
 
 __all__ = [
+    "ContextROIGenerator",
     "GeneratorSource",
     "LATENT_DISTRIBUTIONS",
     "PRESETS",

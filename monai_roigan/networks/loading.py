@@ -3,8 +3,8 @@
 This is the one way the package loads a generator (the bundle's inference, the augmentation transforms via
 :class:`~monai_roigan.networks.GeneratorSource`, evaluation). :func:`load_generator` rebuilds the generator
 (:class:`ROIGenerator` or :class:`PerClassGenerator`, with its latent size, class count, width, output size and
-kernel) from the shapes in an exported ``model.pt`` or a checkpoint, so a user needs only the file: any width
-loads without naming it.
+kernel, or a :class:`ContextROIGenerator` from its stored ``architecture``) from an exported ``model.pt`` or a
+checkpoint, so a user needs only the file: any width loads without naming it.
 """
 
 from __future__ import annotations
@@ -13,26 +13,37 @@ from os import PathLike
 
 from torch import nn
 
-from monai_roigan.networks.nets import PerClassGenerator, ROIGenerator
+from monai_roigan.networks.nets import ContextROIGenerator, PerClassGenerator, ROIGenerator
 from monai_roigan.utils.errors import CheckpointError
 from monai_roigan.utils.safe_load import load_state_file
 
-__all__ = ["load_generator", "generator_from_state", "generator_geometry", "generator_state"]
+__all__ = ["GENERATOR_KINDS", "load_generator", "generator_from_state", "generator_geometry", "generator_state"]
+
+#: the two kinds of generator, as errors name them
+GENERATOR_KINDS = {
+    "noise": "noise-to-ROI generator (ROIGenerator or PerClassGenerator)",
+    "context": "context generator (ContextROIGenerator, bundle/configs/context.json)",
+}
 
 
 def generator_geometry(state: dict) -> dict:
     """Class count (0: unconditional), output size in pixels and layout of a generator state dict.
 
     Returns:
-        ``{"num_classes", "output_size", "per_class", "prefix"}``; ``prefix`` is where the (first) network's keys
-        start (``"models.0."`` for a :class:`PerClassGenerator`).
+        ``{"num_classes", "output_size", "per_class", "prefix", "kind"}``; ``prefix`` is where the (first)
+        network's keys start (``"models.0."`` for a :class:`PerClassGenerator`); ``kind`` is ``"context"`` for a
+        :class:`ContextROIGenerator` and ``"noise"`` otherwise.
     """
+    if "architecture" in state and "context_bank" in state:
+        _, num_classes, _, output_size, _, _ = (int(v) for v in state["architecture"])
+        return {"num_classes": num_classes, "output_size": output_size, "per_class": False, "prefix": "", "kind": "context"}
     per_class = sorted({int(k.split(".")[1]) for k in state if k.startswith("models.")})
     prefix = "models.0." if per_class else ""
     embed = state.get(f"{prefix}embed.weight")  # (num_classes, embedding_dim) or absent
     upsamplings = sum(1 for k, v in state.items() if k.startswith(f"{prefix}upsample.") and v.dim() == 4)
     num_classes = len(per_class) if per_class else (0 if embed is None else int(embed.shape[0]))
-    return {"num_classes": num_classes, "output_size": 4 * 2**upsamplings, "per_class": bool(per_class), "prefix": prefix}
+    return {"num_classes": num_classes, "output_size": 4 * 2**upsamplings, "per_class": bool(per_class), "prefix": prefix,
+            "kind": "noise"}  # fmt: skip
 
 
 def generator_from_state(state: dict) -> nn.Module:
@@ -42,6 +53,8 @@ def generator_from_state(state: dict) -> nn.Module:
         KeyError: ``state`` is not a generator state dict.
     """
     geometry = generator_geometry(state)
+    if geometry["kind"] == "context":
+        return ContextROIGenerator.from_state(state)
     prefix = geometry["prefix"]
     project = state[f"{prefix}project.0.weight"]  # (C0 * 16, latent_dim + embedding_dim)
     embed = state.get(f"{prefix}embed.weight")

@@ -22,9 +22,9 @@ import torch
 from torch import nn
 
 from monai_roigan.networks.inference import inference_network
-from monai_roigan.networks.loading import load_generator
+from monai_roigan.networks.loading import GENERATOR_KINDS, load_generator
 
-__all__ = ["GeneratorSource", "as_generator_source", "describe_weights"]
+__all__ = ["GeneratorSource", "as_generator_source", "check_generator_kind", "describe_weights", "generator_kind"]
 
 _LOADED: dict[tuple[str, str, str], nn.Module] = {}  # (path, sha256, device) -> network, per process
 
@@ -72,6 +72,28 @@ def _num_classes(network: nn.Module) -> int:
     return int(getattr(network, "num_classes", 0))
 
 
+def generator_kind(network: nn.Module) -> str:
+    """``"context"`` for a :class:`~monai_roigan.networks.nets.ContextROIGenerator`, ``"noise"`` otherwise."""
+    return "context" if getattr(network, "kind", "noise") == "context" else "noise"
+
+
+def check_generator_kind(network: nn.Module, kind: str | None, where) -> None:
+    """Refuse a generator of the wrong kind for its use, naming ``where`` (a file or a class name).
+
+    ``kind="context"``: in-filling given contexts needs a context generator. ``kind=None``: making ROIs from noise
+    alone needs a noise-to-ROI generator, or a context generator with a context bank.
+    """
+    if kind not in (None, "context"):
+        raise ValueError(f"kind must be None or 'context', got {kind!r}")
+    actual = generator_kind(network)
+    if kind == "context" and actual != "context":
+        raise ValueError(f"{where}: holds a {GENERATOR_KINDS[actual]}; inserting lesions into given ROIs needs a "
+                         f"{GENERATOR_KINDS['context']}")  # fmt: skip
+    if kind is None and actual == "context" and network.context_bank.shape[0] == 0:
+        raise ValueError(f"{where}: a context generator without a context bank cannot make ROIs from noise alone; "
+                         "insert lesions into your ROIs with InsertSyntheticLesion(d)")  # fmt: skip
+
+
 class GeneratorSource:
     """A trained ROI generator, checked now and loaded lazily.
 
@@ -80,13 +102,17 @@ class GeneratorSource:
             (exported ``model.pt`` or a training checkpoint), or a generator module.
         num_classes: the class count the caller expects (None: any conditional generator).
         device: where the network runs ("cpu", "cuda:0", a torch.device).
+        kind: ``None`` to make ROIs from noise (a noise-to-ROI generator, or a context generator with a context
+            bank), ``"context"`` to in-fill given ROIs (a :class:`~monai_roigan.networks.nets.ContextROIGenerator`).
 
     Raises:
         FileNotFoundError: the folder or file does not exist (named).
-        ValueError: corrupt or unsafe file, not a ROI generator, unconditional, or another class count (named).
+        ValueError: corrupt or unsafe file, not a ROI generator, unconditional, another class count, or the wrong
+            kind (named).
     """
 
-    def __init__(self, source: str | PathLike | nn.Module, num_classes: int | None = None, device="cpu"):
+    def __init__(self, source: str | PathLike | nn.Module, num_classes: int | None = None, device="cpu",
+                 kind: str | None = None):  # fmt: skip
         self.device = str(torch.device(device))
         self.module: nn.Module | None = None
         self.path: Path | None = None
@@ -101,6 +127,8 @@ class GeneratorSource:
             network = inference_network(load_generator(self.path, map_location=self.device))  # checks now, in this process
             _LOADED[(str(self.path), self.identity["sha256"], self.device)] = network  # forked workers inherit it
         where = self.path or type(source).__name__
+        check_generator_kind(network, kind, where)
+        self.kind = generator_kind(network)
         if _num_classes(network) == 0:
             raise ValueError(f"{where}: an unconditional generator cannot make class-specific ROIs")
         if num_classes is not None and _num_classes(network) != num_classes:
@@ -122,7 +150,8 @@ class GeneratorSource:
     def describe(self) -> str:
         """One line naming the generator: bundle version (if any) and the first 12 hex digits of its hash."""
         name = self.identity.get("path", self.identity.get("class"))
-        return _identity_line(name, self.identity.get("bundle_version"), self.identity["sha256"])
+        line = _identity_line(name, self.identity.get("bundle_version"), self.identity["sha256"])
+        return f"{line} (context generator)" if self.kind == "context" else line
 
     def get(self) -> nn.Module:
         """The network on ``device``, loaded at most once per process and device: a file's generator as its
@@ -138,14 +167,19 @@ class GeneratorSource:
         return f"GeneratorSource({self.describe()}, device={self.device!r})"
 
 
-def as_generator_source(generator: str | PathLike | nn.Module | GeneratorSource, num_classes: int, device="cpu"
-                        ) -> GeneratorSource:  # fmt: skip
-    """``generator`` as a :class:`GeneratorSource` of ``num_classes`` classes (a given source is checked, not rebuilt).
+def as_generator_source(generator: str | PathLike | nn.Module | GeneratorSource, num_classes: int, device="cpu",
+                        kind: str | None = None) -> GeneratorSource:  # fmt: skip
+    """``generator`` as a :class:`GeneratorSource` of ``num_classes`` classes and ``kind`` (a given source is
+    checked, not rebuilt).
 
     Raises:
-        ValueError: the generator has another class count (and the errors of :class:`GeneratorSource`).
+        ValueError: the generator has another class count or kind (and the errors of :class:`GeneratorSource`).
     """
-    source = generator if isinstance(generator, GeneratorSource) else GeneratorSource(generator, num_classes, device)
+    if isinstance(generator, GeneratorSource):
+        source = generator
+        check_generator_kind(source.get(), kind, source.path or source.identity.get("class"))
+    else:
+        source = GeneratorSource(generator, num_classes, device, kind)
     if source.num_classes != num_classes:
         raise ValueError(f"generator has {source.num_classes} classes, generator_classes names {num_classes}")
     return source

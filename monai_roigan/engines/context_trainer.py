@@ -1,0 +1,77 @@
+"""``ContextGanTrainer``: the :class:`ROIGanTrainer` iteration for a lesion in-filling generator.
+
+The batch holds lesion ROIs (labels 0..K-1) and normal-tissue ROIs (label K). Every real ROI becomes the
+context of one fake: the generator (:class:`~monai_roigan.networks.nets.ContextROIGenerator`) sees it with its
+masked region blanked and fills that region. The fakes are generated for
+
+- the ROI's own label: a lesion ROI is reconstructed (its lesion painted back), a tissue ROI gets tissue; and,
+  with probability ``insert_prob`` for each tissue ROI, a lesion class drawn uniformly from 0..K-1 instead: a
+  lesion inserted into normal tissue, which is what the generator is used for afterwards.
+
+The discriminator judges every fake with the label it was generated for (projection term and auxiliary class
+head, as in :class:`ROIGanTrainer`). Two terms join the generator's loss (``engine.state.output`` carries them):
+
+- ``reconstruction``: ``reconstruction_weight`` times the mean absolute difference, inside the mask, between a
+  fake and its real ROI, over the fakes generated for their own label (inserted lesions have no target);
+- ``outside``: ``outside_weight`` times the mean absolute difference, outside the mask, between the network's raw
+  output and the context (the blend already keeps those pixels; the term makes the seam match).
+
+Latents, the insertion draws and DiffAugment come from the trainer's seeded stream, so a seed gives one run.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from monai_roigan.engines.trainer import ROIGanTrainer
+
+__all__ = ["ContextGanTrainer"]
+
+
+class ContextGanTrainer(ROIGanTrainer):
+    """Adversarial training of a :class:`~monai_roigan.networks.nets.ContextROIGenerator`.
+
+    Args:
+        num_lesion_classes: K; label K is normal tissue (the generator's extra embedding row).
+        insert_prob: probability that a tissue ROI's fake gets a lesion class instead of tissue.
+        reconstruction_weight: weight of the in-mask reconstruction term (0 disables).
+        outside_weight: weight of the outside-the-mask term on the raw output (0 disables).
+        other arguments: as for :class:`ROIGanTrainer` (``conditional`` must be True).
+    """
+
+    def __init__(self, *args, num_lesion_classes: int, insert_prob: float = 0.5, reconstruction_weight: float = 1.0,
+                 outside_weight: float = 1.0, **kwargs):  # fmt: skip
+        if not 0 <= float(insert_prob) <= 1:
+            raise ValueError(f"insert_prob must lie in [0, 1], got {insert_prob}")
+        if kwargs.get("conditional") is False:
+            raise ValueError("a context generator is conditional: conditional must be True")
+        super().__init__(*args, **kwargs)
+        self.num_lesion_classes, self.insert_prob = int(num_lesion_classes), float(insert_prob)
+        self.reconstruction_weight, self.outside_weight = float(reconstruction_weight), float(outside_weight)
+        self._last: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _fake_labels(self, labels: torch.Tensor | None) -> torch.Tensor:
+        draws = torch.rand(labels.shape[0], generator=self.draw_rng)
+        lesions = torch.randint(0, self.num_lesion_classes, (labels.shape[0],), generator=self.draw_rng)
+        insert = (labels.cpu() == self.num_lesion_classes) & (draws < self.insert_prob)
+        return torch.where(insert, lesions, labels.cpu()).to(labels.device)
+
+    def _generate(self, z: torch.Tensor, fake_labels: torch.Tensor | None, real: torch.Tensor) -> torch.Tensor:
+        fake, raw = self.g_network(z, fake_labels, context=real, return_raw=True)
+        self._last = (fake, raw)
+        return fake
+
+    def _generator_penalty(self, real: torch.Tensor, labels, fake_labels) -> dict[str, torch.Tensor]:
+        fake, raw = self._last
+        self._last = None
+        mask = _unwrap(self.g_network).mask.to(real.device)
+        own = (fake_labels == labels).float().view(-1, 1, 1, 1)
+        inside = (fake.float() - real).abs() * mask * own
+        reconstruction = inside.sum() / (mask.sum() * own.sum()).clamp(min=1.0)
+        outside = ((raw.float() - real).abs() * (1 - mask)).mean() / (1 - mask).mean()
+        return {"reconstruction": self.reconstruction_weight * reconstruction, "outside": self.outside_weight * outside}
+
+
+def _unwrap(network: torch.nn.Module) -> torch.nn.Module:
+    """The generator inside a ``DistributedDataParallel`` (or similar) wrapper."""
+    return getattr(network, "module", network)
