@@ -217,7 +217,7 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
     report = run_downstream(generator, train, held, root / "down", CLASSES, k=2, steps=3, batch_size=8,
                             held_out_source=source, normal_train=normal_train, normal_held_out=normal_held,
                             tasks=TASKS, repeats=2, synthetic_shares=(0.5,))  # fmt: skip
-    arms = expand_arms(ARMS, (0.5,))
+    arms = expand_arms([a for a in ARMS if a != "inserted"], (0.5,))  # no in-filling without a context generator
     assert "synthetic_share_0.5" in arms and "synthetic_share" not in arms
     rows = list(csv.DictReader(open(root / "down" / "downstream_folds.csv")))
     assert [(r["task"], int(r["repeat"]), int(r["fold"]), r["arm"]) for r in rows] == [
@@ -237,6 +237,10 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
         assert len(verdicts) == len([a for a in arms if a not in NON_SYNTHETIC_ARMS])
         bounds = [float(v) for v in re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", section) for v in v]
         assert bounds and all(-1 <= b <= 1 for b in bounds)  # a difference of scores in [0, 1] lies in [-1, 1]
+    with pytest.raises(ValueError, match="inserted arm needs a context generator"):
+        run_downstream(generator, train, held, root / "down2", CLASSES, k=2, steps=3, arms=["copy_paste", "inserted"],
+                       normal_train=normal_train, normal_held_out=normal_held, tasks=TASKS)  # fmt: skip
+    assert not (root / "down2").exists(), "refused before any classifier is trained"
     summary = list(csv.DictReader(open(root / "down" / "downstream_summary.csv")))
     assert [(r["task"], r["arm"]) for r in summary] == [(t, a) for t in TASKS for a in arms]
     filtered = [r for r in rows if r["arm"] == "synthetic_filtered"]

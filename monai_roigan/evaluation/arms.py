@@ -15,6 +15,10 @@ The synthetic arms use the trained generator:
 
 - ``synthetic``: classic augmentation plus synthetic ROIs of each lesion class up to the largest lesion class
   (:class:`~monai_roigan.apps.SyntheticBalancedDataset`), the same top-up as ``copy_paste``;
+- ``inserted``: the ``copy_paste`` top-up, with synthetic lesions that a context generator
+  (:class:`~monai_roigan.networks.nets.ContextROIGenerator`) paints into the fold's real normal-tissue ROIs
+  (:class:`~monai_roigan.transforms.InsertSyntheticLesiond`) instead of real lesions: the arm that tells whether
+  in-filling beats pasting;
 - ``synthetic_filtered``: the ``synthetic`` arm, but only synthetic ROIs that a classifier fitted on the fold's real
   lesion ROIs assigns to their class with probability at least ``min_confidence``
   (:class:`~monai_roigan.apps.ConfidenceFilter`); the acceptance rate per class is reported;
@@ -47,6 +51,7 @@ from monai_roigan.evaluation.data import ROISet
 from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.transforms.copy_paste import CopyPasteLesiond
+from monai_roigan.transforms.insertion import InsertSyntheticLesiond
 
 __all__ = ["ARMS", "NON_SYNTHETIC_ARMS", "ArmData", "arm_dataset", "classic_augmentation", "expand_arms", "roi_dataset_items"]
 
@@ -54,7 +59,7 @@ logger = logging.getLogger("monai_roigan.downstream")
 
 NON_SYNTHETIC_ARMS = ("real", "classic", "oversample", "copy_paste")
 #: arm names; ``synthetic_share`` stands for one ``synthetic_share_<s>`` arm per share
-ARMS = (*NON_SYNTHETIC_ARMS, "synthetic", "synthetic_filtered", "synthetic_share", "synthetic_only", "two_phase")
+ARMS = (*NON_SYNTHETIC_ARMS, "synthetic", "inserted", "synthetic_filtered", "synthetic_share", "synthetic_only", "two_phase")
 
 
 def classic_augmentation() -> list:
@@ -114,19 +119,33 @@ class ArmData:
         return [*self.class_names, NORMAL_CLASS]
 
 
-def _copy_paste_top_up(data: ArmData) -> list:
-    """One dataset per lesion class: normal ROIs (cycled) that each get a real lesion of that class pasted in."""
+def _tissue_top_up(data: ArmData, inserter) -> list:
+    """One dataset per lesion class: normal ROIs (cycled) that each get a lesion of that class from ``inserter(name)``
+    (a dictionary transform that turns a normal ROI into one of class ``name``), up to the largest lesion class."""
     if len(data.normals) == 0:
-        raise ValueError("the copy_paste arm needs normal-tissue ROIs: set normal_per_image > 0")
-    bank = [{**item, "id": f"{data.class_names[item['label']]}-{k}"} for k, item in enumerate(roi_dataset_items(data.lesions))]
+        raise ValueError("the copy_paste and inserted arms need normal-tissue ROIs: set normal_per_image > 0")
     largest, normals, parts = max(data.counts().values()), roi_dataset_items(data.normals), []
-    for k, (name, count) in enumerate(data.counts().items()):
+    for name, count in data.counts().items():
         jobs = [{"image": normals[j % len(normals)]["image"], "label": len(data.class_names)} for j in range(largest - count)]
         if jobs and count:
-            paste = CopyPasteLesiond("image", bank, prob=1.0, class_names=data.pipeline_classes(),
-                                     target_distribution={name: 1.0})  # fmt: skip
-            parts.append(Dataset(jobs, Compose([paste, *classic_augmentation()])))
+            parts.append(Dataset(jobs, Compose([inserter(name), *classic_augmentation()])))
     return parts
+
+
+def _copy_paste_top_up(data: ArmData) -> list:
+    """Real lesions of each class pasted into normal ROIs (:func:`_tissue_top_up`)."""
+    bank = [{**item, "id": f"{data.class_names[item['label']]}-{k}"} for k, item in enumerate(roi_dataset_items(data.lesions))]
+    return _tissue_top_up(data, lambda name: CopyPasteLesiond("image", bank, prob=1.0, class_names=data.pipeline_classes(),
+                                                              target_distribution={name: 1.0}))  # fmt: skip
+
+
+def _inserted_top_up(data: ArmData) -> list:
+    """Synthetic lesions of each class painted into normal ROIs by a context generator (:func:`_tissue_top_up`)."""
+    if data.source is None or data.source.kind != "context":
+        raise ValueError(f"the inserted arm needs a context generator (bundle/configs/context.json), got {data.source}")
+    return _tissue_top_up(data, lambda name: InsertSyntheticLesiond(
+        "image", data.source, prob=1.0, class_names=data.pipeline_classes(), target_distribution={name: 1.0},
+        generator_classes=data.class_names, truncation=data.truncation))  # fmt: skip
 
 
 def _synthetic(data: ArmData, target: dict[str, int], filtered: bool = False) -> SyntheticBalancedDataset:
@@ -166,6 +185,8 @@ def _arm_dataset(arm: str, data: ArmData):
         return Dataset(roi_dataset_items(data.real()), Compose(classic_augmentation()))
     if arm == "copy_paste":
         return ConcatDataset([_arm_dataset("classic", data), *_copy_paste_top_up(data)])
+    if arm == "inserted":
+        return ConcatDataset([_arm_dataset("classic", data), *_inserted_top_up(data)])
     if arm in ("synthetic", "two_phase", "synthetic_filtered"):
         return _synthetic(data, dict.fromkeys(data.class_names, max(data.counts().values())), arm == "synthetic_filtered")
     if arm.startswith("synthetic_share_"):

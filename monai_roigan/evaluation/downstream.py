@@ -163,9 +163,9 @@ def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         raise ValueError(f"unknown task(s) {unknown}; expected some of {TASKS}")
-    needs_normals = "abnormal_vs_normal" in tasks or "copy_paste" in arms
+    needs_normals = "abnormal_vs_normal" in tasks or bool({"copy_paste", "inserted"} & set(arms))
     if needs_normals and (len(normals_train) == 0 or len(normals_held) == 0):
-        raise ValueError("the abnormal_vs_normal task and the copy_paste arm need normal-tissue ROIs on both sides: "
+        raise ValueError("the abnormal_vs_normal task and the copy_paste and inserted arms need normal-tissue ROIs on both sides: "
                          "set normal_per_image > 0 (the data must hold normal mammograms)")  # fmt: skip
     empty = [n for k, n in enumerate(class_names) if not np.any(held_out.labels == k)]
     if empty:
@@ -225,7 +225,7 @@ def run_downstream(
     output_dir: str | PathLike,
     class_names: Sequence[str],
     k: int = 5,
-    arms: Sequence[str] = ARMS,
+    arms: Sequence[str] | None = None,
     rare_classes: Sequence[str] = (),
     rare_fraction: float = 1.0,
     steps: int = 400,
@@ -249,7 +249,8 @@ def run_downstream(
         train: the generator's training ROIs (no dihedral copies); held_out: ROIs of women it never saw.
         class_names: the generator's classes in label order (the lesion classes).
         k: folds over the held-out women; repeats: how many times new folds are drawn.
-        arms: see :mod:`monai_roigan.evaluation.arms`; synthetic_shares: the shares of ``synthetic_share``.
+        arms: see :mod:`monai_roigan.evaluation.arms` (None: every arm that applies to the generator, ``inserted``
+            only for a context generator); synthetic_shares: the shares of ``synthetic_share``.
         rare_classes, rare_fraction: keep only ``rare_fraction`` of these classes' training women per fold.
             Below 1 this is fair only if the generator was trained without the same women; otherwise the
             synthetic arms carry information the other arms were denied (the report says so).
@@ -263,15 +264,21 @@ def run_downstream(
         min_confidence: the sample filter's threshold in the ``synthetic_filtered`` arm.
 
     Raises:
-        ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, or a class without
-            test ROIs; all before any training.
+        ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, a class without
+            test ROIs, or the ``inserted`` arm without a context generator; all before any training.
     """
     none = ROISet.from_items([])
     normal_train = none if normal_train is None else normal_train
     normal_held_out = none if normal_held_out is None else normal_held_out
+    synthetic = arms is None or bool(set(arms) - set(NON_SYNTHETIC_ARMS))
+    source = GeneratorSource(generator, num_classes=len(class_names)) if synthetic else None
+    if arms is None:
+        arms = [a for a in ARMS if a != "inserted" or source.kind == "context"]
     names = expand_arms(arms, synthetic_shares)
     _check_inputs(tasks, names, normal_train, normal_held_out, held_out, class_names)
-    source = GeneratorSource(generator, num_classes=len(class_names)) if set(names) - set(NON_SYNTHETIC_ARMS) else None
+    if "inserted" in names and source.kind != "context":
+        raise ValueError(f"the inserted arm needs a context generator (bundle/configs/context.json), got "
+                         f"{source.describe()}")  # fmt: skip
     rare = [list(class_names).index(n) for n in rare_classes]
     rows = []
     jobs = _jobs(train, held_out, normal_train, normal_held_out, class_names, k, repeats, tasks, names, rare,

@@ -3,6 +3,7 @@
 from .breast import BreastMask, breast_mask, sample_normal_centers
 from .labels import ClassLabels
 from .copy_paste import CopyPasteLesion, CopyPasteLesiond, blend_mask
+from .insertion import InsertSyntheticLesion, InsertSyntheticLesiond
 from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict, SaveSyntheticDICOM, SaveSyntheticDICOMd
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
 from .synthetic import ROIBank, SampleFilter, SyntheticROIAugment, SyntheticROIAugmentd, balancing_distribution
@@ -14,6 +15,8 @@ __all__ = [
     "CopyPasteLesiond",
     "ExtractROI",
     "ExtractROId",
+    "InsertSyntheticLesion",
+    "InsertSyntheticLesiond",
     "LoadMammogram",
     "LoadMammogramd",
     "LoadMammogramD",

@@ -1,0 +1,227 @@
+"""``InsertSyntheticLesion`` / ``InsertSyntheticLesiond``: a trained context generator paints a lesion into a real ROI.
+
+A :class:`~monai_roigan.networks.nets.ContextROIGenerator` fills the masked centre of the ROI it receives with a
+lesion of the chosen class and keeps the rest: every pixel where the mask is 0 is returned exactly as given (the
+blend happens in the pipeline's own intensities, so no rounding touches them). The dictionary version turns ROIs of
+``source_classes`` (normal tissue) into ROIs of a lesion class and rewrites the label, as
+:class:`~monai_roigan.transforms.CopyPasteLesiond` does with real lesions: plentiful normal ROIs become rare-class
+ROIs.
+
+Conventions (as :class:`~monai_roigan.transforms.SyntheticROIAugment`):
+
+- ROIs are channel-first (C, H, W) with H = W = the generator's ROI size (64 by default; resize first), in
+  ``intensity_range`` (default [-1, 1]); several channels must be copies of one (the lesion is painted into all);
+- meta of the output: ``synthetic`` (True/False on every sample), ``synthetic_generator`` (bundle version, weights
+  hash, "context generator"), ``synthetic_class``, ``synthetic_seed`` and ``synthetic_index`` (0: the latent is
+  :func:`~monai_roigan.networks.sampling.latent_for` of seed, class and 0); the keys that point at the ROI's
+  source image (:data:`~monai_roigan.transforms.synthetic.SOURCE_IMAGE_KEYS`) are overwritten. The output still
+  holds the real tissue outside the mask: it is a real image with a synthetic lesion, not a synthetic image;
+- randomness comes from ``self.R`` only, so the same seed gives the same ROIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import torch
+from monai.config import KeysCollection
+from monai.data import MetaTensor
+from monai.transforms import MapTransform, RandomizableTransform
+from monai.utils import TransformBackends
+from torch import nn
+
+from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES, NORMAL_CLASS
+from monai_roigan.networks.nets.context import check_context_mask
+from monai_roigan.networks.sampling import check_latent_distribution, check_truncation, latent_for
+from monai_roigan.networks.source import GeneratorSource, as_generator_source
+from monai_roigan.transforms.labels import ClassLabels
+from monai_roigan.transforms.synthetic import check_single_roi, mark_real, synthetic_meta
+
+__all__ = ["InsertSyntheticLesion", "InsertSyntheticLesiond"]
+
+
+class InsertSyntheticLesion(RandomizableTransform):
+    """With probability ``prob``, in-fill the ROI's masked region with a synthetic lesion.
+
+    ``__call__(img, lesion_class=None, mask=None)``: ``img`` (C, S, S) tensor, array or MetaTensor; ``lesion_class``
+    a generator class name or index (None: this transform's ``lesion_class``, or one drawn uniformly when that is
+    None too); ``mask`` (1, S, S) in [0, 1], 0 where the ROI is kept (None: the generator's centred disc).
+
+    Args:
+        generator: a context generator: bundle folder, weights/checkpoint file, module or :class:`GeneratorSource`.
+        lesion_class: the class to insert by default (a name of ``generator_classes``), or None to draw one.
+        prob: probability of inserting.
+        generator_classes: the generator's classes in its label order.
+        intensity_range: (low, high) of the pipeline's intensities; the generator works in [-1, 1].
+        device: where the generator runs.
+        latent_distribution, truncation: as for :class:`~monai_roigan.transforms.SyntheticROIAugment`.
+
+    Raises (at construction): FileNotFoundError / ValueError for a missing or corrupt file, a noise-to-ROI generator
+    (named), another class count, or a ``lesion_class`` the generator does not know.
+    """
+
+    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
+
+    def __init__(
+        self,
+        generator: str | nn.Module | GeneratorSource,
+        lesion_class: str | None = None,
+        prob: float = 1.0,
+        generator_classes: Sequence[str] = ABNORMALITY_CLASSES,
+        intensity_range: tuple[float, float] = (-1.0, 1.0),
+        device="cpu",
+        latent_distribution: str = "uniform",
+        truncation: float = 1.0,
+    ):
+        RandomizableTransform.__init__(self, prob)
+        self.generator_classes = ClassLabels(generator_classes)
+        self.source = as_generator_source(generator, len(self.generator_classes.class_names), device, kind="context")
+        self.lesion_class = None if lesion_class is None else self.generator_classes.index(lesion_class)
+        self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
+        if not self.intensity_range[1] > self.intensity_range[0]:
+            raise ValueError(f"intensity_range must be (low, high) with low < high, got {intensity_range}")
+        self.latent_distribution = check_latent_distribution(latent_distribution)
+        self.truncation = check_truncation(truncation)
+
+    def _context(self, img) -> torch.Tensor:
+        """``img`` as the generator's input (1, 1, S, S) in [-1, 1] (float32, CPU), after the shape checks."""
+        check_single_roi(img)
+        size = self.source.output_size
+        values = torch.as_tensor(np.asarray(img) if not isinstance(img, torch.Tensor) else img.as_tensor()
+                                 if isinstance(img, MetaTensor) else img).detach().float().cpu()  # fmt: skip
+        if tuple(values.shape[1:]) != (size, size):
+            raise ValueError(f"context ROI of spatial size {tuple(values.shape[1:])}: the generator {self.source.describe()} "
+                             f"in-fills ({size}, {size}) ROIs; resize the ROI first")  # fmt: skip
+        if values.shape[0] > 1 and not bool((values == values[:1]).all()):
+            raise ValueError(f"context ROI with {values.shape[0]} different channels: the generator paints one "
+                             "grey-level channel; give one channel or identical copies")  # fmt: skip
+        low, high = self.intensity_range
+        return ((values[:1] - low) / (high - low) * 2 - 1)[None]
+
+    def insert(self, img, class_index: int, seed: int, mask=None):
+        """``img`` with a lesion of generator class ``class_index`` for ``seed`` in its masked region (see the class)."""
+        context = self._context(img)
+        size = self.source.output_size
+        mask = None if mask is None else check_context_mask(torch.as_tensor(np.asarray(mask)), size, "mask")
+        network = self.source.get()
+        device = next(network.parameters()).device
+        z = latent_for(seed, class_index, 0, self.source.latent_dim, self.latent_distribution, self.truncation)[None]
+        with torch.no_grad():
+            filled = network(z.to(device), torch.tensor([class_index], device=device), context.to(device),
+                             None if mask is None else mask.to(device)).float().cpu()[0]  # fmt: skip
+        region = (network.mask if mask is None else mask).float().cpu()[0] > 0  # (1, S, S)
+        low, high = self.intensity_range
+        painted = low + (filled.clamp(-1, 1) + 1) * 0.5 * (high - low)
+        name = self.generator_classes.class_names[class_index]
+        meta = synthetic_meta(img, name, self.source.describe(), seed, 0)
+        if isinstance(img, torch.Tensor):
+            base = img.as_tensor() if isinstance(img, MetaTensor) else img
+            out = torch.where(region.to(base.device), painted.to(base.device, base.dtype), base)
+            return MetaTensor(out, meta=meta)
+        base = np.asarray(img)
+        return np.where(region.numpy(), painted.numpy().astype(base.dtype), base)
+
+    def randomize_class(self, lesion_class=None) -> int:
+        """The generator class to insert: ``lesion_class``, else this transform's, else one drawn from ``self.R``."""
+        if lesion_class is not None:
+            return self.generator_classes.index(lesion_class)
+        if self.lesion_class is not None:
+            return self.lesion_class
+        return int(self.R.randint(len(self.generator_classes.class_names)))
+
+    def __call__(self, img, lesion_class=None, mask=None, randomize: bool = True):
+        check_single_roi(img)
+        if randomize:
+            self.randomize(None)
+        if not self._do_transform:
+            return mark_real(img)
+        class_index = self.randomize_class(lesion_class)
+        return self.insert(img, class_index, int(self.R.randint(0, 2**31 - 1)), mask)
+
+
+class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
+    """Dictionary version: turns ROIs of ``source_classes`` (normal tissue) into ROIs of a lesion class.
+
+    With probability ``prob``, a sample whose label is one of ``source_classes`` gets a synthetic lesion of a class
+    drawn from ``target_distribution`` inserted (:class:`InsertSyntheticLesion`) and its label rewritten to that class
+    (in the form it came in: int, one-hot or name). Other samples pass unchanged (meta ``synthetic=False``).
+
+    Args:
+        keys: image keys (normally one; all get the same lesion).
+        generator: a context generator (see :class:`InsertSyntheticLesion`).
+        label_key: the label entry.
+        prob: probability of inserting into a source-class sample.
+        class_names: the pipeline's classes in label order (default: the four abnormality classes, then normal).
+        source_classes: classes whose samples receive lesions (default ``("normal",)``).
+        target_distribution: {class name: weight} of the inserted classes; default uniform over the generator's
+            classes that are pipeline classes.
+        mask_key: an entry holding a (1, S, S) mask in [0, 1] of the region to fill (None: the generator's disc).
+        generator_classes, intensity_range, device, latent_distribution, truncation: as for
+            :class:`InsertSyntheticLesion`.
+        allow_missing_keys: as in MONAI.
+
+    Raises:
+        ValueError: unknown class names, a target class the generator or the pipeline does not know, weights that
+            are negative or sum to 0 (and the errors of :class:`InsertSyntheticLesion`).
+    """
+
+    backend = InsertSyntheticLesion.backend
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        generator: str | nn.Module | GeneratorSource,
+        label_key: str = "label",
+        prob: float = 0.5,
+        class_names: Sequence[str] = ALL_CLASSES,
+        source_classes: Sequence[str] = (NORMAL_CLASS,),
+        target_distribution: Mapping[str, float] | None = None,
+        mask_key: str | None = None,
+        generator_classes: Sequence[str] = ABNORMALITY_CLASSES,
+        intensity_range: tuple[float, float] = (-1.0, 1.0),
+        device="cpu",
+        latent_distribution: str = "uniform",
+        truncation: float = 1.0,
+        allow_missing_keys: bool = False,
+    ):
+        MapTransform.__init__(self, keys, allow_missing_keys)
+        RandomizableTransform.__init__(self, prob)
+        self.inserter = InsertSyntheticLesion(generator, None, 1.0, generator_classes, intensity_range, device,
+                                              latent_distribution, truncation)  # fmt: skip
+        self.labels, self.label_key, self.mask_key = ClassLabels(class_names), label_key, mask_key
+        unknown = [c for c in source_classes if c not in self.labels.class_names]
+        if unknown:
+            raise ValueError(f"source_classes {unknown} are not among class_names {self.labels.class_names}")
+        self.sources = {self.labels.index(c) for c in source_classes}
+        known = [c for c in generator_classes if c in self.labels.class_names]
+        weights = dict(target_distribution or {c: 1.0 for c in known})
+        values = np.array([float(w) for w in weights.values()])
+        wrong = [c for c in weights if c not in known]
+        if wrong or not weights or (values < 0).any() or values.sum() <= 0:
+            raise ValueError(f"target_distribution {weights}: classes {wrong} are not both generator classes "
+                             f"{list(generator_classes)} and pipeline classes, or weights are negative or sum to 0")  # fmt: skip
+        self.targets, self.weights = list(weights), values / values.sum()
+
+    def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
+        super().set_random_state(seed, state)
+        self.inserter.set_random_state(state=self.R)
+        return self
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        for key in self.key_iterator(d):
+            check_single_roi(d[key])
+        self.randomize(None)
+        own = self.labels.index(d[self.label_key])
+        if not (self._do_transform and own in self.sources):
+            for key in self.key_iterator(d):
+                d[key] = mark_real(d[key])
+            return d
+        target = self.targets[int(self.R.choice(len(self.targets), p=self.weights))]
+        class_index, seed = self.inserter.generator_classes.index(target), int(self.R.randint(0, 2**31 - 1))
+        mask = None if self.mask_key is None else d[self.mask_key]
+        for key in self.key_iterator(d):
+            d[key] = self.inserter.insert(d[key], class_index, seed, mask)
+        d[self.label_key] = self.labels.relabel(d[self.label_key], self.labels.index(target))
+        return d
