@@ -2,7 +2,8 @@
 
 They run in a scratch folder laid out as a user's would be: ``/data/all-mias`` (and ``all-mias``) is the test
 phantom, ``mdb001.pgm`` one of its films, ``IM0001`` that film as DICOM, ``export/rois.csv`` an annotation table,
-``cbis/`` the CBIS-DDSM case tables (no images), and ``bundle/`` a bundle folder with a small generator. A
+``cbis/`` the CBIS-DDSM case tables (no images), ``bundle/`` a bundle folder with a small generator, and
+``context-bundle/`` one with a small context generator (``bundle/configs/context.json``). A
 snippet that raises fails the test with the page and line of its block.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from monai_roigan.networks import PRESETS, ROIGenerator
+from monai_roigan.networks import PRESETS, ContextROIGenerator, ROIGenerator
 from monai_roigan.transforms import LoadMammogram
 from tests.conftest import REPO, write_dicom
 from tests.test_cbis_ddsm import HEADER
@@ -61,6 +62,10 @@ def workspace(tmp_path_factory, phantom_dir) -> Path:
     (root / "bundle" / "configs").mkdir()
     torch.save(ROIGenerator(num_classes=4, width=PRESETS["tiny"]).state_dict(), root / "bundle" / "models" / "model.pt")
     (root / "bundle" / "configs" / "metadata.json").write_text(json.dumps({"version": "0.0.0"}))
+    (root / "context-bundle" / "models").mkdir(parents=True)
+    bank = torch.rand(8, 1, 64, 64) * 2 - 1
+    context = ContextROIGenerator(num_classes=4, width=PRESETS["tiny"], context_bank=bank)
+    torch.save(context.state_dict(), root / "context-bundle" / "models" / "model.pt")
     return root
 
 
