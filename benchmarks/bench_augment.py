@@ -1,5 +1,8 @@
 """Pipeline throughput with SyntheticROIAugmentd (prob 0.5) versus the same pipeline without it.
 
+``--transform inserted`` measures ``InsertSyntheticLesiond`` (prob 0.5, a context generator painting a lesion of a
+uniformly drawn class into each chosen ROI) instead; ``--model`` must then be a context generator.
+
 The pipeline is the one of MONAI's MedNIST classification tutorial applied to ROIs: NIfTI ROIs written by
 ``prepare_roi_dataset`` (the phantom's ROIs), ``LoadImaged``, ``EnsureChannelFirstd``, ``ScaleIntensityd``
 (to [0, 1], so the transform runs with ``intensity_range=(0, 1)``), then ``RandRotated`` (15 degrees),
@@ -9,6 +12,7 @@ workers (not persistent), on the CPU. Both arms run in the same process: one war
 
 Run (after training the bundle, or with --model pointing at any exported generator):
     python benchmarks/bench_augment.py --model bundle/models/model.pt
+    python benchmarks/bench_augment.py --model /tmp/mias_ctx/models/model.pt --transform inserted
 """
 
 from __future__ import annotations
@@ -28,7 +32,14 @@ from monai.transforms import Compose, EnsureChannelFirstd, LoadImaged, RandFlipd
 from monai_roigan.apps import prepare_roi_dataset
 from monai_roigan.data import ABNORMALITY_CLASSES, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
-from monai_roigan.transforms import SyntheticROIAugmentd
+from monai_roigan.transforms import InsertSyntheticLesiond, SyntheticROIAugmentd
+
+#: the augmentation transforms this benchmark can measure, by name
+TRANSFORMS = {
+    "synthetic": lambda model: SyntheticROIAugmentd("image", model, prob=0.5, intensity_range=(0.0, 1.0)),
+    "inserted": lambda model: InsertSyntheticLesiond("image", model, prob=0.5, class_names=ABNORMALITY_CLASSES,
+                                                     source_classes=ABNORMALITY_CLASSES, intensity_range=(0.0, 1.0)),
+}
 
 
 def nifti_rois(folder: Path, num_images: int) -> list[dict]:
@@ -51,8 +62,9 @@ def epoch_seconds(dataset, workers: int) -> float:
 
 
 def pipeline_ratio(model: Path, num_images: int = 120, workers: int = 2, pairs: int = 5,
-                   folder: Path | None = None) -> tuple[float, float, float]:  # fmt: skip
-    """(ROIs/s with SyntheticROIAugmentd, ROIs/s without, ratio), medians over ``pairs`` adjacent epoch pairs.
+                   folder: Path | None = None, transform: str = "synthetic") -> tuple[float, float, float]:  # fmt: skip
+    """(ROIs/s with the ``transform`` of :data:`TRANSFORMS`, ROIs/s without, ratio), medians over ``pairs`` adjacent
+    epoch pairs.
 
     Each pair runs one epoch of each arm back to back (the order alternates between pairs), after one warm-up
     epoch of each. The ratio is the median of the per-pair ratios: the machine's speed drifts by several
@@ -65,7 +77,7 @@ def pipeline_ratio(model: Path, num_images: int = 120, workers: int = 2, pairs: 
         load = [LoadImaged("image", image_only=True), EnsureChannelFirstd("image"), ScaleIntensityd("image")]
         augment = [RandRotated("image", range_x=np.pi / 12, prob=0.5, keep_size=True),
                    RandFlipd("image", spatial_axis=0, prob=0.5), RandZoomd("image", min_zoom=0.9, max_zoom=1.1, prob=0.5)]  # fmt: skip
-        synthetic = SyntheticROIAugmentd("image", model, prob=0.5, intensity_range=(0.0, 1.0))
+        synthetic = TRANSFORMS[transform](model)
         arms = {
             "without": Dataset(items, Compose([*load, *augment])),
             "with": Dataset(items, Compose([*load, synthetic, *augment])),
@@ -89,10 +101,13 @@ def main() -> None:
     p.add_argument("--num_images", type=int, default=120, help="phantom mammograms (bundle default; ROIs x8 dihedral)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--pairs", type=int, default=5)
+    p.add_argument("--transform", choices=sorted(TRANSFORMS), default="synthetic")
     args = p.parse_args()
-    with_aug, without, ratio = pipeline_ratio(args.model, args.num_images, args.workers, args.pairs)
+    with_aug, without, ratio = pipeline_ratio(args.model, args.num_images, args.workers, args.pairs,
+                                              transform=args.transform)  # fmt: skip
+    name = {"synthetic": "SyntheticROIAugmentd", "inserted": "InsertSyntheticLesiond"}[args.transform]
     print(f"{'without':<38}{without:>10.0f} ROIs/s  (batch 32, {args.workers} workers)")
-    print(f"{'with SyntheticROIAugmentd(prob=0.5)':<38}{with_aug:>10.0f} ROIs/s")
+    print(f"{f'with {name}(prob=0.5)':<38}{with_aug:>10.0f} ROIs/s")
     print(f"throughput ratio with / without (median of {args.pairs} adjacent pairs): {ratio:.2f} (goal >= 0.90)")
 
 

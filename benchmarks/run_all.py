@@ -16,7 +16,13 @@ Rows (goal in brackets):
    ``generate_rois`` and ``SyntheticROIAugment`` run it. The plain network's rate is printed below the table;
 4. ROI preparation in mammograms/s (``prepare_roi_dataset`` on the 120-image phantom) and the peak resident
    memory of a default-preset training run (``monai.bundle run training``, 2 epochs);
-5. the quality gate of the README's training (the full default preset, about 5 minutes, then
+5. the new generators and the filter, reported without a goal (they are options, not the default
+   augmentation): pipeline throughput with ``InsertSyntheticLesiond`` (prob 0.5, an untrained context generator of
+   the default width, one ROI per call) versus without; generation ROIs/s when the ``ConfidenceFilter`` (fitted on
+   the phantom's ROIs) judges every batch of 64 versus generation alone; the context generator's forward at batch
+   256 in GFLOP/s versus the matmul [>= 0.25: its U-Net keeps batch norms that ``inference_network`` does not
+   fold]; ``ContextGanTrainer`` ROIs/s is printed below the table;
+6. the quality gate of the README's training (the full default preset, about 5 minutes, then
    ``quality_phantom.py``): the share of generated ROIs a classifier of real ROIs assigns to their class, over the
    gate's 0.80 [>= 1], and the largest MS-SSIM difference [<= 0.10]. A training that drifts (a changed default, a
    changed random stream, another machine's float rounding) shows here; ``--skip_quality`` leaves it out.
@@ -47,19 +53,32 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_augment import pipeline_ratio  # noqa: E402
 from quality_phantom import quality_gate  # noqa: E402
 
-from monai_roigan.apps import prepare_roi_dataset, training_datalist, training_rois  # noqa: E402
+from monai_roigan.apps import ConfidenceFilter, prepare_roi_dataset, training_datalist, training_rois  # noqa: E402
 from monai_roigan.data.phantom import make_phantom_dataset  # noqa: E402
-from monai_roigan.engines import DiffAugment, ROIGanTrainer, make_ema, update_ema  # noqa: E402
+from monai_roigan.engines import ContextGanTrainer, DiffAugment, ROIGanTrainer, make_ema, update_ema  # noqa: E402
 from monai_roigan.losses import AdversarialLoss  # noqa: E402
-from monai_roigan.networks import ROIDiscriminator, ROIGenerator, inference_network, sample_latent  # noqa: E402
+from monai_roigan.networks import (  # noqa: E402
+    ContextROIGenerator,
+    ROIDiscriminator,
+    ROIGenerator,
+    inference_network,
+    sample_latent,
+    synthesize,
+)
 
 BATCH, AUX, MODE_SEEKING = 32, 1.0, 2.0
 
 
-def networks(device):
+def context_generator(bank_size: int = 256) -> ContextROIGenerator:
+    """An untrained context generator of the default width with a bank of random contexts (speed needs no weights)."""
     set_determinism(0)
-    g = ROIGenerator(num_classes=4, width=0.125).to(device)
-    d = ROIDiscriminator(num_classes=4, width=0.125, aux_classifier=True).to(device)
+    return ContextROIGenerator(num_classes=4, width=0.125, context_bank=torch.rand(bank_size, 1, 64, 64) * 2 - 1)
+
+
+def networks(device, context: bool = False):
+    set_determinism(0)
+    g = context_generator(0).to(device) if context else ROIGenerator(num_classes=4, width=0.125).to(device)
+    d = ROIDiscriminator(num_classes=5 if context else 4, width=0.125, aux_classifier=True).to(device)
     adam = dict(lr=2e-4, betas=(0.5, 0.999))
     return g, d, torch.optim.Adam(g.parameters(), **adam), torch.optim.Adam(d.parameters(), **adam), make_ema(g, 0.995)
 
@@ -68,13 +87,15 @@ def loader(datalist):
     return DataLoader(datalist, batch_size=BATCH, shuffle=True, drop_last=True, num_workers=0)
 
 
-def run_trainer(datalist, device, iterations: int, channels_last: bool = False) -> float:
-    g, d, g_opt, d_opt, ema = networks(device)
+def run_trainer(datalist, device, iterations: int, channels_last: bool = False, context: bool = False) -> float:
+    """ROIs/s of ``ROIGanTrainer`` (``context``: of ``ContextGanTrainer`` and a context generator) with the defaults."""
+    g, d, g_opt, d_opt, ema = networks(device, context)
     data = loader(datalist)
-    trainer = ROIGanTrainer(device, -(-iterations // len(data)), data, g, g_opt, d, d_opt,
-                            adversarial_loss=AdversarialLoss(), diffaugment=DiffAugment(("translation",)),
-                            aux_weight=AUX, mode_seeking_weight=MODE_SEEKING, ema=ema, epoch_length=len(data),
-                            channels_last=channels_last)  # fmt: skip
+    engine, extra = (ContextGanTrainer, {"num_lesion_classes": 4}) if context else (ROIGanTrainer, {})
+    trainer = engine(device, -(-iterations // len(data)), data, g, g_opt, d, d_opt,
+                     adversarial_loss=AdversarialLoss(), diffaugment=DiffAugment(("translation",)),
+                     aux_weight=AUX, mode_seeking_weight=MODE_SEEKING, ema=ema, epoch_length=len(data),
+                     channels_last=channels_last, **extra)  # fmt: skip
     start = time.perf_counter()
     trainer.run()
     _sync(device)
@@ -141,15 +162,16 @@ def best_seconds(fn, repeats: int) -> float:
     return min(times)
 
 
-def generator_gflops(device, width: float = 0.125, batch: int = 256, repeats: int = 5, optimized: bool = True
-                     ) -> tuple[float, float]:  # fmt: skip
+def generator_gflops(device, width: float = 0.125, batch: int = 256, repeats: int = 5, optimized: bool = True,
+                     context: bool = False) -> tuple[float, float]:  # fmt: skip
     """(generator forward GFLOP/s at ``batch``, float32 2048x2048 matmul GFLOP/s), both on ``device``.
 
     FLOPs are those of the plain network (eval mode), counted once. ``optimized`` times the network as
     ``generate_rois`` and ``SyntheticROIAugment`` run it, its ``inference_network`` copy (batch norms folded,
     sub-pixel tail, channels-last on the CPU); otherwise the plain network in channels-last memory, as before.
+    ``context``: the default context generator, in-filling contexts from its bank.
     """
-    plain = ROIGenerator(num_classes=4, width=width).to(device).eval()
+    plain = (context_generator() if context else ROIGenerator(num_classes=4, width=width)).to(device).eval()
     z, labels = torch.rand(batch, 100, device=device) * 2 - 1, torch.arange(batch, device=device) % 4
     with torch.no_grad():
         with FlopCounterMode(display=False) as counter:
@@ -171,6 +193,18 @@ def generator_gflops(device, width: float = 0.125, batch: int = 256, repeats: in
 
         matmul()
         return g_rate, 2 * 2048**3 / best_seconds(matmul, repeats) / 1e9
+
+
+def filter_ratio(datalist, repeats: int = 5, batch: int = 64) -> tuple[float, float]:
+    """(ROIs/s generated and judged by a ``ConfidenceFilter``, ROIs/s generated alone): the default preset's
+    inference copy, batches of ``batch`` ROIs of one class; the judge fitted on ``datalist`` (the phantom's ROIs)."""
+    images = torch.stack([torch.as_tensor(i["image"]) for i in datalist])
+    judge = ConfidenceFilter.fit(images, torch.tensor([int(i["label"]) for i in datalist]), 4, 0.5, seed=0)
+    set_determinism(0)
+    g = inference_network(ROIGenerator(num_classes=4, width=0.125).eval())
+    plain = best_seconds(lambda: synthesize(g, 1, range(batch)), repeats)
+    judged = best_seconds(lambda: judge(synthesize(g, 1, range(batch)), 1), repeats)
+    return batch / judged, batch / plain
 
 
 def roi_preparation_rate(phantom: Path, work: Path) -> float:
@@ -226,6 +260,16 @@ def main() -> None:
             torch.save(ROIGenerator(num_classes=4, width=0.125).state_dict(), model)
         with_aug, without, pipeline = pipeline_ratio(model, 120, workers=2, pairs=args.pairs, folder=cache)
         rows.append(("pipeline ROIs/s: with / without SyntheticROIAugmentd", with_aug, without, pipeline, 0.9))
+        torch.save(context_generator().state_dict(), work / "context.pt")
+        with_ins, without_ins, inserted = pipeline_ratio(work / "context.pt", 120, workers=2, pairs=args.pairs,
+                                                         folder=cache, transform="inserted")  # fmt: skip
+        rows.append(("pipeline ROIs/s: with / without InsertSyntheticLesiond", with_ins, without_ins, inserted, None))
+        judged, unjudged = filter_ratio(datalist, args.repeats)
+        rows.append(("generation ROIs/s: judged by ConfidenceFilter / not judged", judged, unjudged,
+                     judged / unjudged, None))  # fmt: skip
+        c_rate, c_mm = generator_gflops(args.device, context=True)
+        rows.append(("GFLOP/s: context G forward (batch 256) / matmul 2048", c_rate, c_mm, c_rate / c_mm, 0.25))
+        context_training = run_trainer(datalist, args.device, args.iterations // 2, context=True)
         for width, name in ((0.125, "default"), (0.25, "width 0.25"), (1.0, "paper")):
             g_rate, mm_rate = generator_gflops(args.device, width)
             rows.append((f"GFLOP/s: G forward (batch 256, {name}) / matmul 2048", g_rate, mm_rate, g_rate / mm_rate, 0.5))
@@ -238,10 +282,13 @@ def main() -> None:
     print(f"device: {args.device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
     print(f"{'measure':<60}{'numerator':>11}{'denominator':>13}{'ratio':>8}{'goal':>7}  met")
     for name, num, den, ratio, goal in rows:
-        print(f"{name:<60}{num:>11.1f}{den:>13.1f}{ratio:>8.2f}{goal:>7.2f}  {'yes' if ratio >= goal else 'NO'}")
+        met = "-" if goal is None else ("yes" if ratio >= goal else "NO")
+        print(f"{name:<60}{num:>11.1f}{den:>13.1f}{ratio:>8.2f}{'-' if goal is None else f'{goal:.2f}':>7}  {met}")
     print(f"training with channels_last=True: {fast:.1f} ROIs/s ({fast / trainer:.2f}x the default layout)")
     print(f"default preset without inference_network (plain, channels-last): {plain_rate:.1f} GFLOP/s "
           f"({plain_rate / plain_mm:.2f}x matmul)")  # fmt: skip
+    print(f"ContextGanTrainer (default width, context generator): {context_training:.1f} ROIs/s "
+          f"({context_training / trainer:.2f}x ROIGanTrainer)")  # fmt: skip
     print(f"ROI preparation: {prep:.2f} mammograms/s (120-image phantom, dihedral)")
     print(f"default-preset training (2 epochs, incl. quality classifier fit): peak RSS {rss:.0f} MiB, "
           f"{train_seconds:.0f} s")  # fmt: skip
