@@ -2,7 +2,9 @@
 real-vs-generated grids per class for a trained phantom model and a trained MIAS model.
 
 Run: python docs/make_figures.py [--mias ../shared/data/mias] [--phantom_model bundle] [--mias_model /tmp/mias_bundle]
-     [--mias_pretrained_model /tmp/mias_pt]
+     [--mias_pretrained_model /tmp/mias_pt] [--mias_context_model /tmp/mias_ctx]
+A context generator's folder also gets ``inserted_<name>.png``: real normal-tissue ROIs, then the same ROIs with a
+lesion of each class painted in.
 The MIAS figures are skipped when the real data is absent; a real-vs-generated grid is skipped when its model
 folder has no ``models/model.pt``.
 """
@@ -20,7 +22,8 @@ import monai_roigan
 from monai_roigan.apps import prepare_roi_dataset
 from monai_roigan.data import ABNORMALITY_CLASSES, load_roi_cache, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
-from monai_roigan.transforms import LoadMammogram
+from monai_roigan.networks import GeneratorSource
+from monai_roigan.transforms import InsertSyntheticLesion, LoadMammogram
 from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8
 
 IMG = Path(__file__).resolve().parent / "img"
@@ -55,6 +58,17 @@ def real_vs_generated(cache: dict, model: Path, out: Path, seed: int = 0) -> Non
     save_png(labelled_rows(rows, label_width=230), out)
 
 
+def inserted_grid(cache: dict, model: Path, out: Path, seed: int = 0) -> None:
+    """A row of real normal-tissue ROIs, then per lesion class the same ROIs with a lesion of that class painted in."""
+    normal = cache["images"][cache["labels"] == list(cache["class_names"]).index("normal")][::7][:PER_CLASS]
+    rows = [("normal tissue (real)", tile_images(list(to_uint8(normal)), PER_CLASS))]
+    for name in ABNORMALITY_CLASSES:
+        insert = InsertSyntheticLesion(str(model), lesion_class=name).set_random_state(seed)
+        painted = [insert(roi) for roi in normal]  # arrays in, arrays out
+        rows.append((f"{name} inserted", tile_images(list(to_uint8(np.stack(painted))), PER_CLASS)))
+    save_png(labelled_rows(rows, label_width=230), out)
+
+
 def roi_grid(cache: dict, out: Path) -> None:
     rows = []
     for k, name in enumerate(cache["class_names"]):
@@ -75,6 +89,8 @@ def main() -> None:
     parser.add_argument("--mias_model", type=Path, default=Path("/tmp/mias_bundle"), help="bundle folder trained on MIAS")
     parser.add_argument("--mias_pretrained_model", type=Path, default=Path("/tmp/mias_pt"),
                         help="bundle folder trained on MIAS with pretrain.json")
+    parser.add_argument("--mias_context_model", type=Path, default=Path("/tmp/mias_ctx"),
+                        help="bundle folder trained on MIAS with context.json")
     args = parser.parse_args()
     IMG.mkdir(exist_ok=True)
     codes = ["CIRC", "SPIC", "CALC", "ARCH", "ASYM", "NORM"]
@@ -92,9 +108,13 @@ def main() -> None:
         rows.append(("real MIAS", mammogram_row(first_of_each_code(real, codes))))
         cache = real_rois(args.mias)
         roi_grid(cache, IMG / "roi_grid_mias.png")
-        for model, name in ((args.mias_model, "mias"), (args.mias_pretrained_model, "mias_pretrained")):
+        models = ((args.mias_model, "mias"), (args.mias_pretrained_model, "mias_pretrained"),
+                  (args.mias_context_model, "mias_context"))  # fmt: skip
+        for model, name in models:
             if (model / "models" / "model.pt").is_file():
                 real_vs_generated(cache, model, IMG / f"real_vs_generated_{name}.png")
+                if GeneratorSource(model).kind == "context":
+                    inserted_grid(cache, model, IMG / f"inserted_{name}.png")
     save_png(labelled_rows(rows, label_width=80), IMG / "phantom_vs_mias.png")
     print("columns of phantom_vs_mias.png:", ", ".join(codes))
 
