@@ -237,10 +237,6 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
         assert len(verdicts) == len([a for a in arms if a not in NON_SYNTHETIC_ARMS])
         bounds = [float(v) for v in re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", section) for v in v]
         assert bounds and all(-1 <= b <= 1 for b in bounds)  # a difference of scores in [0, 1] lies in [-1, 1]
-    with pytest.raises(ValueError, match="inserted arm needs a context generator"):
-        run_downstream(generator, train, held, root / "down2", CLASSES, k=2, steps=3, arms=["copy_paste", "inserted"],
-                       normal_train=normal_train, normal_held_out=normal_held, tasks=TASKS)  # fmt: skip
-    assert not (root / "down2").exists(), "refused before any classifier is trained"
     summary = list(csv.DictReader(open(root / "down" / "downstream_summary.csv")))
     assert [(r["task"], r["arm"]) for r in summary] == [(t, a) for t in TASKS for a in arms]
     filtered = [r for r in rows if r["arm"] == "synthetic_filtered"]
@@ -248,6 +244,25 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
     assert filtered and rates and all(0 <= v <= 1 for v in rates)
     assert all(r[f"accepted_{c}"] in ("", "nan") for r in rows if r["arm"] == "synthetic" for c in CLASSES)
     assert "Sample filter (`synthetic_filtered`)" in text and "accepted per class" in text
+    with pytest.raises(ValueError, match="noise-to-ROI generator.*needs a context generator"):
+        run_downstream(generator, train, held, root / "down2", CLASSES, k=2, steps=3, arms=["copy_paste", "inserted"],
+                       normal_train=normal_train, normal_held_out=normal_held, tasks=TASKS)  # fmt: skip
+    assert not (root / "down2").exists(), "refused before any classifier is trained"
+
+
+def test_the_inserted_arm_runs_on_a_context_generator_without_a_bank(tiny_setup, tiny_normals):
+    """In-filling the fold's own normal ROIs needs no bank, and tops each class up as copy-paste does."""
+    from monai_roigan.networks import ContextROIGenerator
+
+    root, _, train, held, source = tiny_setup[:5]
+    normal_train, normal_held = tiny_normals
+    torch.manual_seed(0)
+    bankless = ContextROIGenerator(latent_dim=16, num_classes=4, width=1 / 16)
+    run_downstream(bankless, train, held, root / "down3", CLASSES, k=2, steps=2, batch_size=8, arms=["copy_paste", "inserted"],
+                   normal_train=normal_train, normal_held_out=normal_held, tasks=("lesion_type",))  # fmt: skip
+    rows = list(csv.DictReader(open(root / "down3" / "downstream_folds.csv")))
+    assert [r["arm"] for r in rows] == ["copy_paste", "inserted"] * 2
+    assert all(int(r["train_rois"]) == int(rows[0]["train_rois"]) for r in rows if r["fold"] == rows[0]["fold"])
 
 
 def test_downstream_is_deterministic_for_a_seed(tiny_setup, tiny_normals):

@@ -103,13 +103,19 @@ def check_resume_compatible(checkpoint_dir: str | PathLike, generator: nn.Module
     saved = load_state_file(path, map_location="cpu")
     if "generator" not in saved:
         raise CheckpointError(path, f"not a training checkpoint (no 'generator'; it has {sorted(saved)})")
-    saved = generator_geometry(generator_state({"generator": saved["generator"]}))
-    configured = generator_geometry(generator.state_dict())
+    saved_state = generator_state({"generator": saved["generator"]})
+    saved, configured = generator_geometry(saved_state), generator_geometry(generator.state_dict())
     if saved["kind"] != configured["kind"]:
         raise ConfigurationError(
             f"{path}: the checkpoint holds a {GENERATOR_KINDS[saved['kind']]}, the configuration builds a "
             f"{GENERATOR_KINDS[configured['kind']]}; resume with the configuration it was trained with, or start a "
             "new output_dir"
+        )
+    if configured["kind"] == "context" and saved_state["context_bank"].shape != generator.context_bank.shape:
+        raise ConfigurationError(
+            f"{path}: the checkpoint's context bank holds {saved_state['context_bank'].shape[0]} ROIs, the "
+            f"configuration's {generator.context_bank.shape[0]}; resume with the context_bank_size (and data) it was "
+            "trained with, or start a new output_dir"
         )
     if saved["num_classes"] != configured["num_classes"]:
         raise ConfigurationError(

@@ -66,7 +66,7 @@ class ContextGanTrainer(ROIGanTrainer):
         self._last = None
         mask = _unwrap(self.g_network).mask.to(real.device)
         own = (fake_labels == labels).float().view(-1, 1, 1, 1)
-        inside = (fake.float() - real).abs() * mask * own
+        inside = (fake.float() - real).abs() * own  # fake - real = mask * (raw - real): already mask-weighted
         reconstruction = inside.sum() / (mask.sum() * own.sum()).clamp(min=1.0)
         outside = ((raw.float() - real).abs() * (1 - mask)).mean() / (1 - mask).mean()
         return {"reconstruction": self.reconstruction_weight * reconstruction, "outside": self.outside_weight * outside}

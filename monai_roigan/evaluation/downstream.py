@@ -270,11 +270,12 @@ def run_downstream(
     none = ROISet.from_items([])
     normal_train = none if normal_train is None else normal_train
     normal_held_out = none if normal_held_out is None else normal_held_out
-    synthetic = arms is None or bool(set(arms) - set(NON_SYNTHETIC_ARMS))
-    source = GeneratorSource(generator, num_classes=len(class_names)) if synthetic else None
-    if arms is None:
-        arms = [a for a in ARMS if a != "inserted" or source.kind == "context"]
-    names = expand_arms(arms, synthetic_shares)
+    names = expand_arms(ARMS if arms is None else arms, synthetic_shares)  # an unknown arm fails first
+    wanted = set(names) - set(NON_SYNTHETIC_ARMS)
+    kind = "context" if wanted == {"inserted"} else None  # in-filling alone needs no context bank
+    source = GeneratorSource(generator, num_classes=len(class_names), kind=kind) if wanted else None
+    if arms is None and source.kind != "context":
+        names = [n for n in names if n != "inserted"]
     _check_inputs(tasks, names, normal_train, normal_held_out, held_out, class_names)
     if "inserted" in names and source.kind != "context":
         raise ValueError(f"the inserted arm needs a context generator (bundle/configs/context.json), got "

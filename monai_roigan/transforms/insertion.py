@@ -99,11 +99,14 @@ class InsertSyntheticLesion(RandomizableTransform):
         low, high = self.intensity_range
         return ((values[:1] - low) / (high - low) * 2 - 1)[None]
 
-    def insert(self, img, class_index: int, seed: int, mask=None):
-        """``img`` with a lesion of generator class ``class_index`` for ``seed`` in its masked region (see the class)."""
+    def insert(self, img, class_index: int, seed: int, mask=None, mask_name: str = "mask"):
+        """``img`` with a lesion of generator class ``class_index`` for ``seed`` in its masked region (see the class);
+        ``mask_name`` names the mask in errors."""
         context = self._context(img)
         size = self.source.output_size
-        mask = None if mask is None else check_context_mask(torch.as_tensor(np.asarray(mask)), size, "mask")
+        if mask is not None:
+            mask = mask.detach().cpu() if isinstance(mask, torch.Tensor) else torch.as_tensor(np.asarray(mask))
+            mask = check_context_mask(mask, size, mask_name)
         network = self.source.get()
         device = next(network.parameters()).device
         z = latent_for(seed, class_index, 0, self.source.latent_dim, self.latent_distribution, self.truncation)[None]
@@ -113,6 +116,9 @@ class InsertSyntheticLesion(RandomizableTransform):
         region = (network.mask if mask is None else mask).float().cpu()[0] > 0  # (1, S, S)
         low, high = self.intensity_range
         painted = low + (filled.clamp(-1, 1) + 1) * 0.5 * (high - low)
+        dtype = img.dtype if isinstance(img, torch.Tensor) else np.asarray(img).dtype
+        if not (dtype.is_floating_point if isinstance(dtype, torch.dtype) else np.issubdtype(dtype, np.floating)):
+            painted = painted.round()  # integer pipelines: the nearest level, not truncation
         name = self.generator_classes.class_names[class_index]
         meta = synthetic_meta(img, name, self.source.describe(), seed, 0)
         if isinstance(img, torch.Tensor):
@@ -222,6 +228,6 @@ class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
         class_index, seed = self.inserter.generator_classes.index(target), int(self.R.randint(0, 2**31 - 1))
         mask = None if self.mask_key is None else d[self.mask_key]
         for key in self.key_iterator(d):
-            d[key] = self.inserter.insert(d[key], class_index, seed, mask)
+            d[key] = self.inserter.insert(d[key], class_index, seed, mask, f"mask {self.mask_key!r}")
         d[self.label_key] = self.labels.relabel(d[self.label_key], self.labels.index(target))
         return d

@@ -61,6 +61,9 @@ def disc_mask(size: int, radius: float, feather: float) -> torch.Tensor:
     yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij")
     inside = radius * size - torch.sqrt((yy - centre) ** 2 + (xx - centre) ** 2)  # pixels inside the rim
     mask = (inside / max(feather * size, 1e-6)).clamp(0, 1) if feather > 0 else (inside > 0).double()
+    if bool((mask > 0).all()):  # the corners' pixel centres lie inside a disc of radius just under sqrt(2)/2
+        raise ValueError(f"mask_radius {radius} would leave no context: the disc covers every pixel of a "
+                         f"{size}x{size} ROI")  # fmt: skip
     return mask.float()[None, None]
 
 
@@ -155,7 +158,7 @@ class ContextROIGenerator(nn.Module):
         if tuple(rois.shape) != tuple(self.context_bank.shape):
             raise ValueError(f"context bank must be {tuple(self.context_bank.shape)}, got {tuple(rois.shape)}")
         if rois.numel() and (rois.min() < -1 - 1e-6 or rois.max() > 1 + 1e-6):
-            raise ValueError("context bank ROIs must lie in [-1, 1]")
+            raise ValueError(f"context bank ROIs must lie in [-1, 1], got [{float(rois.min())}, {float(rois.max())}]")
         self.context_bank.copy_(rois)
 
     def bank_index(self, z: torch.Tensor) -> torch.Tensor:
