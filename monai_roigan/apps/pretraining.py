@@ -29,10 +29,10 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
+from monai_roigan.apps.training_data import drop_background_rois
 from monai_roigan.data.classes import NORMAL_CLASS
 from monai_roigan.data.roi_cache import roi_cache_datalist
 from monai_roigan.data.splits import held_out_normal_groups, split_datalist
-from monai_roigan.apps.training_data import drop_background_rois
 from monai_roigan.networks.loading import generator_state
 from monai_roigan.networks.transfer import freeze_lower_blocks, transfer_weights
 from monai_roigan.utils.atomic import atomic_write

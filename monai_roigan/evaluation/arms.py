@@ -53,7 +53,8 @@ from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.transforms.copy_paste import CopyPasteLesiond
 from monai_roigan.transforms.insertion import InsertSyntheticLesiond
 
-__all__ = ["ARMS", "NON_SYNTHETIC_ARMS", "ArmData", "arm_dataset", "classic_augmentation", "expand_arms", "roi_dataset_items"]
+__all__ = ["ARMS", "NON_SYNTHETIC_ARMS", "ArmData", "arm_dataset", "check_inserted_source", "classic_augmentation",
+           "expand_arms", "roi_dataset_items"]  # fmt: skip
 
 logger = logging.getLogger("monai_roigan.downstream")
 
@@ -139,10 +140,16 @@ def _copy_paste_top_up(data: ArmData) -> list:
                                                               target_distribution={name: 1.0}))  # fmt: skip
 
 
+def check_inserted_source(source: GeneratorSource | None) -> None:
+    """Refuse a generator that cannot paint lesions into given ROIs, as the ``inserted`` arm needs."""
+    if source is None or source.kind != "context":
+        described = None if source is None else source.describe()
+        raise ValueError(f"the inserted arm needs a context generator (bundle/configs/context.json), got {described}")
+
+
 def _inserted_top_up(data: ArmData) -> list:
     """Synthetic lesions of each class painted into normal ROIs by a context generator (:func:`_tissue_top_up`)."""
-    if data.source is None or data.source.kind != "context":
-        raise ValueError(f"the inserted arm needs a context generator (bundle/configs/context.json), got {data.source}")
+    check_inserted_source(data.source)
     return _tissue_top_up(data, lambda name: InsertSyntheticLesiond(
         "image", data.source, prob=1.0, class_names=data.pipeline_classes(), target_distribution={name: 1.0},
         generator_classes=data.class_names, truncation=data.truncation))  # fmt: skip

@@ -38,7 +38,7 @@ from scipy import stats
 from monai_roigan.apps.sample_filter import check_min_confidence
 from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.engines.classifier import train_roi_classifier
-from monai_roigan.evaluation.arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, expand_arms
+from monai_roigan.evaluation.arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, check_inserted_source, expand_arms
 from monai_roigan.evaluation.data import ROISet
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.utils.progress import progress
@@ -277,9 +277,8 @@ def run_downstream(
     if arms is None and source.kind != "context":
         names = [n for n in names if n != "inserted"]
     _check_inputs(tasks, names, normal_train, normal_held_out, held_out, class_names)
-    if "inserted" in names and source.kind != "context":
-        raise ValueError(f"the inserted arm needs a context generator (bundle/configs/context.json), got "
-                         f"{source.describe()}")  # fmt: skip
+    if "inserted" in names:
+        check_inserted_source(source)
     rare = [list(class_names).index(n) for n in rare_classes]
     rows = []
     jobs = _jobs(train, held_out, normal_train, normal_held_out, class_names, k, repeats, tasks, names, rare,

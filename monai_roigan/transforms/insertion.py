@@ -28,7 +28,7 @@ import torch
 from monai.config import KeysCollection
 from monai.data import MetaTensor
 from monai.transforms import MapTransform, RandomizableTransform
-from monai.utils import TransformBackends
+from monai.utils import TransformBackends, convert_to_tensor
 from torch import nn
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES, ALL_CLASSES, NORMAL_CLASS
@@ -84,12 +84,10 @@ class InsertSyntheticLesion(RandomizableTransform):
         self.latent_distribution = check_latent_distribution(latent_distribution)
         self.truncation = check_truncation(truncation)
 
-    def _context(self, img) -> torch.Tensor:
-        """``img`` as the generator's input (1, 1, S, S) in [-1, 1] (float32, CPU), after the shape checks."""
-        check_single_roi(img)
+    def _context(self, values: torch.Tensor) -> torch.Tensor:
+        """An ROI (C, S, S) in the pipeline's range as the generator's input (1, 1, S, S) in [-1, 1] (float32, CPU),
+        after the size and channel checks."""
         size = self.source.output_size
-        values = torch.as_tensor(np.asarray(img) if not isinstance(img, torch.Tensor) else img.as_tensor()
-                                 if isinstance(img, MetaTensor) else img).detach().float().cpu()  # fmt: skip
         if tuple(values.shape[1:]) != (size, size):
             raise ValueError(f"context ROI of spatial size {tuple(values.shape[1:])}: the generator {self.source.describe()} "
                              f"in-fills ({size}, {size}) ROIs; resize the ROI first")  # fmt: skip
@@ -97,36 +95,32 @@ class InsertSyntheticLesion(RandomizableTransform):
             raise ValueError(f"context ROI with {values.shape[0]} different channels: the generator paints one "
                              "grey-level channel; give one channel or identical copies")  # fmt: skip
         low, high = self.intensity_range
-        return ((values[:1] - low) / (high - low) * 2 - 1)[None]
+        return ((values[:1].detach().float().cpu() - low) / (high - low) * 2 - 1)[None]
 
     def insert(self, img, class_index: int, seed: int, mask=None, mask_name: str = "mask"):
         """``img`` with a lesion of generator class ``class_index`` for ``seed`` in its masked region (see the class);
         ``mask_name`` names the mask in errors."""
-        context = self._context(img)
-        size = self.source.output_size
+        check_single_roi(img)
+        base = convert_to_tensor(img, track_meta=False)  # a plain tensor of the input's dtype and device
+        context = self._context(base)
         if mask is not None:
-            mask = mask.detach().cpu() if isinstance(mask, torch.Tensor) else torch.as_tensor(np.asarray(mask))
-            mask = check_context_mask(mask, size, mask_name)
+            mask = check_context_mask(convert_to_tensor(mask, track_meta=False).cpu(), self.source.output_size, mask_name)
         network = self.source.get()
         device = next(network.parameters()).device
         z = latent_for(seed, class_index, 0, self.source.latent_dim, self.latent_distribution, self.truncation)[None]
         with torch.no_grad():
             filled = network(z.to(device), torch.tensor([class_index], device=device), context.to(device),
                              None if mask is None else mask.to(device)).float().cpu()[0]  # fmt: skip
-        region = (network.mask if mask is None else mask).float().cpu()[0] > 0  # (1, S, S)
+        region = (network.mask if mask is None else mask).cpu()[0] > 0  # (1, S, S)
         low, high = self.intensity_range
         painted = low + (filled.clamp(-1, 1) + 1) * 0.5 * (high - low)
-        dtype = img.dtype if isinstance(img, torch.Tensor) else np.asarray(img).dtype
-        if not (dtype.is_floating_point if isinstance(dtype, torch.dtype) else np.issubdtype(dtype, np.floating)):
+        if not base.is_floating_point():
             painted = painted.round()  # integer pipelines: the nearest level, not truncation
+        out = torch.where(region.to(base.device), painted.to(base.device, base.dtype), base)
+        if not isinstance(img, torch.Tensor):
+            return out.numpy().astype(np.asarray(img).dtype, copy=False)  # MONAI holds uint16 as int32
         name = self.generator_classes.class_names[class_index]
-        meta = synthetic_meta(img, name, self.source.describe(), seed, 0)
-        if isinstance(img, torch.Tensor):
-            base = img.as_tensor() if isinstance(img, MetaTensor) else img
-            out = torch.where(region.to(base.device), painted.to(base.device, base.dtype), base)
-            return MetaTensor(out, meta=meta)
-        base = np.asarray(img)
-        return np.where(region.numpy(), painted.numpy().astype(base.dtype), base)
+        return MetaTensor(out, meta=synthetic_meta(img, name, self.source.describe(), seed, 0))
 
     def randomize_class(self, lesion_class=None) -> int:
         """The generator class to insert: ``lesion_class``, else this transform's, else one drawn from ``self.R``."""

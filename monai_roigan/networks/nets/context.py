@@ -29,8 +29,6 @@ rebuilds it from the file alone.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from monai.networks.nets import BasicUNet
@@ -40,28 +38,24 @@ from .roigan import init_dcgan_weights
 
 __all__ = ["ContextROIGenerator", "disc_mask", "check_context_mask"]
 
-#: the largest disc radius (a share of the ROI side) that leaves context in the corners: sqrt(2) / 2
-MAX_MASK_RADIUS = math.sqrt(2) / 2
-
 
 def disc_mask(size: int, radius: float, feather: float) -> torch.Tensor:
     """(1, 1, size, size) float32: 1 inside a centred disc of radius ``radius * size`` pixels, falling linearly to 0
     over its inner ``feather * size`` pixels, and exactly 0 outside it.
 
     Raises:
-        ValueError: ``radius`` not in (0, sqrt(2)/2) (a disc that large covers the whole ROI and leaves no
-            context) or ``feather`` not in [0, radius).
+        ValueError: ``radius`` not positive, a disc that covers every pixel (from about 0.70 of the side: no context
+            left), or ``feather`` not in [0, radius).
     """
-    if not 0 < radius < MAX_MASK_RADIUS:
-        raise ValueError(f"mask_radius {radius} would leave no context: it must lie in (0, {MAX_MASK_RADIUS:.3f}) "
-                         "of the ROI side")  # fmt: skip
+    if radius <= 0:
+        raise ValueError(f"mask_radius must be positive, got {radius}")
     if not 0 <= feather < radius:
         raise ValueError(f"mask_feather {feather} must lie in [0, mask_radius={radius})")
     centre = (size - 1) / 2
     yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij")
     inside = radius * size - torch.sqrt((yy - centre) ** 2 + (xx - centre) ** 2)  # pixels inside the rim
     mask = (inside / max(feather * size, 1e-6)).clamp(0, 1) if feather > 0 else (inside > 0).double()
-    if bool((mask > 0).all()):  # the corners' pixel centres lie inside a disc of radius just under sqrt(2)/2
+    if bool((mask > 0).all()):  # the corner pixels' centres lie inside the disc
         raise ValueError(f"mask_radius {radius} would leave no context: the disc covers every pixel of a "
                          f"{size}x{size} ROI")  # fmt: skip
     return mask.float()[None, None]
