@@ -18,6 +18,7 @@ On real MIAS (after training with --dataset_dir; no threshold there, report the 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from monai_roigan.data import ABNORMALITY_CLASSES
 from monai_roigan.engines import roi_items, train_roi_classifier
 from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
 from monai_roigan.networks import latent_for, load_generator, run_generator
+
+#: the bundle's latent truncation psi (``truncation`` in train.json), which inference, evaluation and augmentation use
+BUNDLE_TRUNCATION = float(json.loads((Path(__file__).parents[1] / "bundle" / "configs" / "train.json").read_text())["truncation"])
 
 
 def roi_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -52,7 +56,8 @@ def held_out_accuracy(x: torch.Tensor, y: torch.Tensor, groups: np.ndarray, seed
         return float((net(x[test]).argmax(1) == y[test]).float().mean())
 
 
-def quality_gate(model: Path, dataset_dir: Path | None = None, num: int = 100, seed: int = 1, truncation: float = 0.8,
+def quality_gate(model: Path, dataset_dir: Path | None = None, num: int = 100, seed: int = 1,
+                 truncation: float = BUNDLE_TRUNCATION,
                  cache_dir: Path | None = None, train_cache_dir: Path = Path("bundle/data"), report=print) -> dict:
     """Run the gate on ``model`` and return ``{"fidelity": overall share, "per_class": {...}, "msssim_diff": {...},
     "passed": bool}``; ``report`` receives the printed lines."""
@@ -90,7 +95,8 @@ def main() -> None:
     p.add_argument("--dataset_dir", type=Path, default=None, help="real MIAS folder; default: a fresh phantom")
     p.add_argument("--num", type=int, default=100, help="generated ROIs per class")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--truncation", type=float, default=0.8, help="latent scale psi (the bundle's inference default)")
+    p.add_argument("--truncation", type=float, default=BUNDLE_TRUNCATION,
+                   help="latent scale psi (default: the bundle's, from train.json)")
     p.add_argument("--cache_dir", type=Path, default=None, help="keep the reference ROIs here between runs")
     p.add_argument("--train_cache_dir", type=Path, default=Path("bundle/data"),
                    help="where the training ROIs live (the bundle's cache_dir); used for the real-ROI reference")

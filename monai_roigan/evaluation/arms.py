@@ -107,7 +107,7 @@ class ArmData:
     class_names: Sequence[str]
     with_normal: bool
     seed: int = 0
-    truncation: float = 0.8
+    truncation: float = 1.0
     min_confidence: float = 0.5
 
     def real(self) -> ROISet:

@@ -230,7 +230,7 @@ def run_downstream(
     rare_fraction: float = 1.0,
     steps: int = 400,
     batch_size: int = 32,
-    truncation: float = 0.8,
+    truncation: float = 1.0,
     seed: int = 0,
     held_out_source: str = "held-out real ROIs",
     normal_train: ROISet | None = None,
@@ -255,7 +255,7 @@ def run_downstream(
             Below 1 this is fair only if the generator was trained without the same women; otherwise the
             synthetic arms carry information the other arms were denied (the report says so).
         steps, batch_size: classifier optimisation steps and batch size (the same in every arm).
-        truncation: latent scale psi of the synthetic ROIs (as evaluation and inference: 0.8).
+        truncation: latent scale psi of the synthetic ROIs (as evaluation and inference; the bundle default 1.0 is the full range).
         seed: seed of the folds, the subsampling, the classifiers and the synthetic ROIs.
         normal_train, normal_held_out: normal-tissue ROIs of the training and the held-out women (label K).
         tasks: some of :data:`TASKS`.

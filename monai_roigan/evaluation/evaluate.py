@@ -199,7 +199,7 @@ def evaluate_generator(
     held_out_source: str = "held-out real ROIs",
     num_per_class: int = 100,
     table_images: int = 10,
-    truncation: float = 0.8,
+    truncation: float = 1.0,
     latent_distribution: str = "uniform",
     seed: int = 0,
     encoder: str | PathLike | None = None,

@@ -149,7 +149,7 @@ class SyntheticROIAugment(RandomizableTransform):
         bank_size: ROIs generated per class in one batch.
         device: where the generator runs.
         latent_distribution: as the generator was trained (``"uniform"``).
-        truncation: latent scale psi in (0, 1]; the bundle's inference default is 0.8 (see docs/model.md).
+        truncation: latent scale psi in (0, 1]; the bundle's default is 1.0, the full range (see docs/model.md).
         sample_filter: keep only the synthetic ROIs it accepts, e.g.
             :class:`~monai_roigan.apps.ConfidenceFilter` (a classifier fitted on the real training ROIs must give
             the ROI's class at least ``min_confidence``); :meth:`acceptance_rates` reports what it kept.
