@@ -5,14 +5,15 @@
 Rows (goal in brackets):
 
 1. training throughput (ROIs/s) of ``ROIGanTrainer`` versus a bare PyTorch loop doing the same work: the
-   same networks (width 0.125 for both, auxiliary head: the 0.6.0 preset; the bundle's discriminator is 0.25 since
-   0.7.0, not measured in this row), batch 32, losses (BCE with the paper's label
+   same networks (the bundle's: widths, auxiliary weight and mode-seeking weight read from
+   ``bundle/configs/train.json``), batch 32, losses (BCE with the paper's label
    tricks, auxiliary cross-entropy, mode seeking), DiffAugment translation, EMA update, the same
    ``DataLoader`` and iteration count [>= 0.95];
-2. pipeline throughput with ``SyntheticROIAugmentd`` (prob 0.5) versus without, MedNIST-style pipeline,
-   2 workers (``bench_augment.py``), once with persistent workers (each worker keeps its bank of generated ROIs
-   across epochs, as ``docs/augmentation.md`` recommends) and once with workers started afresh every epoch
-   (MONAI's tutorial default) [>= 0.9 both];
+2. pipeline throughput with ``SyntheticROIAugmentd`` (prob 0.5, its defaults: ROIs drawn from a pool generated
+   when it is built) versus without, MedNIST-style pipeline, 2 workers (``bench_augment.py``), once with
+   persistent workers and once with workers started afresh every epoch (MONAI's tutorial default) [>= 0.9 both];
+   and, for comparison, with a fresh ROI generated in the workers for every replacement (``pool_size=None``,
+   workers started afresh) [no goal: an option];
 3. generator forward at batch 256 in GFLOP/s versus a 2048x2048 float32 matmul in the same run, for the
    default preset (width 0.125), width 0.25 and the paper preset (width 1.0) [>= 0.5]. FLOPs are the plain
    network's (``torch.utils.flop_counter``); the time is that of its ``inference_network`` copy, as
@@ -37,6 +38,7 @@ generator of the default architecture unless ``--model`` names one.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -69,7 +71,10 @@ from monai_roigan.networks import (  # noqa: E402
     synthesize,
 )
 
-BATCH, AUX, MODE_SEEKING = 32, 1.0, 2.0
+#: the bundle's training settings this benchmark reproduces, read from the bundle (one source of truth)
+BUNDLE = json.loads((Path(__file__).parents[1] / "bundle" / "configs" / "train.json").read_text())
+BATCH, AUX, MODE_SEEKING = int(BUNDLE["batch_size"]), float(BUNDLE["aux_weight"]), float(BUNDLE["mode_seeking_weight"])
+G_WIDTH, D_WIDTH = float(BUNDLE["width"]), float(BUNDLE["d_width"])
 
 
 def context_generator(bank_size: int = 256) -> ContextROIGenerator:
@@ -80,8 +85,8 @@ def context_generator(bank_size: int = 256) -> ContextROIGenerator:
 
 def networks(device, context: bool = False):
     set_determinism(0)
-    g = context_generator(0).to(device) if context else ROIGenerator(num_classes=4, width=0.125).to(device)
-    d = ROIDiscriminator(num_classes=5 if context else 4, width=0.125, aux_classifier=True).to(device)
+    g = context_generator(0).to(device) if context else ROIGenerator(num_classes=4, width=G_WIDTH).to(device)
+    d = ROIDiscriminator(num_classes=5 if context else 4, width=D_WIDTH, aux_classifier=True).to(device)
     adam = dict(lr=2e-4, betas=(0.5, 0.999))
     return g, d, torch.optim.Adam(g.parameters(), **adam), torch.optim.Adam(d.parameters(), **adam), make_ema(g, 0.995)
 
@@ -261,11 +266,13 @@ def main() -> None:
         model = args.model or work / "untrained.pt"
         if args.model is None:
             torch.save(ROIGenerator(num_classes=4, width=0.125).state_dict(), model)
-        for persistent, kept in ((True, "persistent"), (False, "fresh")):
+        for transform, persistent, label, goal in (("synthetic", True, "pool, persistent workers", 0.9),
+                                                   ("synthetic", False, "pool, fresh workers", 0.9),
+                                                   ("synthetic_fresh", False, "pool_size=None, fresh workers", None)):
             with_aug, without, pipeline = pipeline_ratio(model, 120, workers=2, pairs=args.pairs, folder=cache,
-                                                         persistent_workers=persistent)  # fmt: skip
-            rows.append((f"pipeline ROIs/s: with / without SyntheticROIAugmentd ({kept} workers)", with_aug, without,
-                         pipeline, 0.9))  # fmt: skip
+                                                         transform=transform, persistent_workers=persistent)  # fmt: skip
+            rows.append((f"pipeline ROIs/s: with / without SyntheticROIAugmentd ({label})", with_aug, without,
+                         pipeline, goal))  # fmt: skip
         torch.save(context_generator().state_dict(), work / "context.pt")
         with_ins, without_ins, inserted = pipeline_ratio(work / "context.pt", 120, workers=2, pairs=args.pairs,
                                                          folder=cache, transform="inserted")  # fmt: skip

@@ -122,12 +122,31 @@ def test_share_outside_the_interval_is_refused(share):
 
 def test_a_filter_that_rejects_everything_says_so(caplog):
     reject_all = lambda images, class_index: torch.zeros(len(images), dtype=torch.bool)  # noqa: E731
-    augment = SyntheticROIAugment(VaryingBrightness(), prob=1.0, sample_filter=reject_all, bank_size=16)
-    with pytest.raises(RuntimeError, match="rejected .* generator class 3 in a row"):
-        augment(torch.zeros(1, 64, 64), 3)
+    pooled = SyntheticROIAugment(VaryingBrightness(), prob=1.0, sample_filter=reject_all, bank_size=16)
+    assert "rejected 4096 synthetic ROIs of generator class 3 in a row: its pool holds 0 of 512" in caplog.text
+    fresh = SyntheticROIAugment(VaryingBrightness(), prob=1.0, sample_filter=reject_all, bank_size=16, pool_size=None)
+    for augment in (pooled, fresh):
+        with pytest.raises(RuntimeError, match=r"rejected \d{4} synthetic ROIs of generator class 3 in a row"):
+            augment(torch.zeros(1, 64, 64), 3)
     dataset = SyntheticBalancedDataset(real_items(), VaryingBrightness(), sample_filter=reject_all, max_rejected=64)
     assert len(dataset) == len(real_items()) and dataset.acceptance_rates()["asymmetry"] == 0.0
     assert "rejected 64 synthetic architectural_distortion ROIs in a row: 0 of 6 kept" in caplog.text
+
+
+def test_a_pool_the_filter_leaves_short_holds_what_it_accepted(caplog):
+    seen = set()
+
+    def first_only(images, class_index):  # accepts the first candidate of each class, nothing after it
+        keep = torch.zeros(len(images), dtype=torch.bool)
+        keep[0] = class_index not in seen
+        seen.add(class_index)
+        return keep
+
+    augment = SyntheticROIAugment(VaryingBrightness(), prob=1.0, sample_filter=first_only, max_synthetic_share=None)
+    assert "generator class 2 in a row: its pool holds 1 of 512" in caplog.text
+    outs = [augment.set_random_state(seed)(torch.zeros(1, 64, 64), 2) for seed in range(3)]
+    assert all(o.meta["synthetic_index"] == 0 and torch.equal(o, outs[0]) for o in outs)
+    assert augment.acceptance_rates()["calcification"] == pytest.approx(1 / 4160)  # 65 batches of 64 until 4096 in a row
 
 
 def test_fitted_classifier_is_cached_and_refitted_for_other_data(tmp_path, monkeypatch):

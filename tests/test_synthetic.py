@@ -1,6 +1,8 @@
 """SyntheticROIAugment(d) and SyntheticBalancedDataset: behaviour, label forms, meta, determinism, workers, errors."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -200,3 +202,55 @@ def test_truncation_scales_latents_and_is_checked(weights):
     a = SyntheticROIAugment(weights, prob=1.0, truncation=0.5).set_random_state(2)(torch.zeros(1, 64, 64), 1)
     b = SyntheticROIAugment(weights, prob=1.0).set_random_state(2)(torch.zeros(1, 64, 64), 1)
     assert not torch.equal(a, b)
+
+
+class GeneratesOnlyIn(ClassBrightness):
+    """ClassBrightness that refuses to run in any process but the one that built it (a worker that generates fails)."""
+
+    def __init__(self):
+        super().__init__()
+        self.home = os.getpid()
+
+    def forward(self, z, labels):
+        if os.getpid() != self.home:
+            raise RuntimeError(f"the generator ran in process {os.getpid()}, a DataLoader worker")
+        return super().forward(z, labels)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_pooled_workers_never_run_the_generator(persistent):
+    """The default pool is built before the workers start; fresh generation (pool_size=None) runs in them."""
+
+    def epochs(pool_size):
+        augment = SyntheticROIAugmentd("image", GeneratesOnlyIn(), prob=1.0, pool_size=pool_size)
+        loader = DataLoader(CacheDataset(rois(16), Compose([augment]), progress=False), batch_size=4, num_workers=2,
+                            multiprocessing_context="fork", persistent_workers=persistent)  # fmt: skip
+        return [int(b["image"].meta["synthetic"].sum()) for _ in range(2) for b in loader]
+
+    assert sum(epochs(pool_size=16)) == 32  # two epochs, every ROI replaced
+    with pytest.raises(RuntimeError, match="a DataLoader worker"):
+        epochs(pool_size=None)
+
+
+def test_the_pool_is_drawn_with_replacement_and_its_provenance_reproduces_each_roi(weights):
+    from monai_roigan.networks import synthesize
+
+    t = SyntheticROIAugment(weights, prob=1.0, pool_size=8, pool_seed=3).set_random_state(0)
+    outs = [t(torch.zeros(1, 64, 64), MASS) for _ in range(40)]
+    indices = {out.meta["synthetic_index"] for out in outs}
+    assert indices <= set(range(8)) and len(indices) > 4 and {out.meta["synthetic_seed"] for out in outs} == {3}
+    network = t.source.get()
+    for out in outs[:5]:
+        again = synthesize(network, MASS, [out.meta["synthetic_index"]], seed=3)[0]
+        torch.testing.assert_close(out.as_tensor(), again, rtol=0, atol=1e-6)
+    assert t.bank.generated == {c: 64 for c in range(4)}  # one batch of bank_size per class, at construction
+    other = SyntheticROIAugment(weights, prob=1.0, pool_size=8, pool_seed=4).set_random_state(0)
+    assert not torch.equal(other(torch.zeros(1, 64, 64), MASS), outs[0])
+
+
+def test_only_the_pipelines_generator_classes_are_pooled_and_the_size_is_checked():
+    t = SyntheticROIAugmentd("image", ClassBrightness(), class_names=["normal", "mass", "asymmetry"], pool_size=4)
+    assert sorted(t.augment.bank.pool) == [1, 3] and t.augment.bank.pool[3][0].shape == (4, 1, 64, 64)
+    for bad in (0, -3, 2.5, True, "64"):
+        with pytest.raises(ValueError, match=f"pool_size must be a positive integer or None .*got {re.escape(repr(bad))}"):
+            SyntheticROIAugment(ClassBrightness(), pool_size=bad)

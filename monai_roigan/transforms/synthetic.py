@@ -18,13 +18,17 @@ Conventions:
   file name, source path, ROI centre) are overwritten, so that no synthetic ROI points at a patient image.
 
 Randomness comes from the transform's ``self.R`` only (``set_random_state``, and MONAI's per-worker
-seeding in ``DataLoader``). Synthetic ROIs are drawn from a per-class bank refilled ``bank_size`` at a time
-with one generator batch; each refill seeds its latents from ``self.R``. The same seed therefore gives
-the same sequence of synthetic ROIs.
+seeding in ``DataLoader``). By default the synthetic ROIs come from a **pool**: ``pool_size`` ROIs per class,
+generated once when the transform is built (ROI ``k`` of class ``c`` from ``latent_for(pool_seed, c, k)``), from
+which each replacement draws one with ``self.R``. Built before ``DataLoader`` workers start, the pool travels
+with the transform, so no worker runs the generator. With ``pool_size=None`` every replacement is a fresh ROI
+instead, from a per-class bank refilled with one generator batch whose latents are seeded from ``self.R``.
+Either way the same seed gives the same sequence of synthetic ROIs.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
 
 import numpy as np
@@ -41,7 +45,9 @@ from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
 
 __all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "SampleFilter", "SOURCE_IMAGE_KEYS",
-           "balancing_distribution", "check_single_roi", "mark_real", "synthetic_meta"]  # fmt: skip
+           "DEFAULT_POOL_SIZE", "balancing_distribution", "check_single_roi", "mark_real", "synthetic_meta"]  # fmt: skip
+
+logger = logging.getLogger("monai_roigan.synthetic")
 
 #: meta keys that point at the real image an ROI came from; overwritten on synthetic ROIs
 SOURCE_IMAGE_KEYS = ("filename_or_obj", "source_path", "roi_center", "source", "center", "group", "saved_to")
@@ -50,22 +56,44 @@ SOURCE_IMAGE_KEYS = ("filename_or_obj", "source_path", "roi_center", "source", "
 #: ``sample_filter(images (N, 1, S, S) in [-1, 1], generator class index) -> (N,) bool``: which synthetic ROIs to keep
 SampleFilter = Callable[[torch.Tensor, int], torch.Tensor]
 
+#: synthetic ROIs per class in the pool of :class:`SyntheticROIAugment(d) <SyntheticROIAugment>` by default
+#: (64x64 float32: 16 KiB each, 32 MiB for four classes)
+DEFAULT_POOL_SIZE = 512
+
 
 class ROIBank:
-    """Per-class stores of generated ROIs (1, S, S) in [-1, 1] on the CPU, refilled in batches.
+    """Per-class stores of generated ROIs (1, S, S) in [-1, 1] on the CPU, in one of two modes.
 
-    Refills start small and double up to ``bank_size`` (4, 8, 16, ...), so a short-lived worker (one epoch
-    of a small dataset) generates little more than it uses and a long-lived one generates in full batches.
-    With a ``sample_filter`` only the ROIs it accepts enter the store; :meth:`acceptance_rates` counts them.
+    - **Pool** (``pool_size`` set): ``pool_size`` ROIs of each class in ``pool_classes``, generated when the bank
+      is built, in batches of ``bank_size``; ROI ``k`` of class ``c`` comes from
+      :func:`~monai_roigan.networks.sampling.latent_for` ``(pool_seed, c, k)``. :meth:`take` draws one uniformly,
+      with replacement, and never runs the generator: a bank built before ``DataLoader`` workers fork is shared
+      by them (its tensors are only read), and a worker started afresh every epoch costs no generation.
+    - **Fresh** (``pool_size=None``): every :meth:`take` hands out an ROI not handed out before. Refills start
+      small and double up to ``bank_size`` (4, 8, 16, ...), so a short-lived worker (one epoch of a small dataset)
+      generates little more than it uses and a long-lived one generates in full batches.
+
+    With a ``sample_filter`` only the ROIs it accepts enter the stores (the pool then holds ``pool_size`` accepted
+    ROIs, ``k`` counting the candidates); :meth:`acceptance_rates` counts them. When the filter rejects
+    ``max_rejected`` candidates of a class in a row, that class's pool keeps the accepted ones found so far (a
+    warning says how many); with none, :meth:`take` of that class raises, as fresh refills do.
 
     Args:
         source: the generator.
-        bank_size: the largest number of ROIs generated per refill of one class.
+        bank_size: the largest number of ROIs generated in one batch.
         latent_distribution: ``"uniform"`` (U(-1, 1), as trained) or ``"normal"``.
         truncation: latent scale psi in (0, 1] (U(-psi, psi)); below 1 trades diversity for class fidelity.
-        sample_filter: keeps a subset of each refill (e.g. :class:`~monai_roigan.apps.ConfidenceFilter`), or None.
-        max_rejected: refills of one class may reject at most this many ROIs in a row before a ``RuntimeError``
+        sample_filter: keeps a subset of each batch (e.g. :class:`~monai_roigan.apps.ConfidenceFilter`), or None.
+        max_rejected: at most this many ROIs of one class may be rejected in a row before a ``RuntimeError``
             says that the filter accepts (almost) nothing of that class.
+        pool_size: ROIs per class in the pool (an int >= 1), or None for fresh ROIs.
+        pool_classes: the generator class indices to pool (the only ones :meth:`take` then serves).
+        pool_seed: seed of the pool's latents.
+
+    Raises:
+        ValueError: ``pool_size`` neither None nor a positive integer.
+        RuntimeError (from :meth:`take`): the filter rejected ``max_rejected`` ROIs of the class in a row and
+            accepted none (a pool) or none since the last accepted one (fresh ROIs).
     """
 
     def __init__(
@@ -76,16 +104,25 @@ class ROIBank:
         truncation: float = 1.0,
         sample_filter: SampleFilter | None = None,
         max_rejected: int = 4096,
+        pool_size: int | None = None,
+        pool_classes: Sequence[int] = (),
+        pool_seed: int = 0,
     ):
         self.source, self.bank_size, self.latent_distribution = source, int(bank_size), latent_distribution
         self.truncation = check_truncation(truncation)
         check_latent_distribution(latent_distribution)
         self.sample_filter, self.max_rejected = sample_filter, int(max_rejected)
+        self.pool_size, self.pool_seed = check_pool_size(pool_size), int(pool_seed)
         self.stores: dict[int, list[tuple[torch.Tensor, int, int]]] = {}
         self.refills: dict[int, int] = {}
         self.generated: dict[int, int] = {}
         self.accepted: dict[int, int] = {}
-        self.warm_up()
+        self.pool: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # class -> (images (P, 1, S, S), latent indices (P,))
+        self.exhausted: dict[int, int] = {}  # pooled class -> candidates rejected in a row when its filling stopped
+        if self.pool_size is None:
+            self.warm_up()
+        for class_index in sorted(set(int(c) for c in pool_classes)) if self.pool_size is not None else ():
+            self.pool[class_index] = self._fill_pool(class_index)
 
     def refill_sizes(self) -> list[int]:
         """The batch sizes refills use: 4, 8, ... up to ``bank_size``."""
@@ -107,26 +144,62 @@ class ROIBank:
             finally:
                 torch.set_num_threads(threads)
 
+    def _generate(self, class_index: int, indices: range, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """ROIs ``indices`` of ``seed`` (N, 1, S, S) and the (N,) bool mask of those the filter keeps (all without one)."""
+        images = synthesize(self.source.get(), class_index, indices, seed, self.latent_distribution, self.truncation)
+        keep = torch.ones(len(images), dtype=torch.bool) if self.sample_filter is None else self.sample_filter(images, class_index)
+        self.generated[class_index] = self.generated.get(class_index, 0) + len(images)
+        self.accepted[class_index] = self.accepted.get(class_index, 0) + int(keep.sum())
+        return images, keep
+
+    def _check_rejected(self, class_index: int, rejected: int) -> None:
+        if rejected >= self.max_rejected:
+            raise RuntimeError(f"the sample filter rejected {rejected} synthetic ROIs of generator class "
+                               f"{class_index} in a row; lower its threshold or drop the filter for that class")  # fmt: skip
+
+    def _fill_pool(self, class_index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images (pool_size, 1, S, S), their latent indices (pool_size,)) of ``class_index``."""
+        kept: list[torch.Tensor] = []
+        indices: list[torch.Tensor] = []
+        start, rejected = 0, 0
+        while sum(len(k) for k in indices) < self.pool_size:
+            images, keep = self._generate(class_index, range(start, start + self.bank_size), self.pool_seed)
+            kept.append(images[keep])
+            indices.append(torch.arange(start, start + self.bank_size)[keep])
+            rejected = 0 if keep.any() else rejected + len(images)
+            start += self.bank_size
+            if rejected >= self.max_rejected:
+                found = sum(len(k) for k in indices)
+                logger.warning(f"the sample filter rejected {rejected} synthetic ROIs of generator class {class_index} "
+                               f"in a row: its pool holds {found} of {self.pool_size}")  # fmt: skip
+                self.exhausted[class_index] = rejected
+                break
+        return torch.cat(kept)[: self.pool_size].contiguous(), torch.cat(indices)[: self.pool_size]
+
     def _refill(self, class_index: int, seed: int) -> None:
         sizes = self.refill_sizes()
         num = sizes[min(self.refills.get(class_index, 0), len(sizes) - 1)]
         self.refills[class_index] = self.refills.get(class_index, 0) + 1
-        images = synthesize(self.source.get(), class_index, range(num), seed, self.latent_distribution, self.truncation)
-        keep = torch.ones(num, dtype=torch.bool) if self.sample_filter is None else self.sample_filter(images, class_index)
-        self.generated[class_index] = self.generated.get(class_index, 0) + num
-        self.accepted[class_index] = self.accepted.get(class_index, 0) + int(keep.sum())
+        images, keep = self._generate(class_index, range(num), seed)
         self.stores[class_index] = [(images[k], seed, k) for k in range(num - 1, -1, -1) if keep[k]]
 
     def take(self, class_index: int, rng: np.random.RandomState) -> tuple[torch.Tensor, int, int]:
-        """One ROI of ``class_index``: (image (1, S, S) in [-1, 1], refill seed, index in that refill)."""
+        """One ROI of ``class_index``: (image (1, S, S) in [-1, 1], latent seed, latent index)."""
+        if self.pool_size is not None:
+            if class_index not in self.pool:
+                raise KeyError(f"generator class {class_index} is not pooled (pooled: {sorted(self.pool)})")
+            images, indices = self.pool[class_index]
+            if len(indices) == 0:
+                self._check_rejected(class_index, self.exhausted[class_index])
+            k = int(rng.randint(len(indices)))
+            return images[k], self.pool_seed, int(indices[k])
         rejected = 0
         while not self.stores.get(class_index):
             before = self.generated.get(class_index, 0)
             self._refill(class_index, int(rng.randint(0, 2**31 - 1)))
             rejected += self.generated[class_index] - before
-            if not self.stores[class_index] and rejected >= self.max_rejected:
-                raise RuntimeError(f"the sample filter rejected {rejected} synthetic ROIs of generator class "
-                                   f"{class_index} in a row; lower its threshold or drop the filter for that class")  # fmt: skip
+            if not self.stores[class_index]:
+                self._check_rejected(class_index, rejected)
         return self.stores[class_index].pop()
 
     def acceptance_rates(self) -> dict[int, float]:
@@ -147,6 +220,11 @@ class SyntheticROIAugment(RandomizableTransform):
         generator_classes: the generator's classes in its label order.
         intensity_range: (low, high) the pipeline's intensities live in; the generator's [-1, 1] maps onto it.
         bank_size: ROIs generated per class in one batch.
+        pool_size: synthetic ROIs per class generated once, here, and drawn from (with replacement) by every
+            replacement; ``DataLoader`` workers receive the pool and never run the generator. None: a fresh ROI for
+            every replacement, generated in the workers (5-12% of a small CPU pipeline's time; docs/augmentation.md).
+            Only the generator classes among ``class_names`` are pooled.
+        pool_seed: seed of the pool's latents (ROI ``k`` of class ``c``: ``latent_for(pool_seed, c, k)``).
         device: where the generator runs.
         latent_distribution: as the generator was trained (``"uniform"``).
         truncation: latent scale psi in (0, 1]; the bundle's default is 1.0, the full range (see docs/model.md).
@@ -157,7 +235,9 @@ class SyntheticROIAugment(RandomizableTransform):
             out are synthetic (counted per process); a sample that would exceed it passes unchanged. None: no cap.
 
     Raises (at construction): FileNotFoundError / ValueError for a missing, corrupt or mismatching generator,
-    ValueError for class names the generator does not know or a share outside (0, 1].
+    ValueError for class names the generator does not know, a share outside (0, 1] or a ``pool_size`` that is
+    neither None nor a positive integer. At a call: RuntimeError when a ``sample_filter`` rejected 4096 ROIs of the
+    sample's class in a row and accepted none.
     """
 
     backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
@@ -175,13 +255,17 @@ class SyntheticROIAugment(RandomizableTransform):
         truncation: float = 1.0,
         sample_filter: SampleFilter | None = None,
         max_synthetic_share: float | None = None,
+        pool_size: int | None = DEFAULT_POOL_SIZE,
+        pool_seed: int = 0,
     ):
         RandomizableTransform.__init__(self, prob)
         self.labels = ClassLabels(class_names)
         self.class_names, self.generator_classes = self.labels.class_names, list(generator_classes)
         self.source = as_generator_source(generator, len(self.generator_classes), device)
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
-        self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation, sample_filter)
+        pooled = [self.generator_classes.index(name) for name in self.class_names if name in self.generator_classes]
+        self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation, sample_filter, pool_size=pool_size,
+                            pool_classes=pooled, pool_seed=pool_seed)  # fmt: skip
         self.max_synthetic_share = check_share(max_synthetic_share)
         self.outputs: dict[int, list[int]] = {}  # pipeline class -> [samples put out, synthetic among them]
 
@@ -222,6 +306,15 @@ class SyntheticROIAugment(RandomizableTransform):
         replace = self._do_transform and self.class_names[index] in self.generator_classes and self.allows(index)
         self.record(index, replace)
         return self.synthetic_like(img, index) if replace else mark_real(img)
+
+
+def check_pool_size(pool_size: int | None) -> int | None:
+    """``pool_size`` as an int >= 1, or None; ``ValueError`` naming the value otherwise."""
+    if pool_size is None:
+        return None
+    if isinstance(pool_size, bool) or not isinstance(pool_size, (int, np.integer)) or pool_size < 1:
+        raise ValueError(f"pool_size must be a positive integer or None (fresh ROIs), got {pool_size!r}")
+    return int(pool_size)
 
 
 def check_share(share: float | None) -> float | None:
@@ -289,7 +382,8 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
         keys: image keys (all replaced by the same synthetic ROI's class; normally one key).
         label_key: the label entry (int, one-hot or class name).
         generator, prob, class_names, generator_classes, intensity_range, bank_size, device,
-            latent_distribution, truncation, sample_filter, max_synthetic_share: as for :class:`SyntheticROIAugment`.
+            latent_distribution, truncation, sample_filter, max_synthetic_share, pool_size, pool_seed: as for
+            :class:`SyntheticROIAugment`.
         class_map: {pipeline class name: generator class name} to synthesize another class for a sample (e.g.
             ``{"normal": "architectural_distortion"}``); the label is rewritten to the new class.
         target_distribution: {class name: weight}; when set, the class of each synthetic ROI is drawn from it
@@ -316,12 +410,15 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
         truncation: float = 1.0,
         sample_filter: SampleFilter | None = None,
         max_synthetic_share: float | None = None,
+        pool_size: int | None = DEFAULT_POOL_SIZE,
+        pool_seed: int = 0,
         allow_missing_keys: bool = False,
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
         self.augment = SyntheticROIAugment(generator, 1.0, class_names, generator_classes, intensity_range, bank_size,
-                                           device, latent_distribution, truncation, sample_filter, max_synthetic_share)  # fmt: skip
+                                           device, latent_distribution, truncation, sample_filter, max_synthetic_share,
+                                           pool_size, pool_seed)  # fmt: skip
         self.label_key, self.class_map = label_key, dict(class_map or {})
         known = set(self.augment.class_names)
         for source, target in self.class_map.items():
