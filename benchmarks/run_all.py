@@ -265,7 +265,7 @@ def main() -> None:
         fast = max(run_trainer(datalist, args.device, args.iterations, channels_last=True) for _ in range(args.repeats))
         model = args.model or work / "untrained.pt"
         if args.model is None:
-            torch.save(ROIGenerator(num_classes=4, width=0.125).state_dict(), model)
+            torch.save(ROIGenerator(num_classes=4, width=G_WIDTH).state_dict(), model)
         for transform, persistent, label, goal in (("synthetic", True, "pool, persistent workers", 0.9),
                                                    ("synthetic", False, "pool, fresh workers", 0.9),
                                                    ("synthetic_fresh", False, "pool_size=None, fresh workers", None)):

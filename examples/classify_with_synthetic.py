@@ -29,7 +29,7 @@ from monai.transforms import Compose, RandFlipd, RandRotate90d
 from monai_roigan.apps import SyntheticBalancedDataset, training_datalist, training_rois
 from monai_roigan.data import ABNORMALITY_CLASSES
 from monai_roigan.evaluation import ROISet, fold_scores, train_arm_classifier
-from monai_roigan.transforms import SyntheticROIAugmentd
+from monai_roigan.transforms import DEFAULT_POOL_SIZE, SyntheticROIAugmentd
 
 RARE = ("architectural_distortion", "asymmetry")
 
@@ -56,6 +56,7 @@ def main() -> None:
     p.add_argument("--prob", type=float, default=0.5)
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pool_size", type=int, default=DEFAULT_POOL_SIZE, help="the augmentation's pool per class; 0: fresh ROIs")
     p.add_argument("--num_images", type=int, default=120, help="mammograms per phantom (the bundle's default)")
     args = p.parse_args()
     train_items = training_datalist(training_rois(args.cache_dir, seed=0, num_phantom_images=args.num_images))
@@ -68,7 +69,8 @@ def main() -> None:
     arms = {
         "real only": Dataset(real, Compose(flips)),
         "+ SyntheticROIAugmentd": Dataset(real, Compose([SyntheticROIAugmentd("image", args.model, prob=args.prob,
-                                                                             target_distribution=uniform), *flips])),
+                                                                             target_distribution=uniform,
+                                                                             pool_size=args.pool_size or None), *flips])),
         "+ SyntheticBalancedDataset": SyntheticBalancedDataset(real, args.model, seed=args.seed, transform=Compose(flips)),
     }  # fmt: skip
     print(f"{'arm':<28}{'accuracy':>10}{'balanced':>10}" + "".join(f"{n[:12]:>14}" for n in ABNORMALITY_CLASSES))

@@ -1,5 +1,7 @@
 """DICOM out: synthetic ROIs as Secondary Capture files marked SYNTHETIC, no PHI from a source, round trips."""
 
+import re
+
 import nibabel as nib
 import numpy as np
 import pydicom
@@ -145,6 +147,18 @@ def test_no_phi_from_a_source_dicom_reaches_any_output(tmp_path, generator):
         leaked = [k for k, v in PHI.items() if v.encode() in data or v.encode("utf-16-le") in data]
         assert not leaked, f"{path} carries {leaked}"
         assert PHI["PatientID"] not in str(path)
+
+
+def test_every_draw_from_the_pool_is_its_own_file(tmp_path, generator):
+    """Drawn with replacement, one pool ROI comes out many times; each output is written, none overwritten."""
+    augment = SyntheticROIAugmentd("image", GeneratorSource(generator), prob=1.0, class_names=CLASSES,
+                                   generator_classes=CLASSES, pool_size=2).set_random_state(0)  # fmt: skip
+    save = SaveSyntheticDICOMd("image", tmp_path / "out")
+    samples = [save(augment({"image": torch.zeros(1, 64, 64), "label": 3})) for _ in range(12)]
+    assert {s["image"].meta["synthetic_index"] for s in samples} == {0, 1}  # two latents, twelve outputs
+    files = sorted((tmp_path / "out" / "mass").glob("*.dcm"))
+    assert len(files) == 12 and {s["image"].meta["saved_to"] for s in samples} == {str(f) for f in files}
+    assert all(re.fullmatch(r"mass_s0_0000[01]_d\d+\.dcm", f.name) for f in files)
 
 
 def test_save_refuses_a_real_image_and_the_dict_version_skips_it(tmp_path, dicom_factory):

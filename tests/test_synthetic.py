@@ -81,9 +81,10 @@ def test_matches_the_pipeline_shape_dtype_and_range():
     assert isinstance(arr, np.ndarray) and arr.dtype == np.float32
 
 
-def test_same_seed_same_samples_other_seed_other_samples(weights):
+@pytest.mark.parametrize("pool_size", [512, None])
+def test_same_seed_same_samples_other_seed_other_samples(weights, pool_size):
     def draw(seed):
-        t = SyntheticROIAugmentd("image", weights, prob=0.5).set_random_state(seed)
+        t = SyntheticROIAugmentd("image", weights, prob=0.5, pool_size=pool_size).set_random_state(seed)
         return torch.stack([t(item)["image"].as_tensor() for item in rois(24)])
 
     first, again, other = draw(3), draw(3), draw(4)
@@ -139,13 +140,15 @@ def test_bundle_folder_source_names_version_and_hash(tmp_path, weights):
         GeneratorSource(tmp_path / "configs")
 
 
-@pytest.mark.parametrize("context", ["fork", "spawn"])
-def test_compose_cachedataset_dataloader_with_two_workers(weights, context):
-    """Workers load the generator themselves; MONAI seeds them, so two runs give the same batches."""
+@pytest.mark.parametrize("context, pool_size", [("fork", 512), ("spawn", 512), ("fork", None), ("spawn", None)])
+def test_compose_cachedataset_dataloader_with_two_workers(weights, context, pool_size):
+    """Workers receive the pool (or, with pool_size=None, load the generator themselves); MONAI seeds them, so two
+    runs give the same batches."""
 
     def run():
         set_determinism(seed=11)
-        ds = CacheDataset(rois(32), Compose([SyntheticROIAugmentd("image", weights, prob=0.5)]), progress=False)
+        augment = SyntheticROIAugmentd("image", weights, prob=0.5, pool_size=pool_size)
+        ds = CacheDataset(rois(32), Compose([augment]), progress=False)
         loader = DataLoader(ds, batch_size=8, num_workers=2, multiprocessing_context=context)
         batches = list(loader)
         return torch.cat([b["image"].as_tensor() for b in batches]), sum(int(b["image"].meta["synthetic"].sum()) for b in batches)
@@ -243,7 +246,14 @@ def test_the_pool_is_drawn_with_replacement_and_its_provenance_reproduces_each_r
     for out in outs[:5]:
         again = synthesize(network, MASS, [out.meta["synthetic_index"]], seed=3)[0]
         torch.testing.assert_close(out.as_tensor(), again, rtol=0, atol=1e-6)
-    assert t.bank.generated == {c: 64 for c in range(4)}  # one batch of bank_size per class, at construction
+    assert t.bank.generated == {c: 8 for c in range(4)}  # one batch of pool_size per class, at construction
+    names = {out.meta["filename_or_obj"] for out in outs}
+    assert len(names) == 40 and all(out.meta["synthetic_draw"] >= 0 for out in outs)  # 40 outputs, 40 file names
+    pool = t.bank.pool[MASS][0].clone()
+    outs[0].add_(1.0)  # an output is the caller's to change: the pool is not touched
+    assert torch.equal(t.bank.pool[MASS][0], pool)
+    fresh = SyntheticROIAugment(weights, prob=1.0, pool_size=None).set_random_state(0)
+    assert fresh(torch.zeros(1, 64, 64), MASS).meta["synthetic_draw"] == -1  # fresh latents are unique already
     other = SyntheticROIAugment(weights, prob=1.0, pool_size=8, pool_seed=4).set_random_state(0)
     assert not torch.equal(other(torch.zeros(1, 64, 64), MASS), outs[0])
 
@@ -251,6 +261,12 @@ def test_the_pool_is_drawn_with_replacement_and_its_provenance_reproduces_each_r
 def test_only_the_pipelines_generator_classes_are_pooled_and_the_size_is_checked():
     t = SyntheticROIAugmentd("image", ClassBrightness(), class_names=["normal", "mass", "asymmetry"], pool_size=4)
     assert sorted(t.augment.bank.pool) == [1, 3] and t.augment.bank.pool[3][0].shape == (4, 1, 64, 64)
+    targeted = SyntheticROIAugmentd("image", ClassBrightness(), target_distribution={"mass": 2.0, "asymmetry": 0.0})
+    assert sorted(targeted.augment.bank.pool) == [3]  # only what the distribution can draw
+    mapped = SyntheticROIAugmentd("image", ClassBrightness(), class_names=["normal", "mass"], class_map={"normal": "mass"})
+    assert sorted(mapped.augment.bank.pool) == [3]
+    with pytest.raises(KeyError, match="generator class 0 is not pooled"):
+        SyntheticROIAugment(ClassBrightness(), prob=1.0, pool_classes=["mass"])(torch.zeros(1, 64, 64), 0)
     for bad in (0, -3, 2.5, True, "64"):
         with pytest.raises(ValueError, match=f"pool_size must be a positive integer or None .*got {re.escape(repr(bad))}"):
             SyntheticROIAugment(ClassBrightness(), pool_size=bad)

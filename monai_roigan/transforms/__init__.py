@@ -6,9 +6,17 @@ from .copy_paste import CopyPasteLesion, CopyPasteLesiond, blend_mask
 from .insertion import InsertSyntheticLesion, InsertSyntheticLesiond
 from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict, SaveSyntheticDICOM, SaveSyntheticDICOMd
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
-from .synthetic import ROIBank, SampleFilter, SyntheticROIAugment, SyntheticROIAugmentd, balancing_distribution
+from .synthetic import (
+    DEFAULT_POOL_SIZE,
+    ROIBank,
+    SampleFilter,
+    SyntheticROIAugment,
+    SyntheticROIAugmentd,
+    balancing_distribution,
+)
 
 __all__ = [
+    "DEFAULT_POOL_SIZE",
     "BreastMask",
     "ClassLabels",
     "CopyPasteLesion",

@@ -14,7 +14,9 @@ Conventions:
 - meta: ``synthetic`` (True/False on every sample, so batches of real and synthetic ROIs collate),
   ``synthetic_generator`` (bundle version and weights hash), ``synthetic_class``, ``synthetic_seed`` and
   ``synthetic_index`` (the ROI's latent is :func:`~monai_roigan.networks.sampling.latent_for` of seed,
-  generator class and index); the keys of the replaced image that point at its source (:data:`SOURCE_IMAGE_KEYS`:
+  generator class and index), ``synthetic_draw`` (a number drawn per output from a pool, so that two draws of
+  one pool ROI get different file names; -1 otherwise) and a file name ``synthetic_<class>_<seed>_<index>``
+  (``_d<draw>`` appended for pool draws); the keys of the replaced image that point at its source (:data:`SOURCE_IMAGE_KEYS`:
   file name, source path, ROI centre) are overwritten, so that no synthetic ROI points at a patient image.
 
 Randomness comes from the transform's ``self.R`` only (``set_random_state``, and MONAI's per-worker
@@ -163,11 +165,12 @@ class ROIBank:
         indices: list[torch.Tensor] = []
         start, rejected = 0, 0
         while sum(len(k) for k in indices) < self.pool_size:
-            images, keep = self._generate(class_index, range(start, start + self.bank_size), self.pool_seed)
+            batch = self.bank_size if self.sample_filter is not None else min(self.bank_size, self.pool_size - start)
+            images, keep = self._generate(class_index, range(start, start + batch), self.pool_seed)
             kept.append(images[keep])
-            indices.append(torch.arange(start, start + self.bank_size)[keep])
+            indices.append(torch.arange(start, start + batch)[keep])
             rejected = 0 if keep.any() else rejected + len(images)
-            start += self.bank_size
+            start += batch
             if rejected >= self.max_rejected:
                 found = sum(len(k) for k in indices)
                 logger.warning(f"the sample filter rejected {rejected} synthetic ROIs of generator class {class_index} "
@@ -225,6 +228,9 @@ class SyntheticROIAugment(RandomizableTransform):
             every replacement, generated in the workers (5-12% of a small CPU pipeline's time; docs/augmentation.md).
             Only the generator classes among ``class_names`` are pooled.
         pool_seed: seed of the pool's latents (ROI ``k`` of class ``c``: ``latent_for(pool_seed, c, k)``).
+        pool_classes: the class names to pool (default: every generator class among ``class_names``; the dictionary
+            version passes the classes its ``class_map`` or ``target_distribution`` can ask for). Replacing a sample
+            of a class outside them raises ``KeyError``.
         device: where the generator runs.
         latent_distribution: as the generator was trained (``"uniform"``).
         truncation: latent scale psi in (0, 1]; the bundle's default is 1.0, the full range (see docs/model.md).
@@ -257,13 +263,15 @@ class SyntheticROIAugment(RandomizableTransform):
         max_synthetic_share: float | None = None,
         pool_size: int | None = DEFAULT_POOL_SIZE,
         pool_seed: int = 0,
+        pool_classes: Sequence[str] | None = None,
     ):
         RandomizableTransform.__init__(self, prob)
         self.labels = ClassLabels(class_names)
         self.class_names, self.generator_classes = self.labels.class_names, list(generator_classes)
         self.source = as_generator_source(generator, len(self.generator_classes), device)
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
-        pooled = [self.generator_classes.index(name) for name in self.class_names if name in self.generator_classes]
+        wanted = self.class_names if pool_classes is None else list(pool_classes)
+        pooled = [self.generator_classes.index(name) for name in wanted if name in self.generator_classes]
         self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation, sample_filter, pool_size=pool_size,
                             pool_classes=pooled, pool_seed=pool_seed)  # fmt: skip
         self.max_synthetic_share = check_share(max_synthetic_share)
@@ -292,8 +300,9 @@ class SyntheticROIAugment(RandomizableTransform):
         """A synthetic ROI of pipeline class ``class_index`` shaped, typed and placed like ``img``."""
         name = self.class_names[class_index]
         roi, seed, index = self.bank.take(self.generator_classes.index(name), self.R)
+        draw = int(self.R.randint(0, 2**62, dtype=np.int64)) if self.bank.pool_size is not None else -1
         roi = fit_to_pipeline(roi, self.intensity_range, img.shape[1:], img.shape[0])
-        meta = synthetic_meta(img, name, self.source.describe(), seed, index)
+        meta = synthetic_meta(img, name, self.source.describe(), seed, index, draw)
         if isinstance(img, torch.Tensor):
             return MetaTensor(roi.to(device=img.device, dtype=img.dtype), meta=meta)
         return roi.numpy().astype(np.asarray(img).dtype)
@@ -334,16 +343,21 @@ def check_single_roi(img) -> None:
                          "transforms before batching, on 2D ROIs")  # fmt: skip
 
 
-def synthetic_meta(img, class_name: str, generator: str, seed: int, index: int) -> dict:
-    """Meta of a synthetic ROI replacing ``img``: the same keys, provenance overwritten, synthetic keys set."""
+def synthetic_meta(img, class_name: str, generator: str, seed: int, index: int, draw: int = -1) -> dict:
+    """Meta of a synthetic ROI replacing ``img``: the same keys, provenance overwritten, synthetic keys set.
+
+    ``seed`` and ``index`` name the latent (``latent_for(seed, class, index)``); ``draw`` (>= 0) tells apart
+    outputs that reuse one latent (draws from a pool), so their file names differ; -1 when the latent is unique.
+    """
     meta = dict(img.meta) if isinstance(img, MetaTensor) else {}
     marker = f"synthetic_{class_name}_{seed}_{index}"  # a portable file name (no ':' for Windows)
+    marker += f"_d{draw}" if draw >= 0 else ""
     for key in SOURCE_IMAGE_KEYS:
         if key in meta:
             meta[key] = _blank(meta[key], marker)
     meta["filename_or_obj"] = marker
     meta.update(synthetic=True, synthetic_generator=generator, synthetic_class=class_name, synthetic_seed=seed,
-                synthetic_index=index)  # fmt: skip
+                synthetic_index=index, synthetic_draw=draw)  # fmt: skip
     if "class_name" in meta:
         meta["class_name"] = class_name
     return meta
@@ -371,7 +385,7 @@ def mark_real(img):
         img = MetaTensor(img)
     if isinstance(img, MetaTensor):
         img.meta.update(synthetic=False, synthetic_generator="", synthetic_class="", synthetic_seed=-1,
-                        synthetic_index=-1)  # fmt: skip
+                        synthetic_index=-1, synthetic_draw=-1)  # fmt: skip
     return img
 
 
@@ -416,24 +430,14 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
+        names, self.label_key, self.class_map = list(class_names), label_key, dict(class_map or {})
+        check_class_map(self.class_map, names, generator_classes)
+        self.target = target_classes(target_distribution, names, generator_classes)
+        reachable = ([names[c] for c, w in zip(*self.target) if w > 0] if self.target is not None
+                     else [self.class_map.get(name, name) for name in names])  # fmt: skip
         self.augment = SyntheticROIAugment(generator, 1.0, class_names, generator_classes, intensity_range, bank_size,
                                            device, latent_distribution, truncation, sample_filter, max_synthetic_share,
-                                           pool_size, pool_seed)  # fmt: skip
-        self.label_key, self.class_map = label_key, dict(class_map or {})
-        known = set(self.augment.class_names)
-        for source, target in self.class_map.items():
-            if source not in known or target not in self.augment.generator_classes or target not in known:
-                raise ValueError(f"class_map entry {source!r} -> {target!r}: names must be pipeline classes "
-                                 f"{sorted(known)} and the target a generator class {self.augment.generator_classes}; "
-                                 "to map 'normal', pass class_names=ALL_CLASSES (monai_roigan.data)")  # fmt: skip
-        self.target = None
-        if target_distribution is not None:
-            unknown = [c for c in target_distribution if c not in self.augment.generator_classes or c not in known]
-            weights = np.array([float(w) for w in target_distribution.values()])
-            if unknown or (weights < 0).any() or weights.sum() <= 0:
-                raise ValueError(f"target_distribution {dict(target_distribution)}: unknown classes {unknown} "
-                                 "or weights that are negative or sum to 0")  # fmt: skip
-            self.target = ([self.augment.class_names.index(c) for c in target_distribution], weights / weights.sum())
+                                           pool_size, pool_seed, pool_classes=reachable)  # fmt: skip
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
         super().set_random_state(seed, state)
@@ -466,6 +470,30 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
     def acceptance_rates(self) -> dict[str, float]:
         """See :meth:`SyntheticROIAugment.acceptance_rates`."""
         return self.augment.acceptance_rates()
+
+
+def check_class_map(class_map: Mapping[str, str], class_names: Sequence[str], generator_classes: Sequence[str]) -> None:
+    """``ValueError`` unless every entry maps a pipeline class to a class both the pipeline and the generator know."""
+    known = set(class_names)
+    for source, target in class_map.items():
+        if source not in known or target not in generator_classes or target not in known:
+            raise ValueError(f"class_map entry {source!r} -> {target!r}: names must be pipeline classes "
+                             f"{sorted(known)} and the target a generator class {list(generator_classes)}; "
+                             "to map 'normal', pass class_names=ALL_CLASSES (monai_roigan.data)")  # fmt: skip
+
+
+def target_classes(target_distribution: Mapping[str, float] | None, class_names: Sequence[str],
+                   generator_classes: Sequence[str]) -> tuple[list[int], np.ndarray] | None:  # fmt: skip
+    """(pipeline class indices, normalised weights) of ``target_distribution``, or None; ``ValueError`` for classes
+    the pipeline or the generator does not know, or weights that are negative or sum to 0."""
+    if target_distribution is None:
+        return None
+    unknown = [c for c in target_distribution if c not in generator_classes or c not in class_names]
+    weights = np.array([float(w) for w in target_distribution.values()])
+    if unknown or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f"target_distribution {dict(target_distribution)}: unknown classes {unknown} "
+                         "or weights that are negative or sum to 0")  # fmt: skip
+    return [list(class_names).index(c) for c in target_distribution], weights / weights.sum()
 
 
 def balancing_distribution(class_counts: Mapping[str, int], prob: float | None = None) -> tuple[float, dict[str, float]]:

@@ -71,7 +71,8 @@ class SaveSyntheticDICOM(Transform):
     attribute of a source image (patient, study, file name) can reach the file. A real (non-synthetic) image
     is refused: this writer would label it synthetic.
 
-    Files go to ``output_dir/<class>/<class>_s<seed>_<index>.dcm``; every file written by one instance
+    Files go to ``output_dir/<class>/<class>_s<seed>_<index>.dcm`` (``..._d<draw>.dcm`` for a draw from the
+    augmentation's pool, ``synthetic_draw`` >= 0, so two draws of one pool ROI are two files); every file written by one instance
     belongs to one study, each class to one series. The written path is stored in ``meta["saved_to"]``.
 
     Args:
@@ -97,6 +98,8 @@ class SaveSyntheticDICOM(Transform):
         array = np.asarray(img.detach().cpu().numpy() if hasattr(img, "detach") else img, dtype=np.float32)
         dataset = synthetic_dicom_dataset(array, name, seed, index, str(meta["synthetic_generator"]), self.series,
                                           spacing_mm=spacing)  # fmt: skip
-        path = write_synthetic_dicom(self.output_dir / name / f"{name}_s{seed}_{index:05d}.dcm", dataset)
+        draw = int(meta.get("synthetic_draw", -1))  # >= 0: one of several draws of a pool ROI
+        stem = f"{name}_s{seed}_{index:05d}" + (f"_d{draw}" if draw >= 0 else "")
+        path = write_synthetic_dicom(self.output_dir / name / f"{stem}.dcm", dataset)
         img.meta["saved_to"] = str(path)
         return img
