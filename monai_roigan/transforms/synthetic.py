@@ -225,8 +225,9 @@ class SyntheticROIAugment(RandomizableTransform):
         bank_size: ROIs generated per class in one batch.
         pool_size: synthetic ROIs per class generated once, here, and drawn from (with replacement) by every
             replacement; ``DataLoader`` workers receive the pool and never run the generator. None: a fresh ROI for
-            every replacement, generated in the workers (5-12% of a small CPU pipeline's time; docs/augmentation.md).
-            Only the generator classes among ``class_names`` are pooled.
+            every replacement, generated in the workers (11-15% of a small CPU pipeline's throughput with
+            workers started afresh every epoch; docs/augmentation.md).
+            Only the generator classes among ``pool_classes`` are pooled.
         pool_seed: seed of the pool's latents (ROI ``k`` of class ``c``: ``latent_for(pool_seed, c, k)``).
         pool_classes: the class names to pool (default: every generator class among ``class_names``; the dictionary
             version passes the classes its ``class_map`` or ``target_distribution`` can ask for). Replacing a sample
