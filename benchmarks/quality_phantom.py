@@ -31,8 +31,10 @@ from monai_roigan.engines import roi_items, train_roi_classifier
 from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
 from monai_roigan.networks import latent_for, load_generator, run_generator
 
-#: the bundle's latent truncation psi (``truncation`` in train.json), which inference, evaluation and augmentation use
-BUNDLE_TRUNCATION = float(json.loads((Path(__file__).parents[1] / "bundle" / "configs" / "train.json").read_text())["truncation"])
+#: the bundle's training settings (bundle/configs/train.json, their one source of truth)
+BUNDLE_SETTINGS = json.loads((Path(__file__).parents[1] / "bundle" / "configs" / "train.json").read_text())
+#: the bundle's latent truncation psi, which inference, evaluation and augmentation use
+BUNDLE_TRUNCATION = float(BUNDLE_SETTINGS["truncation"])
 
 
 def roi_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:

@@ -38,7 +38,6 @@ generator of the default architecture unless ``--model`` names one.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
@@ -56,7 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_augment import pipeline_ratio  # noqa: E402
-from quality_phantom import quality_gate  # noqa: E402
+from quality_phantom import BUNDLE_SETTINGS, quality_gate  # noqa: E402
 
 from monai_roigan.apps import ConfidenceFilter, prepare_roi_dataset, training_datalist, training_rois  # noqa: E402
 from monai_roigan.data.phantom import make_phantom_dataset  # noqa: E402
@@ -71,10 +70,10 @@ from monai_roigan.networks import (  # noqa: E402
     synthesize,
 )
 
-#: the bundle's training settings this benchmark reproduces, read from the bundle (one source of truth)
-BUNDLE = json.loads((Path(__file__).parents[1] / "bundle" / "configs" / "train.json").read_text())
-BATCH, AUX, MODE_SEEKING = int(BUNDLE["batch_size"]), float(BUNDLE["aux_weight"]), float(BUNDLE["mode_seeking_weight"])
-G_WIDTH, D_WIDTH = float(BUNDLE["width"]), float(BUNDLE["d_width"])
+#: the bundle's training settings this benchmark reproduces (bundle/configs/train.json)
+BATCH, AUX, MODE_SEEKING = (int(BUNDLE_SETTINGS["batch_size"]), float(BUNDLE_SETTINGS["aux_weight"]),
+                            float(BUNDLE_SETTINGS["mode_seeking_weight"]))  # fmt: skip
+G_WIDTH, D_WIDTH = float(BUNDLE_SETTINGS["width"]), float(BUNDLE_SETTINGS["d_width"])
 
 
 def context_generator(bank_size: int = 256) -> ContextROIGenerator:

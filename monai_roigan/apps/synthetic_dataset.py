@@ -32,7 +32,7 @@ from monai_roigan.data.classes import ABNORMALITY_CLASSES
 from monai_roigan.networks.sampling import check_truncation, fit_to_pipeline, synthesize
 from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
-from monai_roigan.transforms.synthetic import SampleFilter, check_share, mark_real, synthetic_meta
+from monai_roigan.transforms.synthetic import SampleFilter, accepted_candidates, check_share, mark_real, synthetic_meta
 
 __all__ = ["SyntheticBalancedDataset"]
 
@@ -131,22 +131,14 @@ class SyntheticBalancedDataset(Dataset):
         if self.sample_filter is None or wanted == 0:
             return list(range(wanted))
         name = self.labels.class_names[class_index]
-        gen_class = self.generator_classes.index(name)
-        kept, chunk, rejected = [], 0, 0
-        while len(kept) < wanted:
-            images = self._chunk(class_index, chunk)
-            keep = self.sample_filter(images, gen_class)
-            accepted = [chunk * self.batch_size + int(i) for i in torch.nonzero(keep).flatten()]
-            self.generated[name] = self.generated.get(name, 0) + len(images)
-            self.accepted[name] = self.accepted.get(name, 0) + len(accepted)
-            kept += accepted
-            rejected = 0 if accepted else rejected + len(images)
-            if rejected >= self.max_rejected:
-                logger.warning(f"the sample filter rejected {rejected} synthetic {name} ROIs in a row: {len(kept)} of "
-                               f"{wanted} kept; lower its threshold for more")  # fmt: skip
-                break
-            chunk += 1
-        return kept[:wanted]
+        found = accepted_candidates(lambda ks: self._chunk(class_index, ks.start // self.batch_size), self.sample_filter,
+                                    self.generator_classes.index(name), wanted, self.batch_size, self.max_rejected)  # fmt: skip
+        self.generated[name] = self.generated.get(name, 0) + found.generated
+        self.accepted[name] = self.accepted.get(name, 0) + found.accepted
+        if len(found.indices) < wanted:
+            logger.warning(f"the sample filter rejected {found.rejected} synthetic {name} ROIs in a row: "
+                           f"{len(found.indices)} of {wanted} kept; lower its threshold for more")  # fmt: skip
+        return found.indices.tolist()
 
     def acceptance_rates(self) -> dict[str, float]:
         """{class name: share of the generated candidates the sample filter accepted} (empty without a filter)."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -47,7 +48,8 @@ from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
 
 __all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "SampleFilter", "SOURCE_IMAGE_KEYS",
-           "DEFAULT_POOL_SIZE", "balancing_distribution", "check_single_roi", "mark_real", "synthetic_meta"]  # fmt: skip
+           "DEFAULT_POOL_SIZE", "AcceptedCandidates", "accepted_candidates", "balancing_distribution",
+           "check_single_roi", "mark_real", "synthetic_meta"]  # fmt: skip
 
 logger = logging.getLogger("monai_roigan.synthetic")
 
@@ -61,6 +63,48 @@ SampleFilter = Callable[[torch.Tensor, int], torch.Tensor]
 #: synthetic ROIs per class in the pool of :class:`SyntheticROIAugment(d) <SyntheticROIAugment>` by default
 #: (64x64 float32: 16 KiB each, 32 MiB for four classes)
 DEFAULT_POOL_SIZE = 512
+
+
+class AcceptedCandidates(NamedTuple):
+    """What :func:`accepted_candidates` found: ``images`` (n, 1, S, S) and their candidate ``indices`` (n,) int64
+    (n <= wanted), the candidates ``generated`` and ``accepted`` by the filter in the batches judged (accepted ones
+    beyond ``wanted`` included), and the candidates ``rejected`` in a row when it stopped."""
+
+    images: torch.Tensor
+    indices: torch.Tensor
+    generated: int
+    accepted: int
+    rejected: int
+
+
+def accepted_candidates(
+    generate: Callable[[range], torch.Tensor],
+    sample_filter: SampleFilter | None,
+    class_index: int,
+    wanted: int,
+    batch_size: int,
+    max_rejected: int,
+) -> AcceptedCandidates:
+    """The first ``wanted`` candidates ``k = 0, 1, 2, ...`` of a generator class that ``sample_filter`` accepts (all,
+    without a filter), generated ``batch_size`` at a time by ``generate(range of k) -> (n, 1, S, S)``.
+
+    With a filter the batches are whole (``k`` stays aligned to ``batch_size``); it stops early, with fewer than
+    ``wanted``, once ``max_rejected`` candidates in a row were rejected.
+    """
+    images: list[torch.Tensor] = []
+    indices: list[torch.Tensor] = []
+    start = found = rejected = 0
+    while found < wanted and rejected < max_rejected:
+        size = batch_size if sample_filter is not None else min(batch_size, wanted - start)
+        batch = generate(range(start, start + size))
+        keep = torch.ones(size, dtype=torch.bool) if sample_filter is None else sample_filter(batch, class_index)
+        images.append(batch[keep])
+        indices.append(torch.arange(start, start + size)[keep])
+        found, rejected, start = found + int(keep.sum()), 0 if keep.any() else rejected + size, start + size
+    if not images:
+        return AcceptedCandidates(torch.empty(0), torch.empty(0, dtype=torch.long), 0, 0, 0)
+    return AcceptedCandidates(torch.cat(images)[:wanted].contiguous(), torch.cat(indices)[:wanted], start, found,
+                              rejected)  # fmt: skip
 
 
 class ROIBank:
@@ -120,11 +164,10 @@ class ROIBank:
         self.generated: dict[int, int] = {}
         self.accepted: dict[int, int] = {}
         self.pool: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # class -> (images (P, 1, S, S), latent indices (P,))
-        self.exhausted: dict[int, int] = {}  # pooled class -> candidates rejected in a row when its filling stopped
         if self.pool_size is None:
             self.warm_up()
-        for class_index in sorted(set(int(c) for c in pool_classes)) if self.pool_size is not None else ():
-            self.pool[class_index] = self._fill_pool(class_index)
+        else:
+            self.pool = {c: self._fill_pool(c) for c in sorted(set(int(c) for c in pool_classes))}
 
     def refill_sizes(self) -> list[int]:
         """The batch sizes refills use: 4, 8, ... up to ``bank_size``."""
@@ -146,13 +189,12 @@ class ROIBank:
             finally:
                 torch.set_num_threads(threads)
 
-    def _generate(self, class_index: int, indices: range, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """ROIs ``indices`` of ``seed`` (N, 1, S, S) and the (N,) bool mask of those the filter keeps (all without one)."""
-        images = synthesize(self.source.get(), class_index, indices, seed, self.latent_distribution, self.truncation)
-        keep = torch.ones(len(images), dtype=torch.bool) if self.sample_filter is None else self.sample_filter(images, class_index)
-        self.generated[class_index] = self.generated.get(class_index, 0) + len(images)
-        self.accepted[class_index] = self.accepted.get(class_index, 0) + int(keep.sum())
-        return images, keep
+    def _count(self, class_index: int, generated: int, accepted: int) -> None:
+        self.generated[class_index] = self.generated.get(class_index, 0) + generated
+        self.accepted[class_index] = self.accepted.get(class_index, 0) + accepted
+
+    def _synthesize(self, class_index: int, indices: range, seed: int) -> torch.Tensor:
+        return synthesize(self.source.get(), class_index, indices, seed, self.latent_distribution, self.truncation)
 
     def _check_rejected(self, class_index: int, rejected: int) -> None:
         if rejected >= self.max_rejected:
@@ -160,30 +202,23 @@ class ROIBank:
                                f"{class_index} in a row; lower its threshold or drop the filter for that class")  # fmt: skip
 
     def _fill_pool(self, class_index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(images (pool_size, 1, S, S), their latent indices (pool_size,)) of ``class_index``."""
-        kept: list[torch.Tensor] = []
-        indices: list[torch.Tensor] = []
-        start, rejected = 0, 0
-        while sum(len(k) for k in indices) < self.pool_size:
-            batch = self.bank_size if self.sample_filter is not None else min(self.bank_size, self.pool_size - start)
-            images, keep = self._generate(class_index, range(start, start + batch), self.pool_seed)
-            kept.append(images[keep])
-            indices.append(torch.arange(start, start + batch)[keep])
-            rejected = 0 if keep.any() else rejected + len(images)
-            start += batch
-            if rejected >= self.max_rejected:
-                found = sum(len(k) for k in indices)
-                logger.warning(f"the sample filter rejected {rejected} synthetic ROIs of generator class {class_index} "
-                               f"in a row: its pool holds {found} of {self.pool_size}")  # fmt: skip
-                self.exhausted[class_index] = rejected
-                break
-        return torch.cat(kept)[: self.pool_size].contiguous(), torch.cat(indices)[: self.pool_size]
+        """(images (P, 1, S, S), their latent indices (P,)) of ``class_index``: P = ``pool_size``, or fewer (with a
+        warning) when the filter rejected ``max_rejected`` candidates in a row."""
+        found = accepted_candidates(lambda ks: self._synthesize(class_index, ks, self.pool_seed), self.sample_filter,
+                                    class_index, self.pool_size, self.bank_size, self.max_rejected)  # fmt: skip
+        self._count(class_index, found.generated, found.accepted)
+        if len(found.indices) < self.pool_size:
+            logger.warning(f"the sample filter rejected {found.rejected} synthetic ROIs of generator class {class_index} "
+                           f"in a row: its pool holds {len(found.indices)} of {self.pool_size}")  # fmt: skip
+        return found.images, found.indices
 
     def _refill(self, class_index: int, seed: int) -> None:
         sizes = self.refill_sizes()
         num = sizes[min(self.refills.get(class_index, 0), len(sizes) - 1)]
         self.refills[class_index] = self.refills.get(class_index, 0) + 1
-        images, keep = self._generate(class_index, range(num), seed)
+        images = self._synthesize(class_index, range(num), seed)
+        keep = torch.ones(num, dtype=torch.bool) if self.sample_filter is None else self.sample_filter(images, class_index)
+        self._count(class_index, num, int(keep.sum()))
         self.stores[class_index] = [(images[k], seed, k) for k in range(num - 1, -1, -1) if keep[k]]
 
     def take(self, class_index: int, rng: np.random.RandomState) -> tuple[torch.Tensor, int, int]:
@@ -192,8 +227,8 @@ class ROIBank:
             if class_index not in self.pool:
                 raise KeyError(f"generator class {class_index} is not pooled (pooled: {sorted(self.pool)})")
             images, indices = self.pool[class_index]
-            if len(indices) == 0:
-                self._check_rejected(class_index, self.exhausted[class_index])
+            if len(indices) == 0:  # the filter accepted nothing while the pool was filled
+                self._check_rejected(class_index, self.max_rejected)
             k = int(rng.randint(len(indices)))
             return images[k], self.pool_seed, int(indices[k])
         rejected = 0
