@@ -27,10 +27,18 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from monai.data import DataLoader, Dataset
-import numpy as np
-from monai.transforms import Compose, EnsureChannelFirstd, LoadImaged, RandFlipd, RandRotated, RandZoomd, ScaleIntensityd
+from monai.transforms import (
+    Compose,
+    EnsureChannelFirstd,
+    LoadImaged,
+    RandFlipd,
+    RandRotated,
+    RandZoomd,
+    ScaleIntensityd,
+)
 
 from monai_roigan.apps import prepare_roi_dataset
 from monai_roigan.data import ABNORMALITY_CLASSES, mias_datalist
@@ -40,10 +48,17 @@ from monai_roigan.transforms import InsertSyntheticLesiond, SyntheticROIAugmentd
 #: the augmentation transforms this benchmark can measure, by name
 TRANSFORMS = {
     "synthetic": lambda model: SyntheticROIAugmentd("image", model, prob=0.5, intensity_range=(0.0, 1.0)),
-    "synthetic_fresh": lambda model: SyntheticROIAugmentd("image", model, prob=0.5, intensity_range=(0.0, 1.0),
-                                                          pool_size=None),
-    "inserted": lambda model: InsertSyntheticLesiond("image", model, prob=0.5, class_names=ABNORMALITY_CLASSES,
-                                                     source_classes=ABNORMALITY_CLASSES, intensity_range=(0.0, 1.0)),
+    "synthetic_fresh": lambda model: SyntheticROIAugmentd(
+        "image", model, prob=0.5, intensity_range=(0.0, 1.0), pool_size=None
+    ),
+    "inserted": lambda model: InsertSyntheticLesiond(
+        "image",
+        model,
+        prob=0.5,
+        class_names=ABNORMALITY_CLASSES,
+        source_classes=ABNORMALITY_CLASSES,
+        intensity_range=(0.0, 1.0),
+    ),
 }
 
 
@@ -51,11 +66,15 @@ def nifti_rois(folder: Path, num_images: int) -> list[dict]:
     """The phantom's abnormality ROIs as NIfTI files with a datalist (image path, label 0..3)."""
     phantom = make_phantom_dataset(folder / "phantom", num_images=num_images, seed=0)
     entries = [e for e in mias_datalist(phantom) if e["center"] is not None]
-    prepare_roi_dataset(entries, folder / "rois", normal_per_image=0, augment="dihedral", output_format="nifti",
-                        verbose=False)  # fmt: skip
+    prepare_roi_dataset(
+        entries, folder / "rois", normal_per_image=0, augment="dihedral", output_format="nifti", verbose=False
+    )
     items = json.loads((folder / "rois" / "datalist.json").read_text())["items"]
-    return [{"image": str(folder / "rois" / i["image"]), "label": ABNORMALITY_CLASSES.index(i["class_name"])}
-            for i in items if i["class_name"] in ABNORMALITY_CLASSES]  # fmt: skip
+    return [
+        {"image": str(folder / "rois" / i["image"]), "label": ABNORMALITY_CLASSES.index(i["class_name"])}
+        for i in items
+        if i["class_name"] in ABNORMALITY_CLASSES
+    ]
 
 
 def epoch_seconds(loader) -> float:
@@ -66,8 +85,15 @@ def epoch_seconds(loader) -> float:
     return time.perf_counter() - start
 
 
-def pipeline_ratio(model: Path, num_images: int = 120, workers: int = 2, pairs: int = 5, folder: Path | None = None,
-                   transform: str = "synthetic", persistent_workers: bool = False) -> tuple[float, float, float]:  # fmt: skip
+def pipeline_ratio(
+    model: Path,
+    num_images: int = 120,
+    workers: int = 2,
+    pairs: int = 5,
+    folder: Path | None = None,
+    transform: str = "synthetic",
+    persistent_workers: bool = False,
+) -> tuple[float, float, float]:
     """(ROIs/s with the ``transform`` of :data:`TRANSFORMS`, ROIs/s without, ratio), medians over ``pairs`` adjacent
     epoch pairs. ``persistent_workers``: both arms keep their ``DataLoader`` workers (and so the transform's
     generated-ROI banks) across epochs.
@@ -81,22 +107,32 @@ def pipeline_ratio(model: Path, num_images: int = 120, workers: int = 2, pairs: 
     with tempfile.TemporaryDirectory() if folder is None else contextlib.nullcontext(folder) as tmp:
         items = nifti_rois(Path(tmp), num_images)
         load = [LoadImaged("image", image_only=True), EnsureChannelFirstd("image"), ScaleIntensityd("image")]
-        augment = [RandRotated("image", range_x=np.pi / 12, prob=0.5, keep_size=True),
-                   RandFlipd("image", spatial_axis=0, prob=0.5), RandZoomd("image", min_zoom=0.9, max_zoom=1.1, prob=0.5)]  # fmt: skip
+        augment = [
+            RandRotated("image", range_x=np.pi / 12, prob=0.5, keep_size=True),
+            RandFlipd("image", spatial_axis=0, prob=0.5),
+            RandZoomd("image", min_zoom=0.9, max_zoom=1.1, prob=0.5),
+        ]
         synthetic = TRANSFORMS[transform](model)
         arms = {
             "without": Dataset(items, Compose([*load, *augment])),
             "with": Dataset(items, Compose([*load, synthetic, *augment])),
         }
-        loaders = {name: DataLoader(dataset, batch_size=32, shuffle=True, num_workers=workers,
-                                    persistent_workers=persistent_workers and workers > 0)
-                   for name, dataset in arms.items()}  # fmt: skip
+        loaders = {
+            name: DataLoader(
+                dataset,
+                batch_size=32,
+                shuffle=True,
+                num_workers=workers,
+                persistent_workers=persistent_workers and workers > 0,
+            )
+            for name, dataset in arms.items()
+        }
         seconds: dict[str, list[float]] = {name: [] for name in arms}
         try:
             for loader in loaders.values():
                 epoch_seconds(loader)  # warm-up: file cache, worker start-up code paths
             for pair in range(pairs):
-                for name in (list(arms) if pair % 2 == 0 else list(arms)[::-1]):
+                for name in list(arms) if pair % 2 == 0 else list(arms)[::-1]:
                     seconds[name].append(epoch_seconds(loaders[name]))
         finally:
             torch.set_num_threads(threads)
@@ -113,10 +149,19 @@ def main() -> None:
     p.add_argument("--transform", choices=sorted(TRANSFORMS), default="synthetic")
     p.add_argument("--persistent_workers", action="store_true", help="keep the workers (and their banks) across epochs")
     args = p.parse_args()
-    with_aug, without, ratio = pipeline_ratio(args.model, args.num_images, args.workers, args.pairs,
-                                              transform=args.transform, persistent_workers=args.persistent_workers)  # fmt: skip
-    name = {"synthetic": "SyntheticROIAugmentd", "synthetic_fresh": "SyntheticROIAugmentd(pool_size=None)",
-            "inserted": "InsertSyntheticLesiond"}[args.transform]
+    with_aug, without, ratio = pipeline_ratio(
+        args.model,
+        args.num_images,
+        args.workers,
+        args.pairs,
+        transform=args.transform,
+        persistent_workers=args.persistent_workers,
+    )
+    name = {
+        "synthetic": "SyntheticROIAugmentd",
+        "synthetic_fresh": "SyntheticROIAugmentd(pool_size=None)",
+        "inserted": "InsertSyntheticLesiond",
+    }[args.transform]
     kept = "persistent" if args.persistent_workers else "not persistent"
     print(f"{'without':<38}{without:>10.0f} ROIs/s  (batch 32, {args.workers} workers, {kept})")
     print(f"{f'with {name}, prob 0.5':<38}{with_aug:>10.0f} ROIs/s")

@@ -36,8 +36,21 @@ def build(datalist, device, width, iterations, amp, amp_dtype, ckpt_dir=None, re
         if resume:
             handlers.append(GanCheckpointLoader(ckpt_dir, save, map_location=device))
     epochs = -(-iterations // len(loader))
-    return ROIGanTrainer(device, epochs, loader, g, g_opt, d, d_opt, diffaugment=DiffAugment(("translation",)),
-                         ema=ema, amp=amp, amp_dtype=amp_dtype, epoch_length=len(loader), train_handlers=handlers)  # fmt: skip
+    return ROIGanTrainer(
+        device,
+        epochs,
+        loader,
+        g,
+        g_opt,
+        d,
+        d_opt,
+        diffaugment=DiffAugment(("translation",)),
+        ema=ema,
+        amp=amp,
+        amp_dtype=amp_dtype,
+        epoch_length=len(loader),
+        train_handlers=handlers,
+    )
 
 
 def timed_run(trainer) -> float:
@@ -72,15 +85,20 @@ def main() -> None:
             rois = trainer.state.iteration * args.batch_size
             out = trainer.state.output
             finite = all(torch.isfinite(torch.tensor(out[k])) for k in ("g_loss", "d_loss"))
-            print(f"{name:<9} {rois / seconds:9.1f} ROIs/s  ({trainer.state.iteration} iterations, batch {args.batch_size}, "
-                  f"width {args.width}) g_loss {out['g_loss']:.3f} d_loss {out['d_loss']:.3f} finite={finite}")
+            print(
+                f"{name:<9} {rois / seconds:9.1f} ROIs/s  ({trainer.state.iteration} iterations, "
+                f"batch {args.batch_size}, "
+                f"width {args.width}) g_loss {out['g_loss']:.3f} d_loss {out['d_loss']:.3f} finite={finite}"
+            )
         ckpt = Path(tmp) / "ckpt"
         first = build(datalist, device, args.width, 40, True, "bfloat16", ckpt_dir=ckpt)
         first.run()
         resumed = build(datalist, device, args.width, 80, True, "bfloat16", ckpt_dir=ckpt, resume=True)
         resumed.run()
-        print(f"resume on {device.type}: first run ended at iteration {first.state.iteration}, "
-              f"resumed run ended at {resumed.state.iteration}")
+        print(
+            f"resume on {device.type}: first run ended at iteration {first.state.iteration}, "
+            f"resumed run ended at {resumed.state.iteration}"
+        )
 
 
 if __name__ == "__main__":

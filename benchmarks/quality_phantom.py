@@ -6,7 +6,8 @@
    script prints the same share and, as a reference, the share of the *real* ROIs the generator was trained
    on (the bundle's phantom, seed 0) that this classifier assigns to their class: a generator that copied
    its training data perfectly would score that reference, which is below 0.80 for some classes.
-2. Diversity (mode collapse): mean pairwise MS-SSIM (``monai_roigan.metrics.mean_pairwise_msssim``: MONAI, kernel 3 at 64 px) among generated ROIs of a class
+2. Diversity (mode collapse): mean pairwise MS-SSIM (``monai_roigan.metrics.mean_pairwise_msssim``: MONAI, kernel 3 at
+   64 px) among generated ROIs of a class
    next to the same quantity among real ROIs of that class. Gate: within 0.10.
 
 Run (after training the bundle's default preset):
@@ -58,9 +59,16 @@ def held_out_accuracy(x: torch.Tensor, y: torch.Tensor, groups: np.ndarray, seed
         return float((net(x[test]).argmax(1) == y[test]).float().mean())
 
 
-def quality_gate(model: Path, dataset_dir: Path | None = None, num: int = 100, seed: int = 1,
-                 truncation: float = BUNDLE_TRUNCATION,
-                 cache_dir: Path | None = None, train_cache_dir: Path = Path("bundle/data"), report=print) -> dict:
+def quality_gate(
+    model: Path,
+    dataset_dir: Path | None = None,
+    num: int = 100,
+    seed: int = 1,
+    truncation: float = BUNDLE_TRUNCATION,
+    cache_dir: Path | None = None,
+    train_cache_dir: Path = Path("bundle/data"),
+    report=print,
+) -> dict:
     """Run the gate on ``model`` and return ``{"fidelity": overall share, "per_class": {...}, "msssim_diff": {...},
     "passed": bool}``; ``report`` receives the printed lines."""
     g = load_generator(model)
@@ -78,16 +86,23 @@ def quality_gate(model: Path, dataset_dir: Path | None = None, num: int = 100, s
     for label, name in enumerate(ABNORMALITY_CLASSES):
         z = torch.stack([latent_for(1000 + seed, label, k, g.latent_dim, truncation=truncation) for k in range(num)])
         fake = run_generator(g, z, torch.full((num,), label))
-        fidelity, reference = class_fidelity(classifier, fake, label), class_fidelity(classifier, train_x[train_y == label], label)
+        fidelity, reference = (
+            class_fidelity(classifier, fake, label),
+            class_fidelity(classifier, train_x[train_y == label], label),
+        )
         gen_ms, real_ms = mean_pairwise_msssim(fake), mean_pairwise_msssim(x[y == label])
         result["per_class"][name], result["msssim_diff"][name] = fidelity, gen_ms - real_ms
-        report(f"{name:<26}{fidelity:>9.2f}{reference:>9.2f}{gen_ms:>13.3f}{real_ms:>14.3f}{gen_ms - real_ms:>7.3f}"
-               f"{'' if abs(gen_ms - real_ms) <= 0.1 else '  diversity FAIL'}")  # fmt: skip
+        report(
+            f"{name:<26}{fidelity:>9.2f}{reference:>9.2f}{gen_ms:>13.3f}{real_ms:>14.3f}{gen_ms - real_ms:>7.3f}"
+            f"{'' if abs(gen_ms - real_ms) <= 0.1 else '  diversity FAIL'}"
+        )
     result["fidelity"] = sum(result["per_class"].values()) / len(ABNORMALITY_CLASSES)
     result["passed"] = result["fidelity"] >= 0.8 and all(abs(d) <= 0.1 for d in result["msssim_diff"].values())
     report(f"generated ROIs assigned to their class: {result['fidelity']:.3f} (gate >= 0.80)")
-    report(f"quality gate: {'PASS' if result['passed'] else 'FAIL'} (fidelity of all generated ROIs >= 0.80, "
-           "|MS-SSIM diff| <= 0.10 per class)")  # fmt: skip
+    report(
+        f"quality gate: {'PASS' if result['passed'] else 'FAIL'} (fidelity of all generated ROIs >= 0.80, "
+        "|MS-SSIM diff| <= 0.10 per class)"
+    )
     return result
 
 
@@ -97,13 +112,23 @@ def main() -> None:
     p.add_argument("--dataset_dir", type=Path, default=None, help="real MIAS folder; default: a fresh phantom")
     p.add_argument("--num", type=int, default=100, help="generated ROIs per class")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--truncation", type=float, default=BUNDLE_TRUNCATION,
-                   help="latent scale psi (default: the bundle's, from train.json)")
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=BUNDLE_TRUNCATION,
+        help="latent scale psi (default: the bundle's, from train.json)",
+    )
     p.add_argument("--cache_dir", type=Path, default=None, help="keep the reference ROIs here between runs")
-    p.add_argument("--train_cache_dir", type=Path, default=Path("bundle/data"),
-                   help="where the training ROIs live (the bundle's cache_dir); used for the real-ROI reference")
+    p.add_argument(
+        "--train_cache_dir",
+        type=Path,
+        default=Path("bundle/data"),
+        help="where the training ROIs live (the bundle's cache_dir); used for the real-ROI reference",
+    )
     args = p.parse_args()
-    quality_gate(args.model, args.dataset_dir, args.num, args.seed, args.truncation, args.cache_dir, args.train_cache_dir)
+    quality_gate(
+        args.model, args.dataset_dir, args.num, args.seed, args.truncation, args.cache_dir, args.train_cache_dir
+    )
 
 
 if __name__ == "__main__":

@@ -71,8 +71,9 @@ from monai_roigan.networks import (  # noqa: E402
 )
 
 #: the bundle's training settings this benchmark reproduces (bundle/configs/train.json)
-BATCH, AUX, MODE_SEEKING = (int(BUNDLE_SETTINGS["batch_size"]), float(BUNDLE_SETTINGS["aux_weight"]),
-                            float(BUNDLE_SETTINGS["mode_seeking_weight"]))  # fmt: skip
+BATCH = int(BUNDLE_SETTINGS["batch_size"])
+AUX = float(BUNDLE_SETTINGS["aux_weight"])
+MODE_SEEKING = float(BUNDLE_SETTINGS["mode_seeking_weight"])
 G_WIDTH, D_WIDTH = float(BUNDLE_SETTINGS["width"]), float(BUNDLE_SETTINGS["d_width"])
 
 
@@ -99,10 +100,23 @@ def run_trainer(datalist, device, iterations: int, channels_last: bool = False, 
     g, d, g_opt, d_opt, ema = networks(device, context)
     data = loader(datalist)
     engine, extra = (ContextGanTrainer, {"num_lesion_classes": 4}) if context else (ROIGanTrainer, {})
-    trainer = engine(device, -(-iterations // len(data)), data, g, g_opt, d, d_opt,
-                     adversarial_loss=AdversarialLoss(), diffaugment=DiffAugment(("translation",)),
-                     aux_weight=AUX, mode_seeking_weight=MODE_SEEKING, ema=ema, epoch_length=len(data),
-                     channels_last=channels_last, **extra)  # fmt: skip
+    trainer = engine(
+        device,
+        -(-iterations // len(data)),
+        data,
+        g,
+        g_opt,
+        d,
+        d_opt,
+        adversarial_loss=AdversarialLoss(),
+        diffaugment=DiffAugment(("translation",)),
+        aux_weight=AUX,
+        mode_seeking_weight=MODE_SEEKING,
+        ema=ema,
+        epoch_length=len(data),
+        channels_last=channels_last,
+        **extra,
+    )
     start = time.perf_counter()
     trainer.run()
     _sync(device)
@@ -117,7 +131,9 @@ def _sync(device):
 def run_bare_loop(datalist, device, iterations: int) -> float:
     """The trainer's iteration written as a plain PyTorch loop (no Ignite, no MONAI engine, no handlers)."""
     g, d, g_opt, d_opt, ema = networks(device)
-    loss, augment, rng = AdversarialLoss(), DiffAugment(("translation",)), torch.Generator().manual_seed(0)
+    loss = AdversarialLoss()
+    augment = DiffAugment(("translation",))
+    rng = torch.Generator().manual_seed(0)
     loss.rng = augment.rng = rng
     data, done = loader(datalist), 0
     start = time.perf_counter()
@@ -139,8 +155,11 @@ def run_bare_loop(datalist, device, iterations: int) -> float:
             same = labels.cpu()[a] == labels.cpu()[b]
             a, b = a[same].to(device), b[same].to(device)
             ratio = (fake[a] - fake[b]).abs().mean() / (z[a] - z[b]).abs().mean()
-            (loss.generator_loss(g_logits) + AUX * F.cross_entropy(fake_classes, labels)
-             + MODE_SEEKING / (ratio + 1e-5)).backward()  # fmt: skip
+            (
+                loss.generator_loss(g_logits)
+                + AUX * F.cross_entropy(fake_classes, labels)
+                + MODE_SEEKING / (ratio + 1e-5)
+            ).backward()
             g_opt.step()
             d.requires_grad_(True)
             update_ema(ema, g)
@@ -169,8 +188,9 @@ def best_seconds(fn, repeats: int) -> float:
     return min(times)
 
 
-def generator_gflops(device, width: float = 0.125, batch: int = 256, repeats: int = 5, optimized: bool = True,
-                     context: bool = False) -> tuple[float, float]:  # fmt: skip
+def generator_gflops(
+    device, width: float = 0.125, batch: int = 256, repeats: int = 5, optimized: bool = True, context: bool = False
+) -> tuple[float, float]:
     """(generator forward GFLOP/s at ``batch``, float32 2048x2048 matmul GFLOP/s), both on ``device``.
 
     FLOPs are those of the plain network (eval mode), counted once. ``optimized`` times the network as
@@ -225,9 +245,21 @@ def roi_preparation_rate(phantom: Path, work: Path) -> float:
 
 def training_peak_rss(cache: Path, work: Path) -> tuple[float, float]:
     """(peak RSS in MiB, seconds) of ``monai.bundle run training`` with the default preset for 2 epochs."""
-    cmd = [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file",
-           str(REPO / "bundle" / "configs" / "train.json"), "--bundle_root", str(work / "bundle"), "--cache_dir",
-           str(cache), "--max_epochs", "2"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "monai.bundle",
+        "run",
+        "training",
+        "--config_file",
+        str(REPO / "bundle" / "configs" / "train.json"),
+        "--bundle_root",
+        str(work / "bundle"),
+        "--cache_dir",
+        str(cache),
+        "--max_epochs",
+        "2",
+    ]
     start = time.perf_counter()
     subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
     seconds = time.perf_counter() - start
@@ -237,11 +269,21 @@ def training_peak_rss(cache: Path, work: Path) -> tuple[float, float]:
 def readme_training_gate(work: Path) -> dict:
     """Train the README's default preset into ``work/readme`` and run the quality gate on its ``model.pt``."""
     root = work / "readme"
-    cmd = [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file",
-           str(REPO / "bundle" / "configs" / "train.json"), "--bundle_root", str(root)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "monai.bundle",
+        "run",
+        "training",
+        "--config_file",
+        str(REPO / "bundle" / "configs" / "train.json"),
+        "--bundle_root",
+        str(root),
+    ]
     subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
-    return quality_gate(root / "models" / "model.pt", cache_dir=work / "gate", train_cache_dir=root / "data",
-                        report=lambda line: None)  # fmt: skip
+    return quality_gate(
+        root / "models" / "model.pt", cache_dir=work / "gate", train_cache_dir=root / "data", report=lambda line: None
+    )
 
 
 def main() -> None:
@@ -265,50 +307,80 @@ def main() -> None:
         model = args.model or work / "untrained.pt"
         if args.model is None:
             torch.save(ROIGenerator(num_classes=4, width=G_WIDTH).state_dict(), model)
-        for transform, persistent, label, goal in (("synthetic", True, "pool, persistent workers", 0.9),
-                                                   ("synthetic", False, "pool, fresh workers", 0.9),
-                                                   ("synthetic_fresh", False, "pool_size=None, fresh workers", None)):
-            with_aug, without, pipeline = pipeline_ratio(model, 120, workers=2, pairs=args.pairs, folder=cache,
-                                                         transform=transform, persistent_workers=persistent)  # fmt: skip
-            rows.append((f"pipeline ROIs/s: with / without SyntheticROIAugmentd ({label})", with_aug, without,
-                         pipeline, goal))  # fmt: skip
+        for transform, persistent, label, goal in (
+            ("synthetic", True, "pool, persistent workers", 0.9),
+            ("synthetic", False, "pool, fresh workers", 0.9),
+            ("synthetic_fresh", False, "pool_size=None, fresh workers", None),
+        ):
+            with_aug, without, pipeline = pipeline_ratio(
+                model,
+                120,
+                workers=2,
+                pairs=args.pairs,
+                folder=cache,
+                transform=transform,
+                persistent_workers=persistent,
+            )
+            rows.append(
+                (f"pipeline ROIs/s: with / without SyntheticROIAugmentd ({label})", with_aug, without, pipeline, goal)
+            )
         torch.save(context_generator().state_dict(), work / "context.pt")
-        with_ins, without_ins, inserted = pipeline_ratio(work / "context.pt", 120, workers=2, pairs=args.pairs,
-                                                         folder=cache, transform="inserted")  # fmt: skip
+        with_ins, without_ins, inserted = pipeline_ratio(
+            work / "context.pt", 120, workers=2, pairs=args.pairs, folder=cache, transform="inserted"
+        )
         rows.append(("pipeline ROIs/s: with / without InsertSyntheticLesiond", with_ins, without_ins, inserted, None))
         judged, unjudged = filter_ratio(datalist, args.repeats)
-        rows.append(("generation ROIs/s: judged by ConfidenceFilter / not judged", judged, unjudged,
-                     judged / unjudged, None))  # fmt: skip
+        rows.append(
+            ("generation ROIs/s: judged by ConfidenceFilter / not judged", judged, unjudged, judged / unjudged, None)
+        )
         c_rate, c_mm = generator_gflops(args.device, context=True)
         rows.append(("GFLOP/s: context G forward (batch 256) / matmul 2048", c_rate, c_mm, c_rate / c_mm, 0.25))
         context_training = run_trainer(datalist, args.device, args.iterations // 2, context=True)
         for width, name in ((0.125, "default"), (0.25, "width 0.25"), (1.0, "paper")):
             g_rate, mm_rate = generator_gflops(args.device, width)
-            rows.append((f"GFLOP/s: G forward (batch 256, {name}) / matmul 2048", g_rate, mm_rate, g_rate / mm_rate, 0.5))
+            rows.append(
+                (f"GFLOP/s: G forward (batch 256, {name}) / matmul 2048", g_rate, mm_rate, g_rate / mm_rate, 0.5)
+            )
         plain_rate, plain_mm = generator_gflops(args.device, 0.125, optimized=False)
         prep = roi_preparation_rate(make_phantom_dataset(cache / "phantom", num_images=120, seed=0), work)
         gate = None if args.skip_quality else readme_training_gate(work)
         if gate is not None:
-            rows.append(("quality gate: ROIs assigned to their class / 0.80", gate["fidelity"], 0.8,
-                         gate["fidelity"] / 0.8, 1.0))  # fmt: skip
+            rows.append(
+                (
+                    "quality gate: ROIs assigned to their class / 0.80",
+                    gate["fidelity"],
+                    0.8,
+                    gate["fidelity"] / 0.8,
+                    1.0,
+                )
+            )
     print(f"device: {args.device} ({torch.get_num_threads()} threads), torch {torch.__version__}")
     print(f"{'measure':<60}{'numerator':>11}{'denominator':>13}{'ratio':>8}{'goal':>7}  met")
     for name, num, den, ratio, goal in rows:
         met = "-" if goal is None else ("yes" if ratio >= goal else "NO")
         print(f"{name:<60}{num:>11.1f}{den:>13.1f}{ratio:>8.2f}{'-' if goal is None else f'{goal:.2f}':>7}  {met}")
     print(f"training with channels_last=True: {fast:.1f} ROIs/s ({fast / trainer:.2f}x the default layout)")
-    print(f"default preset without inference_network (plain, channels-last): {plain_rate:.1f} GFLOP/s "
-          f"({plain_rate / plain_mm:.2f}x matmul)")  # fmt: skip
-    print(f"ContextGanTrainer (default width, context generator): {context_training:.1f} ROIs/s "
-          f"({context_training / trainer:.2f}x ROIGanTrainer)")  # fmt: skip
+    print(
+        f"default preset without inference_network (plain, channels-last): {plain_rate:.1f} GFLOP/s "
+        f"({plain_rate / plain_mm:.2f}x matmul)"
+    )
+    print(
+        f"ContextGanTrainer (default width, context generator): {context_training:.1f} ROIs/s "
+        f"({context_training / trainer:.2f}x ROIGanTrainer)"
+    )
     print(f"ROI preparation: {prep:.2f} mammograms/s (120-image phantom, dihedral)")
-    print(f"default-preset training (2 epochs, incl. quality classifier fit): peak RSS {rss:.0f} MiB, "
-          f"{train_seconds:.0f} s")  # fmt: skip
+    print(
+        f"default-preset training (2 epochs, incl. quality classifier fit): peak RSS {rss:.0f} MiB, "
+        f"{train_seconds:.0f} s"
+    )
     if gate is not None:
         worst = max(gate["msssim_diff"].items(), key=lambda item: abs(item[1]))
-        print("quality gate of the README training: " + ", ".join(f"{n} {v:.2f}" for n, v in gate["per_class"].items())
-              + f"; largest MS-SSIM difference {worst[1]:.3f} ({worst[0]}, limit 0.10): "
-              + ("PASS" if gate["passed"] else "FAIL"))  # fmt: skip
+        print(
+            "quality gate of the README training: "
+            + ", ".join(f"{n} {v:.2f}" for n, v in gate["per_class"].items())
+            + f"; largest MS-SSIM difference {worst[1]:.3f} ({worst[0]}, limit 0.10): "
+            + ("PASS" if gate["passed"] else "FAIL")
+        )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def real_vs_generated(cache: dict, model: Path, out: Path, seed: int = 0) -> Non
         k = list(cache["class_names"]).index(name)
         real = cache["images"][cache["labels"] == k][:PER_CLASS]
         fake = monai_roigan.generate(model, name, PER_CLASS, seed=seed).numpy()
-        rows.append((f"{name} real ({int((cache['labels'] == k).sum())})", tile_images(list(to_uint8(real)), PER_CLASS)))
+        rows.append(
+            (f"{name} real ({int((cache['labels'] == k).sum())})", tile_images(list(to_uint8(real)), PER_CLASS))
+        )
         rows.append((f"{name} generated", tile_images(list(to_uint8(fake)), PER_CLASS)))
     save_png(labelled_rows(rows, label_width=230), out)
 
@@ -74,7 +76,9 @@ def roi_grid(cache: dict, out: Path) -> None:
     for k, name in enumerate(cache["class_names"]):
         images = cache["images"][cache["labels"] == k][:PER_CLASS]
         if len(images):
-            rows.append((f"{name} ({int((cache['labels'] == k).sum())})", tile_images(list(to_uint8(images)), PER_CLASS)))
+            rows.append(
+                (f"{name} ({int((cache['labels'] == k).sum())})", tile_images(list(to_uint8(images)), PER_CLASS))
+            )
     save_png(labelled_rows(rows), out)
 
 
@@ -85,12 +89,24 @@ def first_of_each_code(datalist: list[dict], codes: list[str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mias", type=Path, default=REAL_MIAS, help="a MIAS folder (Info.txt and PGM files)")
-    parser.add_argument("--phantom_model", type=Path, default=Path("bundle"), help="bundle folder trained on the phantom")
-    parser.add_argument("--mias_model", type=Path, default=Path("/tmp/mias_bundle"), help="bundle folder trained on MIAS")
-    parser.add_argument("--mias_pretrained_model", type=Path, default=Path("/tmp/mias_pt"),
-                        help="bundle folder trained on MIAS with pretrain.json")
-    parser.add_argument("--mias_context_model", type=Path, default=Path("/tmp/mias_ctx"),
-                        help="bundle folder trained on MIAS with context.json")
+    parser.add_argument(
+        "--phantom_model", type=Path, default=Path("bundle"), help="bundle folder trained on the phantom"
+    )
+    parser.add_argument(
+        "--mias_model", type=Path, default=Path("/tmp/mias_bundle"), help="bundle folder trained on MIAS"
+    )
+    parser.add_argument(
+        "--mias_pretrained_model",
+        type=Path,
+        default=Path("/tmp/mias_pt"),
+        help="bundle folder trained on MIAS with pretrain.json",
+    )
+    parser.add_argument(
+        "--mias_context_model",
+        type=Path,
+        default=Path("/tmp/mias_ctx"),
+        help="bundle folder trained on MIAS with context.json",
+    )
     args = parser.parse_args()
     IMG.mkdir(exist_ok=True)
     codes = ["CIRC", "SPIC", "CALC", "ARCH", "ASYM", "NORM"]
@@ -108,8 +124,11 @@ def main() -> None:
         rows.append(("real MIAS", mammogram_row(first_of_each_code(real, codes))))
         cache = real_rois(args.mias)
         roi_grid(cache, IMG / "roi_grid_mias.png")
-        models = ((args.mias_model, "mias"), (args.mias_pretrained_model, "mias_pretrained"),
-                  (args.mias_context_model, "mias_context"))  # fmt: skip
+        models = (
+            (args.mias_model, "mias"),
+            (args.mias_pretrained_model, "mias_pretrained"),
+            (args.mias_context_model, "mias_context"),
+        )
         for model, name in models:
             if (model / "models" / "model.pt").is_file():
                 real_vs_generated(cache, model, IMG / f"real_vs_generated_{name}.png")

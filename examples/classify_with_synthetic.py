@@ -56,7 +56,9 @@ def main() -> None:
     p.add_argument("--prob", type=float, default=0.5)
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pool_size", type=int, default=DEFAULT_POOL_SIZE, help="the augmentation's pool per class; 0: fresh ROIs")
+    p.add_argument(
+        "--pool_size", type=int, default=DEFAULT_POOL_SIZE, help="the augmentation's pool per class; 0: fresh ROIs"
+    )
     p.add_argument("--num_images", type=int, default=120, help="mammograms per phantom (the bundle's default)")
     args = p.parse_args()
     train_items = training_datalist(training_rois(args.cache_dir, seed=0, num_phantom_images=args.num_images))
@@ -68,18 +70,37 @@ def main() -> None:
     uniform = dict.fromkeys(ABNORMALITY_CLASSES, 1.0)
     arms = {
         "real only": Dataset(real, Compose(flips)),
-        "+ SyntheticROIAugmentd": Dataset(real, Compose([SyntheticROIAugmentd("image", args.model, prob=args.prob,
-                                                                             target_distribution=uniform,
-                                                                             pool_size=args.pool_size or None), *flips])),
-        "+ SyntheticBalancedDataset": SyntheticBalancedDataset(real, args.model, seed=args.seed, transform=Compose(flips)),
-    }  # fmt: skip
+        "+ SyntheticROIAugmentd": Dataset(
+            real,
+            Compose(
+                [
+                    SyntheticROIAugmentd(
+                        "image",
+                        args.model,
+                        prob=args.prob,
+                        target_distribution=uniform,
+                        pool_size=args.pool_size or None,
+                    ),
+                    *flips,
+                ]
+            ),
+        ),
+        "+ SyntheticBalancedDataset": SyntheticBalancedDataset(
+            real, args.model, seed=args.seed, transform=Compose(flips)
+        ),
+    }
     print(f"{'arm':<28}{'accuracy':>10}{'balanced':>10}" + "".join(f"{n[:12]:>14}" for n in ABNORMALITY_CLASSES))
     test = ROISet.from_items(test_items)
     for name, dataset in arms.items():
-        scores = fold_scores(train_arm_classifier(dataset, len(ABNORMALITY_CLASSES), args.steps, seed=args.seed), test,
-                             ABNORMALITY_CLASSES)  # fmt: skip
-        print(f"{name:<28}{scores['accuracy']:>10.3f}{scores['balanced_accuracy']:>10.3f}"
-              + "".join(f"{scores['recall_' + n]:>14.3f}" for n in ABNORMALITY_CLASSES))  # fmt: skip
+        scores = fold_scores(
+            train_arm_classifier(dataset, len(ABNORMALITY_CLASSES), args.steps, seed=args.seed),
+            test,
+            ABNORMALITY_CLASSES,
+        )
+        print(
+            f"{name:<28}{scores['accuracy']:>10.3f}{scores['balanced_accuracy']:>10.3f}"
+            + "".join(f"{scores['recall_' + n]:>14.3f}" for n in ABNORMALITY_CLASSES)
+        )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,12 @@ def folder(tmp_path):
 def test_csv_and_json_agree(folder):
     (folder / "rois.csv").write_text("file,row,col,radius,class\na.png,10,20,5,mass\na.png,,,,normal\n")
     (folder / "rois.json").write_text(
-        json.dumps([{"file": "a.png", "row": 10, "col": 20, "radius": 5, "class": "mass"},
-                    {"file": "a.png", "row": None, "col": None, "class": "normal"}])  # fmt: skip
+        json.dumps(
+            [
+                {"file": "a.png", "row": 10, "col": 20, "radius": 5, "class": "mass"},
+                {"file": "a.png", "row": None, "col": None, "class": "normal"},
+            ]
+        )
     )
     from_csv = annotation_datalist(folder / "rois.csv")
     from_json = annotation_datalist(folder / "rois.json")

@@ -16,8 +16,14 @@ LINT = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-
 def lint(root: Path) -> subprocess.CompletedProcess:
     """``lint-imports`` on the package under ``root`` with the repository's contract."""
     env = {"PYTHONPATH": str(root), "PATH": str(Path(sys.executable).parent)}
-    return subprocess.run([LINT, "--config", str(REPO / "pyproject.toml"), "--no-cache"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [LINT, "--config", str(REPO / "pyproject.toml"), "--no-cache"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_layers_contract_is_kept():
@@ -28,9 +34,11 @@ def test_layers_contract_is_kept():
 
 @pytest.mark.parametrize(
     "module, back_import",
-    [("data/pgm.py", "from monai_roigan.transforms import LoadMammogram"),
-     ("engines/trainer.py", "from monai_roigan.handlers import GanCheckpointSaver"),
-     ("networks/sampling.py", "import monai_roigan.evaluation.downstream")],  # fmt: skip
+    [
+        ("data/pgm.py", "from monai_roigan.transforms import LoadMammogram"),
+        ("engines/trainer.py", "from monai_roigan.handlers import GanCheckpointSaver"),
+        ("networks/sampling.py", "import monai_roigan.evaluation.downstream"),
+    ],
 )
 def test_a_back_import_breaks_the_contract(tmp_path, module, back_import):
     shutil.copytree(REPO / "monai_roigan", tmp_path / "monai_roigan", ignore=shutil.ignore_patterns("__pycache__"))
@@ -41,8 +49,10 @@ def test_a_back_import_breaks_the_contract(tmp_path, module, back_import):
 
 
 def test_importing_transforms_loads_no_higher_layer():
-    code = ("import sys, monai_roigan.transforms; "
-            "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('monai_roigan.')}))")  # fmt: skip
+    code = (
+        "import sys, monai_roigan.transforms; "
+        "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('monai_roigan.')}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['data', 'networks', 'transforms', 'utils']"
 

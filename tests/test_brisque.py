@@ -15,7 +15,7 @@ from monai_roigan.metrics.brisque import (
     find_brisque_model,
     load_brisque_model,
 )
-from monai_roigan.utils.errors import ModelFileError, FileProblemError
+from monai_roigan.utils.errors import FileProblemError, ModelFileError
 
 GAMMA, RHO = 0.05, -1.5
 COEFS = (2.0, -0.5, 0.25)

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -24,17 +23,49 @@ def overlay(*names: str) -> str:
 
 
 #: settings that only train.json may define: evaluation, the downstream experiment and inference read them from it
-SHARED_SETTINGS = {"bundle_root", "model_path", "cache_dir", "dataset_dir", "datalist", "dataset", "num_phantom_images",
-                   "holdout_fraction", "split_seed", "seed", "class_names", "image_size", "latent_distribution",
-                   "truncation", "width", "d_width", "latent_dim", "conditional", "mode", "heldout_seed",
-                   "test_dataset_dir", "test_dataset", "test_datalist", "real_rois", "min_confidence",
-                   "sample_filter"}  # fmt: skip
+SHARED_SETTINGS = {
+    "bundle_root",
+    "model_path",
+    "cache_dir",
+    "dataset_dir",
+    "datalist",
+    "dataset",
+    "num_phantom_images",
+    "holdout_fraction",
+    "split_seed",
+    "seed",
+    "class_names",
+    "image_size",
+    "latent_distribution",
+    "truncation",
+    "width",
+    "d_width",
+    "latent_dim",
+    "conditional",
+    "mode",
+    "heldout_seed",
+    "test_dataset_dir",
+    "test_dataset",
+    "test_datalist",
+    "real_rois",
+    "min_confidence",
+    "sample_filter",
+}
 
 REQUIRED_METADATA = {
-    "version": str, "changelog": dict, "monai_version": str, "pytorch_version": str, "numpy_version": str,
-    "task": str, "description": str, "authors": str, "copyright": str, "intended_use": str, "data_source": str,
+    "version": str,
+    "changelog": dict,
+    "monai_version": str,
+    "pytorch_version": str,
+    "numpy_version": str,
+    "task": str,
+    "description": str,
+    "authors": str,
+    "copyright": str,
+    "intended_use": str,
+    "data_source": str,
     "network_data_format": dict,
-}  # fmt: skip
+}
 
 
 def test_metadata_has_required_keys_offline():
@@ -52,8 +83,9 @@ def test_metadata_has_required_keys_offline():
 
 def test_metadata_versions_agree_with_the_package_and_its_dependencies():
     """One version for the package, its pyproject and the bundle; every runtime dependency pinned as tested."""
-    import tomllib
     from importlib.metadata import version
+
+    import tomllib
 
     import monai_roigan
 
@@ -74,9 +106,21 @@ def test_metadata_versions_agree_with_the_package_and_its_dependencies():
         assert isinstance(value, (int, float)) and not isinstance(value, bool), name
 
 
-@pytest.mark.parametrize("name", ["train.json", "inference.json", "paper.json", "per_class.json", "metadata.json",
-                                  "multi_gpu_train.json", "multi_gpu_inference.json", "evaluate.json",
-                                  "downstream.json", "pretrain.json"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    [
+        "train.json",
+        "inference.json",
+        "paper.json",
+        "per_class.json",
+        "metadata.json",
+        "multi_gpu_train.json",
+        "multi_gpu_inference.json",
+        "evaluate.json",
+        "downstream.json",
+        "pretrain.json",
+    ],
+)
 def test_configs_are_json(name):
     json.loads((CONFIGS / name).read_text())
 
@@ -108,7 +152,10 @@ def test_no_config_reads_dead_or_positional_keys():
     for name in ("multi_gpu_train.json", "train.json"):
         assert "train_handlers[" not in (CONFIGS / name).read_text()  # handlers by name, never by position
     assert set(train["rank_zero_handlers"]) | {"@nan_guard", "@checkpoint_saver"} >= {
-        "@stats_handler", "@quality_score", "@export_generator"}  # fmt: skip
+        "@stats_handler",
+        "@quality_score",
+        "@export_generator",
+    }
 
 
 def bundle(*args, cwd=REPO):
@@ -121,8 +168,22 @@ def bundle(*args, cwd=REPO):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("bundle")
-    bundle("run", "training", "--config_file", str(CONFIGS / "train.json"), "--bundle_root", str(root),
-           "--max_epochs", "1", "--num_phantom_images", "10", "--augment", "rot90", "--width", "0.0625")  # fmt: skip
+    bundle(
+        "run",
+        "training",
+        "--config_file",
+        str(CONFIGS / "train.json"),
+        "--bundle_root",
+        str(root),
+        "--max_epochs",
+        "1",
+        "--num_phantom_images",
+        "10",
+        "--augment",
+        "rot90",
+        "--width",
+        "0.0625",
+    )
     return root
 
 
@@ -136,8 +197,18 @@ def test_training_writes_model_samples_curves_checkpoint(trained):
 
 
 def test_inference_writes_png_and_nifti_per_class(trained):
-    args = ["run", "inference", "--config_file", overlay("inference.json"), "--bundle_root", str(trained),
-            "--num_per_class", "3", "--seed", "5"]  # fmt: skip
+    args = [
+        "run",
+        "inference",
+        "--config_file",
+        overlay("inference.json"),
+        "--bundle_root",
+        str(trained),
+        "--num_per_class",
+        "3",
+        "--seed",
+        "5",
+    ]
     bundle(*args)
     out = trained / "runs" / "inference"
     manifest = json.loads((out / "manifest.json").read_text())
@@ -156,13 +227,39 @@ def test_inference_writes_png_and_nifti_per_class(trained):
 def test_evaluate_and_downstream_commands_write_their_reports(trained):
     """The two commands of docs/evaluation.md, on the trained bundle (the phantom it trained on, 10 mammograms)."""
     common = ["--bundle_root", str(trained), "--num_phantom_images", "10", "--output_dir", str(trained / "eval")]
-    bundle("run", "evaluate", "--config_file", overlay("evaluate.json"), *common, "--num_per_class", "4",
-           "--table_images", "3", "--classifier_epochs", "1", "--gs_repeats", "2")  # fmt: skip
+    bundle(
+        "run",
+        "evaluate",
+        "--config_file",
+        overlay("evaluate.json"),
+        *common,
+        "--num_per_class",
+        "4",
+        "--table_images",
+        "3",
+        "--classifier_epochs",
+        "1",
+        "--gs_repeats",
+        "2",
+    )
     report = (trained / "eval" / "report.md").read_text()
     assert report.count("| **Average** |") == 4 and "independent phantom (seed 1, 10 mammograms)" in report
     assert len((trained / "eval" / "per_image.csv").read_text().splitlines()) > 2 * 16
-    bundle("run", "downstream", "--config_file", overlay("downstream.json"), *common, "--folds", "2",
-           "--steps", "2", "--arms", "['real','copy_paste','synthetic']", "--repeats", "1")  # fmt: skip
+    bundle(
+        "run",
+        "downstream",
+        "--config_file",
+        overlay("downstream.json"),
+        *common,
+        "--folds",
+        "2",
+        "--steps",
+        "2",
+        "--arms",
+        "['real','copy_paste','synthetic']",
+        "--repeats",
+        "1",
+    )
     folds = (trained / "eval" / "downstream_folds.csv").read_text().splitlines()
     assert len(folds) == 1 + 2 * 2 * 3  # both tasks, 2 folds, 3 arms
     text = (trained / "eval" / "downstream.md").read_text()
@@ -171,9 +268,20 @@ def test_evaluate_and_downstream_commands_write_their_reports(trained):
 
 def test_torchscript_export(trained):
     target = trained / "model.ts"
-    bundle("ckpt_export", "network_def", "--filepath", str(target), "--ckpt_file", str(trained / "models" / "model.pt"),
-           "--meta_file", str(CONFIGS / "metadata.json"), "--config_file", overlay("inference.json"),
-           "--width", "0.0625")  # fmt: skip
+    bundle(
+        "ckpt_export",
+        "network_def",
+        "--filepath",
+        str(target),
+        "--ckpt_file",
+        str(trained / "models" / "model.pt"),
+        "--meta_file",
+        str(CONFIGS / "metadata.json"),
+        "--config_file",
+        overlay("inference.json"),
+        "--width",
+        "0.0625",
+    )
     scripted = torch.jit.load(str(target))
     out = scripted(torch.rand(2, 100) * 2 - 1, torch.tensor([0, 3]))
     assert out.shape == (2, 1, 64, 64)
@@ -182,18 +290,47 @@ def test_torchscript_export(trained):
 def test_per_class_mode_trains_generates_and_exports(tmp_path):
     """per_class.json: one unconditional model per class behind one file, one command, same inference."""
     configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'per_class.json'}']"
-    bundle("run", "training", "--config_file", configs, "--bundle_root", str(tmp_path), "--max_epochs", "1",
-           "--num_phantom_images", "10", "--augment", "rot90", "--width", "0.0625", "--d_width", "0.0625")  # fmt: skip
+    bundle(
+        "run",
+        "training",
+        "--config_file",
+        configs,
+        "--bundle_root",
+        str(tmp_path),
+        "--max_epochs",
+        "1",
+        "--num_phantom_images",
+        "10",
+        "--augment",
+        "rot90",
+        "--width",
+        "0.0625",
+        "--d_width",
+        "0.0625",
+    )
     state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
     assert {k.split(".")[1] for k in state if k.startswith("models.")} == {"0", "1", "2", "3"}
     infer = overlay("per_class.json", "inference.json")
     bundle("run", "inference", "--config_file", infer, "--bundle_root", str(tmp_path), "--num_per_class", "2")
     manifest = json.loads((tmp_path / "runs" / "inference" / "manifest.json").read_text())
-    assert sorted({i["class_name"] for i in manifest["items"]}) == sorted(json.loads(
-        (CONFIGS / "train.json").read_text())["class_names"])  # fmt: skip
+    assert sorted({i["class_name"] for i in manifest["items"]}) == sorted(
+        json.loads((CONFIGS / "train.json").read_text())["class_names"]
+    )
     target = tmp_path / "model.ts"
-    bundle("ckpt_export", "network_def", "--filepath", str(target), "--ckpt_file", str(tmp_path / "models" / "model.pt"),
-           "--meta_file", str(CONFIGS / "metadata.json"), "--config_file", infer, "--width", "0.0625")  # fmt: skip
+    bundle(
+        "ckpt_export",
+        "network_def",
+        "--filepath",
+        str(target),
+        "--ckpt_file",
+        str(tmp_path / "models" / "model.pt"),
+        "--meta_file",
+        str(CONFIGS / "metadata.json"),
+        "--config_file",
+        infer,
+        "--width",
+        "0.0625",
+    )
     scripted = torch.jit.load(str(target))
     assert scripted(torch.rand(3, 100) * 2 - 1, torch.tensor([3, 0, 3])).shape == (3, 1, 64, 64)
 
@@ -204,8 +341,19 @@ def test_a_width_one_model_generates_through_inference_json_alone(tmp_path):
     generator = ROIGenerator(num_classes=4, width=1.0).eval()
     (tmp_path / "models").mkdir()
     torch.save(generator.state_dict(), tmp_path / "models" / "model.pt")
-    bundle("run", "--config_file", overlay("inference.json"), "--bundle_root", str(tmp_path), "--num_per_class", "1",
-           "--output_formats", "['nifti']", "--truncation", "1.0")  # fmt: skip
+    bundle(
+        "run",
+        "--config_file",
+        overlay("inference.json"),
+        "--bundle_root",
+        str(tmp_path),
+        "--num_per_class",
+        "1",
+        "--output_formats",
+        "['nifti']",
+        "--truncation",
+        "1.0",
+    )
     out = tmp_path / "runs" / "inference"
     written = np.asarray(nib.load(out / "calcification" / "calcification_00000.nii.gz").dataobj)
     expected = synthesize(generator, 2, [0], seed=0)[0, 0].numpy()

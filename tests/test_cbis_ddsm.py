@@ -53,7 +53,9 @@ def test_missing_columns_named(tmp_path):
 
 def test_bad_row_has_line_number(tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text(HEADER + "P_1,2,LEFT,CC,1,mass,OVAL,X,3,BENIGN,3,a,b,c\nP_2,2,MIDDLE,CC,1,mass,OVAL,X,3,BENIGN,3,a,b,c\n")
+    path.write_text(
+        HEADER + "P_1,2,LEFT,CC,1,mass,OVAL,X,3,BENIGN,3,a,b,c\nP_2,2,MIDDLE,CC,1,mass,OVAL,X,3,BENIGN,3,a,b,c\n"
+    )
     with pytest.raises(AnnotationError, match="line 3"):
         read_cbis_ddsm_csv(path)
 

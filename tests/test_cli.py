@@ -57,7 +57,11 @@ def _parsers():
     from monai_roigan.data.dicom_folder import build_parser as dicom_parser
     from monai_roigan.data.phantom.cli import build_parser as phantom_parser
 
-    return {"roigan-prepare-rois": prepare_parser, "roigan-phantom": phantom_parser, "roigan-dicom-datalist": dicom_parser}
+    return {
+        "roigan-prepare-rois": prepare_parser,
+        "roigan-phantom": phantom_parser,
+        "roigan-dicom-datalist": dicom_parser,
+    }
 
 
 @pytest.mark.parametrize("command", ["roigan-prepare-rois", "roigan-phantom", "roigan-dicom-datalist"])
@@ -85,15 +89,20 @@ def test_help_documents_every_option_and_its_default(command, capsys, monkeypatc
         if has_default:
             shown = " ".join(action.default) if isinstance(action.default, list) else action.default
             assert f"(default: {shown})" in entry[0] or f"(default: {action.default})" in entry[0], (
-                f"{command}: {flag} does not show its default {action.default!r}: {entry[0]!r}")
+                f"{command}: {flag} does not show its default {action.default!r}: {entry[0]!r}"
+            )
         else:
             assert "(default: None)" not in entry[0]
 
 
 def test_phantom_command_logs_progress_on_stderr_and_prints_nothing(tmp_path):
     """The installed command's logging set-up: progress and the summary on stderr, stdout empty."""
-    run = subprocess.run([sys.executable, "-m", "monai_roigan.data.phantom", str(tmp_path / "ph"), "--num_images", "2",
-                          "--size", "64"], capture_output=True, text=True, check=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "monai_roigan.data.phantom", str(tmp_path / "ph"), "--num_images", "2", "--size", "64"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert run.stdout == ""
     assert "INFO monai_roigan.phantom: phantom images into" in run.stderr and "done, 2 images" in run.stderr
     assert "2 phantom images in" in run.stderr
@@ -116,6 +125,19 @@ def test_prepare_annotations_table_images_beside_the_table(tmp_path, monkeypatch
         shutil.copy(phantom_dir / name, tmp_path / "export" / name)
     table = tmp_path / "export" / "rois.csv"
     table.write_text("file,row,col,radius,class\nmdb001.pgm,500,500,20,mass\nmdb002.pgm,400,450,20,calcification\n")
-    assert prepare_main(["--dataset", "annotations", "--csv", str(table), "--normal_per_image", "0",
-                         "--output", str(tmp_path / "rois.npz")]) == 0  # fmt: skip
+    assert (
+        prepare_main(
+            [
+                "--dataset",
+                "annotations",
+                "--csv",
+                str(table),
+                "--normal_per_image",
+                "0",
+                "--output",
+                str(tmp_path / "rois.npz"),
+            ]
+        )
+        == 0
+    )
     assert len(load_roi_cache(tmp_path / "rois.npz")["labels"]) == 2

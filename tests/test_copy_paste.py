@@ -62,8 +62,10 @@ def test_jittered_pastes_keep_the_tissue_outside_and_are_seeded():
 
 def test_dictionary_version_turns_normals_into_lesions_and_rewrites_labels():
     names = list(ALL_CLASSES)  # abnormality classes, then normal
-    bank = [{"image": lesion(0.7), "label": "architectural_distortion", "id": "ad-roi-3"},
-            {"image": lesion(0.5), "label": names.index("asymmetry")}]  # fmt: skip
+    bank = [
+        {"image": lesion(0.7), "label": "architectural_distortion", "id": "ad-roi-3"},
+        {"image": lesion(0.5), "label": names.index("asymmetry")},
+    ]
     t = CopyPasteLesiond("image", bank, prob=1.0, class_names=names, target_distribution={"asymmetry": 1.0})
     t.set_random_state(0)
     normal = {"image": MetaTensor(tissue(), meta={"filename_or_obj": "mdb003.pgm"}), "label": names.index("normal")}

@@ -148,7 +148,8 @@ def test_colour_dicom_rejected(dicom_factory):
 
 
 @pytest.mark.parametrize(
-    "name,shape,raw_max", [("Mass-Test_P_00173_LEFT_CC.dcm", (4432, 2864), 55879), ("Mass-Test_P_00820_LEFT_CC.dcm", (4736, 2624), 65535)]
+    "name,shape,raw_max",
+    [("Mass-Test_P_00173_LEFT_CC.dcm", (4432, 2864), 55879), ("Mass-Test_P_00820_LEFT_CC.dcm", (4736, 2624), 65535)],
 )
 def test_real_cbis_ddsm_loads_upright_with_16_bit_range(cbis_dir, name, shape, raw_max):
     image = LoadMammogram()(cbis_dir / name)

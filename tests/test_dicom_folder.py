@@ -10,8 +10,14 @@ import pydicom
 import pytest
 from pydicom.fileset import FileSet
 
-from monai_roigan.data import crawl_dicom_folder, join_annotations, mias_datalist, read_datalist_file
-from monai_roigan.data import read_pgm, write_dicom_datalist
+from monai_roigan.data import (
+    crawl_dicom_folder,
+    join_annotations,
+    mias_datalist,
+    read_datalist_file,
+    read_pgm,
+    write_dicom_datalist,
+)
 from monai_roigan.data.dicom_folder import main as dicom_datalist_main
 from monai_roigan.data.dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
 from monai_roigan.transforms import LoadMammogram
@@ -27,14 +33,46 @@ def export(tmp_path):
     root = tmp_path / "export"
     (root / "study1" / "series1").mkdir(parents=True)
     (root / "study2").mkdir()
-    common = dict(BitsStored=12, StudyInstanceUID="1.2.3.1", PatientID="P-1", PatientName="X", StudyDate="20200101",
-                  StudyTime="120000", StudyID="1", SeriesNumber=1)  # fmt: skip
-    write_dicom(root / "study1" / "series1" / "IM2", PIXELS, SeriesInstanceUID="1.2.3.1.1", InstanceNumber=2,
-                ImageLaterality="L", ViewPosition="CC", SOPInstanceUID="1.2.3.1.1.2", **common)  # fmt: skip
-    write_dicom(root / "study1" / "series1" / "IM1", PIXELS, SeriesInstanceUID="1.2.3.1.1", InstanceNumber=1,
-                ImageLaterality="L", ViewPosition="MLO", SOPInstanceUID="1.2.3.1.1.1", **common)  # fmt: skip
-    write_dicom(root / "study2" / "cbis_style.dcm", PIXELS, StudyInstanceUID="1.2.3.2", SeriesInstanceUID="1.2.3.2.1",
-                Laterality="R", PatientOrientation="CC", SOPInstanceUID="1.2.3.2.1.1", PatientID="P-2")  # fmt: skip
+    common = dict(
+        BitsStored=12,
+        StudyInstanceUID="1.2.3.1",
+        PatientID="P-1",
+        PatientName="X",
+        StudyDate="20200101",
+        StudyTime="120000",
+        StudyID="1",
+        SeriesNumber=1,
+    )
+    write_dicom(
+        root / "study1" / "series1" / "IM2",
+        PIXELS,
+        SeriesInstanceUID="1.2.3.1.1",
+        InstanceNumber=2,
+        ImageLaterality="L",
+        ViewPosition="CC",
+        SOPInstanceUID="1.2.3.1.1.2",
+        **common,
+    )
+    write_dicom(
+        root / "study1" / "series1" / "IM1",
+        PIXELS,
+        SeriesInstanceUID="1.2.3.1.1",
+        InstanceNumber=1,
+        ImageLaterality="L",
+        ViewPosition="MLO",
+        SOPInstanceUID="1.2.3.1.1.1",
+        **common,
+    )
+    write_dicom(
+        root / "study2" / "cbis_style.dcm",
+        PIXELS,
+        StudyInstanceUID="1.2.3.2",
+        SeriesInstanceUID="1.2.3.2.1",
+        Laterality="R",
+        PatientOrientation="CC",
+        SOPInstanceUID="1.2.3.2.1.1",
+        PatientID="P-2",
+    )
     write_dicom(root / "study2" / "ct.dcm", PIXELS, Modality="CT")
     (root / "study2" / "notes.txt").write_text("not dicom")
     (root / "study2" / "truncated.dcm").write_bytes((root / "study2" / "cbis_style.dcm").read_bytes()[:150])
@@ -74,12 +112,16 @@ def test_crawl_a_dicomdir(tmp_path, export):
 def test_join_annotations_by_path_name_or_uid(tmp_path, export):
     entries, _ = crawl_dicom_folder(export)
     table = tmp_path / "lesions.csv"
-    table.write_text("file,row,col,radius,class\nstudy1/series1/IM1,10,12,5,mass\nIM2,3,4,,architectural_distortion\n"
-                     "1.2.3.2.1.1,20,20,6,asymmetry\nmissing.dcm,1,1,1,mass\n")  # fmt: skip
+    table.write_text(
+        "file,row,col,radius,class\nstudy1/series1/IM1,10,12,5,mass\nIM2,3,4,,architectural_distortion\n"
+        "1.2.3.2.1.1,20,20,6,asymmetry\nmissing.dcm,1,1,1,mass\n"
+    )
     joined, unmatched = join_annotations(entries, table, export)
     assert [(e["sop_uid"], e["center"], e["radius"], e["class_name"], e["label"]) for e in joined] == [
-        ("1.2.3.1.1.1", [10, 12], 5, "mass", 3), ("1.2.3.1.1.2", [3, 4], None, "architectural_distortion", 0),
-        ("1.2.3.2.1.1", [20, 20], 6, "asymmetry", 1)]  # fmt: skip
+        ("1.2.3.1.1.1", [10, 12], 5, "mass", 3),
+        ("1.2.3.1.1.2", [3, 4], None, "architectural_distortion", 0),
+        ("1.2.3.2.1.1", [20, 20], 6, "asymmetry", 1),
+    ]
     assert unmatched == [{"path": f"{table}:5", "reason": "annotation for 'missing.dcm' matches no kept image"}]
     table.write_text("file,row,col,class\nIM1,1,1,tumour\n")
     with pytest.raises(AnnotationError, match="line 2: unknown class 'tumour'"):
@@ -121,15 +163,42 @@ def test_bundle_trains_from_a_dicom_datalist_and_writes_dicom(tmp_path, phantom_
     assert len(entries) == 12 and skipped == [] and unmatched == [] and len(joined) >= 4
     write_dicom_datalist(tmp_path / "datalist.json", joined)
     bundle = [sys.executable, "-m", "monai.bundle", "run"]
-    train = [*bundle, "training", "--config_file", str(REPO / "bundle" / "configs" / "train.json"), "--bundle_root",
-             str(tmp_path), "--datalist", str(tmp_path / "datalist.json"), "--max_epochs", "1", "--augment",
-             "rot90", "--width", "0.0625", "--d_width", "0.0625", "--quality_interval", "0"]  # fmt: skip
+    train = [
+        *bundle,
+        "training",
+        "--config_file",
+        str(REPO / "bundle" / "configs" / "train.json"),
+        "--bundle_root",
+        str(tmp_path),
+        "--datalist",
+        str(tmp_path / "datalist.json"),
+        "--max_epochs",
+        "1",
+        "--augment",
+        "rot90",
+        "--width",
+        "0.0625",
+        "--d_width",
+        "0.0625",
+        "--quality_interval",
+        "0",
+    ]
     result = subprocess.run(train, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert list((tmp_path / "data").glob("rois_datalist_*.npz")) and not (tmp_path / "data" / "phantom").exists()
     configs = "[" + ",".join(f"'{REPO / 'bundle' / 'configs' / n}'" for n in ("train.json", "inference.json")) + "]"
-    infer = [*bundle, "inference", "--config_file", configs, "--bundle_root", str(tmp_path), "--num_per_class", "2",
-             "--output_format", "dicom"]  # fmt: skip
+    infer = [
+        *bundle,
+        "inference",
+        "--config_file",
+        configs,
+        "--bundle_root",
+        str(tmp_path),
+        "--num_per_class",
+        "2",
+        "--output_format",
+        "dicom",
+    ]
     result = subprocess.run(infer, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     written = sorted((tmp_path / "runs" / "inference").rglob("*.dcm"))
@@ -148,4 +217,6 @@ def test_a_file_name_shared_by_two_images_is_ambiguous_not_the_last_one(tmp_path
     table.write_text("file,row,col,class\nIM1,1,1,mass\nstudy2/IM1,2,2,mass\n")
     joined, unmatched = join_annotations(entries, table, "export")
     assert [e["sop_uid"] for e in joined] == ["1.2.3.9"]
-    assert unmatched[0]["reason"] == "annotation for 'IM1' matches several images; use the relative path or SOPInstanceUID"
+    assert (
+        unmatched[0]["reason"] == "annotation for 'IM1' matches several images; use the relative path or SOPInstanceUID"
+    )

@@ -9,28 +9,66 @@ import pytest
 import torch
 from pydicom.uid import UID, SecondaryCaptureImageStorage
 
-from monai_roigan.data.dicom_writer import PLACEHOLDER_PATIENT, SyntheticSeries, synthetic_dicom_dataset, to_uint16
-from monai_roigan.data.dicom_writer import write_synthetic_dicom
-from monai_roigan.apps import generate_rois
-from monai_roigan.networks import latent_for
-from monai_roigan.apps import as_formats
-from monai_roigan.networks import GeneratorSource
+from monai_roigan.apps import as_formats, generate_rois
+from monai_roigan.data.dicom_writer import (
+    PLACEHOLDER_PATIENT,
+    SyntheticSeries,
+    synthetic_dicom_dataset,
+    to_uint16,
+    write_synthetic_dicom,
+)
+from monai_roigan.networks import GeneratorSource, latent_for
 from monai_roigan.networks.nets import ROIGenerator
-from monai_roigan.transforms import LoadMammogram, LoadMammogramd, SaveSyntheticDICOM, SaveSyntheticDICOMd
-from monai_roigan.transforms import SyntheticROIAugmentd
+from monai_roigan.transforms import (
+    LoadMammogram,
+    LoadMammogramd,
+    SaveSyntheticDICOM,
+    SaveSyntheticDICOMd,
+    SyntheticROIAugmentd,
+)
 from tests.conftest import write_dicom
 
 CLASSES = ["architectural_distortion", "asymmetry", "calcification", "mass"]
 #: Type 1 and 2 attributes of the Secondary Capture Image IOD's modules (PS3.3 A.8.1): Patient, General Study,
 #: General Series, SC Equipment, General Image, Image Pixel, SOP Common.
-SC_REQUIRED = ["PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID", "StudyDate",
-               "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber", "Modality", "SeriesInstanceUID",
-               "SeriesNumber", "Laterality", "ConversionType", "InstanceNumber", "PatientOrientation",
-               "SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns", "BitsAllocated", "BitsStored",
-               "HighBit", "PixelRepresentation", "PixelData", "SOPClassUID", "SOPInstanceUID"]  # fmt: skip
-PHI = {"PatientName": "DOE^JANE", "PatientID": "PID-738291", "PatientBirthDate": "19610214",
-       "AccessionNumber": "ACC-55512", "InstitutionName": "St Elsewhere General",
-       "StudyInstanceUID": "1.2.826.0.1.3680043.10.999.1234567"}  # fmt: skip
+SC_REQUIRED = [
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "ReferringPhysicianName",
+    "StudyID",
+    "AccessionNumber",
+    "Modality",
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "Laterality",
+    "ConversionType",
+    "InstanceNumber",
+    "PatientOrientation",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "PixelData",
+    "SOPClassUID",
+    "SOPInstanceUID",
+]
+PHI = {
+    "PatientName": "DOE^JANE",
+    "PatientID": "PID-738291",
+    "PatientBirthDate": "19610214",
+    "AccessionNumber": "ACC-55512",
+    "InstitutionName": "St Elsewhere General",
+    "StudyInstanceUID": "1.2.826.0.1.3680043.10.999.1234567",
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +82,9 @@ def roi(seed=0):
 
 
 def write_one(path, image, class_name="mass", index=3, series=None):
-    ds = synthetic_dicom_dataset(image, class_name, 7, index, "monai-roigan bundle 0.2.0 sha256:abc123", series or
-                                 SyntheticSeries())  # fmt: skip
+    ds = synthetic_dicom_dataset(
+        image, class_name, 7, index, "monai-roigan bundle 0.2.0 sha256:abc123", series or SyntheticSeries()
+    )
     return write_synthetic_dicom(path, ds)
 
 
@@ -107,8 +146,9 @@ def test_out_of_range_values_are_clipped_and_non_finite_refused():
 
 
 def test_generate_rois_dicom_and_nifti_round_trip(tmp_path, generator):
-    records = generate_rois(generator, CLASSES, 3, tmp_path, seed=4, formats=["nifti", "dicom"],
-                            generator_id="test-generator sha256:0123")  # fmt: skip
+    records = generate_rois(
+        generator, CLASSES, 3, tmp_path, seed=4, formats=["nifti", "dicom"], generator_id="test-generator sha256:0123"
+    )
     assert len(records) == 12 and all(len(r["files"]) == 2 for r in records)
     sets = {}
     for rec in records:
@@ -130,12 +170,17 @@ def test_generate_rois_dicom_and_nifti_round_trip(tmp_path, generator):
 
 def test_no_phi_from_a_source_dicom_reaches_any_output(tmp_path, generator):
     """A pipeline that reads a patient's DICOM and writes synthetic ROIs: no identifying value in any output byte."""
-    source = write_dicom(tmp_path / f"{PHI['PatientID']}_mammo.dcm", (np.arange(64 * 64) % 4096).astype(np.uint16)
-                         .reshape(64, 64), BitsStored=12, **PHI)  # fmt: skip
+    source = write_dicom(
+        tmp_path / f"{PHI['PatientID']}_mammo.dcm",
+        (np.arange(64 * 64) % 4096).astype(np.uint16).reshape(64, 64),
+        BitsStored=12,
+        **PHI,
+    )
     assert all(value.encode() in source.read_bytes() for value in PHI.values())  # the source does carry them
     out = tmp_path / "out"
-    augment = SyntheticROIAugmentd("image", GeneratorSource(generator), prob=1.0, class_names=CLASSES,
-                                   generator_classes=CLASSES)  # fmt: skip
+    augment = SyntheticROIAugmentd(
+        "image", GeneratorSource(generator), prob=1.0, class_names=CLASSES, generator_classes=CLASSES
+    )
     augment.set_random_state(0)
     sample = augment(LoadMammogramd("image")({"image": str(source), "label": 3}))
     SaveSyntheticDICOMd("image", out)(sample)
@@ -151,8 +196,9 @@ def test_no_phi_from_a_source_dicom_reaches_any_output(tmp_path, generator):
 
 def test_every_draw_from_the_pool_is_its_own_file(tmp_path, generator):
     """Drawn with replacement, one pool ROI comes out many times; each output is written, none overwritten."""
-    augment = SyntheticROIAugmentd("image", GeneratorSource(generator), prob=1.0, class_names=CLASSES,
-                                   generator_classes=CLASSES, pool_size=2).set_random_state(0)  # fmt: skip
+    augment = SyntheticROIAugmentd(
+        "image", GeneratorSource(generator), prob=1.0, class_names=CLASSES, generator_classes=CLASSES, pool_size=2
+    ).set_random_state(0)
     save = SaveSyntheticDICOMd("image", tmp_path / "out")
     samples = [save(augment({"image": torch.zeros(1, 64, 64), "label": 3})) for _ in range(12)]
     assert {s["image"].meta["synthetic_index"] for s in samples} == {0, 1}  # two latents, twelve outputs

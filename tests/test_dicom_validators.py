@@ -67,8 +67,9 @@ def dciodvfy(path: Path) -> tuple[int, list[str]]:
 
 def dcm2pnm(path: Path, out: Path, *options: str) -> tuple[np.ndarray, int]:
     """Decode ``path`` with DCMTK to a 16-bit PGM and read it back: (array, maxval)."""
-    result = subprocess.run([require("dcm2pnm"), "+opw", *options, str(path), str(out)], capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [require("dcm2pnm"), "+opw", *options, str(path), str(out)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
     return read_pgm(out)
 
@@ -99,10 +100,12 @@ def written(tools, tmp_path_factory) -> dict[str, list[Path]]:
     files["writer"] = [write_synthetic_dicom(root / "writer" / "mass.dcm", dataset)]
 
     # a MONAI pipeline: a source mammogram, SyntheticROIAugmentd, SaveSyntheticDICOMd
-    source = write_dicom(root / "source.dcm", (np.arange(64 * 64) % 4096).astype(np.uint16).reshape(64, 64),
-                         BitsStored=12)  # fmt: skip
-    augment = SyntheticROIAugmentd("image", GeneratorSource(generator), prob=1.0, class_names=CLASSES,
-                                   generator_classes=CLASSES)  # fmt: skip
+    source = write_dicom(
+        root / "source.dcm", (np.arange(64 * 64) % 4096).astype(np.uint16).reshape(64, 64), BitsStored=12
+    )
+    augment = SyntheticROIAugmentd(
+        "image", GeneratorSource(generator), prob=1.0, class_names=CLASSES, generator_classes=CLASSES
+    )
     augment.set_random_state(0)
     sample = augment(LoadMammogramd("image")({"image": str(source), "label": 3}))
     SaveSyntheticDICOMd("image", root / "transform")(sample)
@@ -113,9 +116,23 @@ def written(tools, tmp_path_factory) -> dict[str, list[Path]]:
     (bundle_root / "models").mkdir(parents=True)
     torch.save(ROIGenerator(num_classes=4, width=1 / 64).state_dict(), bundle_root / "models" / "model.pt")
     configs = "[" + ",".join(f"'{CONFIGS / n}'" for n in ("train.json", "inference.json")) + "]"
-    cmd = [sys.executable, "-m", "monai.bundle", "run", "inference", "--config_file", configs,
-           "--bundle_root", str(bundle_root), "--num_per_class", "1", "--output_format", "dicom",
-           "--uid_prefix", PYDICOM_ROOT_UID]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "monai.bundle",
+        "run",
+        "inference",
+        "--config_file",
+        configs,
+        "--bundle_root",
+        str(bundle_root),
+        "--num_per_class",
+        "1",
+        "--output_format",
+        "dicom",
+        "--uid_prefix",
+        PYDICOM_ROOT_UID,
+    ]
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     files["bundle"] = sorted((bundle_root / "runs" / "inference").rglob("*.dcm"))

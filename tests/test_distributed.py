@@ -17,8 +17,22 @@ from monai_roigan.utils.distributed import gather_objects, shard_indices
 from tests.conftest import REPO
 
 CONFIGS = REPO / "bundle" / "configs"
-TINY = ["--num_phantom_images", "10", "--augment", "rot90", "--width", "0.0625", "--d_width", "0.0625",
-        "--quality_interval", "0", "--save_interval", "2", "--max_epochs", "4"]  # fmt: skip
+TINY = [
+    "--num_phantom_images",
+    "10",
+    "--augment",
+    "rot90",
+    "--width",
+    "0.0625",
+    "--d_width",
+    "0.0625",
+    "--quality_interval",
+    "0",
+    "--save_interval",
+    "2",
+    "--max_epochs",
+    "4",
+]
 
 
 def _half_batch_gradients(rank, world, init_file, out_dir):
@@ -37,8 +51,15 @@ def _half_batch_gradients(rank, world, init_file, out_dir):
         diverged = False
     except RuntimeError:
         diverged = True
-    torch.save({"grads": [p.grad for p in model.parameters()], "shard": shard_indices(range(7)),
-                "gathered": gather_objects([rank]), "diverged": diverged}, f"{out_dir}/rank{rank}.pt")  # fmt: skip
+    torch.save(
+        {
+            "grads": [p.grad for p in model.parameters()],
+            "shard": shard_indices(range(7)),
+            "gathered": gather_objects([rank]),
+            "diverged": diverged,
+        },
+        f"{out_dir}/rank{rank}.pt",
+    )
     dist.destroy_process_group()
 
 
@@ -46,7 +67,7 @@ def test_averaged_half_batch_gradients_equal_the_full_batch_gradient(tmp_path):
     mp.spawn(_half_batch_gradients, args=(2, tmp_path / "init", tmp_path), nprocs=2)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1))
-    model((torch.arange(48, dtype=torch.float32).reshape(8, 6) / 10)).pow(2).mean().backward()
+    model(torch.arange(48, dtype=torch.float32).reshape(8, 6) / 10).pow(2).mean().backward()
     for rank in (0, 1):
         saved = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)
         for got, want in zip(saved["grads"], model.parameters()):
@@ -76,7 +97,9 @@ def test_two_process_training_writes_once_from_rank_zero(trained_on_two_ranks):
     run = root / "runs" / "train"
     assert len(list((run / "tensorboard").glob("events.out.tfevents.*"))) == 1
     assert sorted(p.name for p in (run / "checkpoints").glob("checkpoint_*.pt")) == [
-        "checkpoint_2.pt", "checkpoint_4.pt"]  # fmt: skip
+        "checkpoint_2.pt",
+        "checkpoint_4.pt",
+    ]
     assert not list((run / "checkpoints").glob("tmp*"))
     assert (root / "models" / "model.pt").is_file() and (run / "samples" / "final.png").is_file()
     saved = torch.load(run / "checkpoints" / "checkpoint_4.pt", weights_only=True)
@@ -85,27 +108,65 @@ def test_two_process_training_writes_once_from_rank_zero(trained_on_two_ranks):
 
 def test_two_process_training_resumes(trained_on_two_ranks):
     configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'multi_gpu_train.json'}']"
-    result = torchrun("-m", "monai.bundle", "run", "training", "--config_file", configs, "--bundle_root",
-                      str(trained_on_two_ranks), *TINY[:-1], "6", "--resume", "true")  # fmt: skip
+    result = torchrun(
+        "-m",
+        "monai.bundle",
+        "run",
+        "training",
+        "--config_file",
+        configs,
+        "--bundle_root",
+        str(trained_on_two_ranks),
+        *TINY[:-1],
+        "6",
+        "--resume",
+        "true",
+    )
     assert "at iteration 4" in result.stdout + result.stderr
     saved = torch.load(trained_on_two_ranks / "runs" / "train" / "checkpoints" / "checkpoint_6.pt", weights_only=True)
     assert saved["trainer"]["iteration"] == 6
 
 
 def test_sharded_generation_equals_a_single_process_run(trained_on_two_ranks, tmp_path):
-    args = ["--bundle_root", str(trained_on_two_ranks), "--width", "0.0625", "--num_per_class", "5", "--seed", "3",
-            "--output_format", "nifti,dicom"]  # fmt: skip
+    args = [
+        "--bundle_root",
+        str(trained_on_two_ranks),
+        "--width",
+        "0.0625",
+        "--num_per_class",
+        "5",
+        "--seed",
+        "3",
+        "--output_format",
+        "nifti,dicom",
+    ]
     single, sharded = tmp_path / "single", tmp_path / "sharded"
     single_configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'inference.json'}']"
-    subprocess.run([sys.executable, "-m", "monai.bundle", "run", "inference", "--config_file", single_configs,
-                    "--output_dir", str(single), *args], cwd=REPO, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monai.bundle",
+            "run",
+            "inference",
+            "--config_file",
+            single_configs,
+            "--output_dir",
+            str(single),
+            *args,
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
     configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'inference.json'}','{CONFIGS / 'multi_gpu_inference.json'}']"
     torchrun("-m", "monai.bundle", "run", "inference", "--config_file", configs, "--output_dir", str(sharded), *args)
     names = sorted(p.relative_to(single).as_posix() for p in single.rglob("*.nii.gz"))
     assert len(names) == 20 and names == sorted(p.relative_to(sharded).as_posix() for p in sharded.rglob("*.nii.gz"))
     for name in names:  # equal up to float32 rounding: the ranks run other batch sizes and thread counts
-        np.testing.assert_allclose(nib.load(single / name).get_fdata(), nib.load(sharded / name).get_fdata(),
-                                   rtol=0, atol=1e-6)  # fmt: skip
+        np.testing.assert_allclose(
+            nib.load(single / name).get_fdata(), nib.load(sharded / name).get_fdata(), rtol=0, atol=1e-6
+        )
     manifest = json.loads((sharded / "manifest.json").read_text())
     assert [(i["label"], i["index"]) for i in manifest["items"]] == [(c, k) for c in range(4) for k in range(5)]
     sets = [pydicom.dcmread(p) for p in sharded.rglob("*.dcm")]

@@ -80,7 +80,9 @@ def test_a_broken_snippet_fails(workspace):
         run_blocks("broken.md", "text\n\n```python\nundefined_name\n```\n", workspace)
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(p.read_text())], ids=lambda p: p.relative_to(REPO).as_posix())
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if python_blocks(p.read_text())], ids=lambda p: p.relative_to(REPO).as_posix()
+)
 def test_code_blocks_run(page, workspace, monkeypatch):
     monkeypatch.chdir(workspace)
     run_blocks(page.relative_to(REPO).as_posix(), page.read_text(), workspace)

@@ -110,15 +110,21 @@ def test_torchscript_without_keyword_is_flattened(tmp_path):
 def test_shrinking_is_antialiased(tmp_path):
     encoder = FileEncoder(save_script(Plain(), tmp_path / "plain.pt"), input_size=8)
     x = torch.as_tensor(rois(2, 32))
-    expected = F.interpolate((x.clamp(-1, 1).repeat(1, 3, 1, 1) + 1) * 127.5, size=(8, 8), mode="bilinear",
-                             align_corners=False, antialias=True)  # fmt: skip
+    expected = F.interpolate(
+        (x.clamp(-1, 1).repeat(1, 3, 1, 1) + 1) * 127.5,
+        size=(8, 8),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )
     torch.testing.assert_close(encoder.preprocess(x), expected)
 
 
 def export_program(path, batch=2, size=32):
     torch.manual_seed(0)
-    program = torch.export.export(WithKeyword().eval(), (torch.rand(batch, 3, size, size) * 255,),
-                                  kwargs={"return_features": True})  # fmt: skip
+    program = torch.export.export(
+        WithKeyword().eval(), (torch.rand(batch, 3, size, size) * 255,), kwargs={"return_features": True}
+    )
     torch.export.save(program, str(path))
     return path
 
@@ -172,8 +178,9 @@ def test_export_archives_with_pickles_are_refused_unread(tmp_path):
 
     buffer = io.BytesIO()
     torch.save(Marker(), buffer)
-    bad_inputs = rewrite_archive(path, tmp_path / "inputs.pt2",
-                                 lambda n, d: buffer.getvalue() if "sample_inputs" in n else d)  # fmt: skip
+    bad_inputs = rewrite_archive(
+        path, tmp_path / "inputs.pt2", lambda n, d: buffer.getvalue() if "sample_inputs" in n else d
+    )
     with pytest.raises(ModelFileError, match="sample inputs .* are not plain tensors"):
         FileEncoder(bad_inputs, input_size=32)
     assert MARKS == []  # nothing was unpickled

@@ -11,23 +11,24 @@ import torch
 from monai_roigan.apps import training_datalist, training_rois
 from monai_roigan.data import mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
-from monai_roigan.evaluation import ROISet, evaluation_rois
 from monai_roigan.data.splits import group_kfold, holdout_groups, split_datalist
-from monai_roigan.engines import balancing_weights
+from monai_roigan.engines import balancing_weights, roi_items, train_roi_classifier
 from monai_roigan.evaluation import (
     ARMS,
     NON_SYNTHETIC_ARMS,
     TASKS,
+    ROISet,
+    evaluate_generator,
+    evaluation_rois,
     expand_arms,
     fold_scores,
     interval,
+    noise_like,
     normal_scores,
     run_downstream,
     sensitivity_at_specificity,
 )
-from monai_roigan.evaluation import evaluate_generator, noise_like
 from monai_roigan.evaluation.evaluate import synthetic_teaches
-from monai_roigan.engines import roi_items, train_roi_classifier
 from monai_roigan.metrics import compare_sets
 from monai_roigan.networks.nets import ROIGenerator
 from monai_roigan.transforms import balancing_distribution
@@ -147,7 +148,9 @@ def test_fold_scores_and_intervals_known_answers():
             return torch.nn.functional.one_hot(x[:, 0, 0, 0].long(), 4).float() * 10
 
     labels = np.array([0, 0, 1, 2, 2, 2])
-    test = ROISet(np.broadcast_to(labels[:, None, None, None], (6, 1, 4, 4)).astype(np.float32), labels, labels.astype(str))
+    test = ROISet(
+        np.broadcast_to(labels[:, None, None, None], (6, 1, 4, 4)).astype(np.float32), labels, labels.astype(str)
+    )
     scores = fold_scores(Oracle(), test, CLASSES)
     assert scores["accuracy"] == scores["balanced_accuracy"] == scores["macro_auc"] == 1.0
     assert np.isnan(scores["recall_mass"])  # class 3 is absent from the fold
@@ -184,8 +187,18 @@ def test_normal_rois_follow_the_split_by_woman(tmp_path):
 
 def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
     root, generator, train, held, source = tiny_setup[:5]
-    report = evaluate_generator(generator, train, held, root / "eval", CLASSES, held_out_source=source,
-                                num_per_class=6, table_images=4, classifier_epochs=1, gs_repeats=2)  # fmt: skip
+    report = evaluate_generator(
+        generator,
+        train,
+        held,
+        root / "eval",
+        CLASSES,
+        held_out_source=source,
+        num_per_class=6,
+        table_images=4,
+        classifier_epochs=1,
+        gs_repeats=2,
+    )
     text = report.read_text()
     for name in CLASSES:
         assert f"## {name}" in text and (root / "eval" / f"boxplot_{name}.png").stat().st_size > 1000
@@ -194,7 +207,9 @@ def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
     assert "ROI-mammoGAN, paper Table 10" in text and "independent phantom (seed 1, 16 mammograms)" in text
     assert text.count("Train on synthetic, test on real") == 4
     teaches = list(csv.DictReader(open(root / "eval" / "train_synthetic_test_real.csv")))
-    assert [r["class_name"] for r in teaches] == CLASSES and all(0 <= float(r["real_trained_auc"]) <= 1 for r in teaches)
+    assert [r["class_name"] for r in teaches] == CLASSES and all(
+        0 <= float(r["real_trained_auc"]) <= 1 for r in teaches
+    )
     rows = list(csv.DictReader(open(root / "eval" / "per_image.csv")))
     synthetic = [r for r in rows if r["set"] == "synthetic" and r["pairing"] == "nearest"]
     assert len(synthetic) == 24 and len([r for r in rows if r["pairing"] == "random"]) == 24
@@ -206,25 +221,46 @@ def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
         assert np.mean([float(r[metric]) for r in noise]) < np.mean([float(r[metric]) for r in floor])
     assert np.mean([float(r["niqe"]) for r in noise]) > np.mean([float(r["niqe"]) for r in floor])
     sets = list(csv.DictReader(open(root / "eval" / "set_level.csv")))
-    assert {r["set"] for r in sets} == {"synthetic (size of floor)", "synthetic (all)", "real vs real (floor)",
-                                        "noise (ceiling)"}  # fmt: skip
+    assert {r["set"] for r in sets} == {
+        "synthetic (size of floor)",
+        "synthetic (all)",
+        "real vs real (floor)",
+        "noise (ceiling)",
+    }
     assert len(sets) == 4 * 5
 
 
 def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
     root, generator, train, held, source = tiny_setup[:5]
     normal_train, normal_held = tiny_normals
-    report = run_downstream(generator, train, held, root / "down", CLASSES, k=2, steps=3, batch_size=8,
-                            held_out_source=source, normal_train=normal_train, normal_held_out=normal_held,
-                            tasks=TASKS, repeats=2, synthetic_shares=(0.5,))  # fmt: skip
+    report = run_downstream(
+        generator,
+        train,
+        held,
+        root / "down",
+        CLASSES,
+        k=2,
+        steps=3,
+        batch_size=8,
+        held_out_source=source,
+        normal_train=normal_train,
+        normal_held_out=normal_held,
+        tasks=TASKS,
+        repeats=2,
+        synthetic_shares=(0.5,),
+    )
     arms = expand_arms([a for a in ARMS if a != "inserted"], (0.5,))  # no in-filling without a context generator
     assert "synthetic_share_0.5" in arms and "synthetic_share" not in arms
     rows = list(csv.DictReader(open(root / "down" / "downstream_folds.csv")))
     assert [(r["task"], int(r["repeat"]), int(r["fold"]), r["arm"]) for r in rows] == [
-        (t, rep, f, a) for rep in range(2) for f in range(2) for t in TASKS for a in arms]  # fmt: skip
+        (t, rep, f, a) for rep in range(2) for f in range(2) for t in TASKS for a in arms
+    ]
     for task, tested in (("lesion_type", len(held)), ("abnormal_vs_normal", len(held) + len(normal_held))):
         for rep in range(2):  # every held-out ROI tested once per repeat
-            assert sum(int(r["test_rois"]) for r in rows if (r["task"], r["arm"], r["repeat"]) == (task, "real", str(rep))) == tested
+            assert (
+                sum(int(r["test_rois"]) for r in rows if (r["task"], r["arm"], r["repeat"]) == (task, "real", str(rep)))
+                == tested
+            )
     for r in rows:  # training: the generator's training ROIs and the other fold, never the test fold
         extra = len(normal_train) + len(normal_held) if r["task"] == "abnormal_vs_normal" else 0
         assert int(r["real_train_rois"]) == len(train) + len(held) + extra - int(r["test_rois"])
@@ -245,8 +281,19 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
     assert all(r[f"accepted_{c}"] in ("", "nan") for r in rows if r["arm"] == "synthetic" for c in CLASSES)
     assert "Sample filter (`synthetic_filtered`)" in text and "accepted per class" in text
     with pytest.raises(ValueError, match="noise-to-ROI generator.*needs a context generator"):
-        run_downstream(generator, train, held, root / "down2", CLASSES, k=2, steps=3, arms=["copy_paste", "inserted"],
-                       normal_train=normal_train, normal_held_out=normal_held, tasks=TASKS)  # fmt: skip
+        run_downstream(
+            generator,
+            train,
+            held,
+            root / "down2",
+            CLASSES,
+            k=2,
+            steps=3,
+            arms=["copy_paste", "inserted"],
+            normal_train=normal_train,
+            normal_held_out=normal_held,
+            tasks=TASKS,
+        )
     assert not (root / "down2").exists(), "refused before any classifier is trained"
 
 
@@ -258,8 +305,20 @@ def test_the_inserted_arm_runs_on_a_context_generator_without_a_bank(tiny_setup,
     normal_train, normal_held = tiny_normals
     torch.manual_seed(0)
     bankless = ContextROIGenerator(latent_dim=16, num_classes=4, width=1 / 16)
-    run_downstream(bankless, train, held, root / "down3", CLASSES, k=2, steps=2, batch_size=8, arms=["copy_paste", "inserted"],
-                   normal_train=normal_train, normal_held_out=normal_held, tasks=("lesion_type",))  # fmt: skip
+    run_downstream(
+        bankless,
+        train,
+        held,
+        root / "down3",
+        CLASSES,
+        k=2,
+        steps=2,
+        batch_size=8,
+        arms=["copy_paste", "inserted"],
+        normal_train=normal_train,
+        normal_held_out=normal_held,
+        tasks=("lesion_type",),
+    )
     rows = list(csv.DictReader(open(root / "down3" / "downstream_folds.csv")))
     assert [r["arm"] for r in rows] == ["copy_paste", "inserted"] * 2
     assert all(int(r["train_rois"]) == int(rows[0]["train_rois"]) for r in rows if r["fold"] == rows[0]["fold"])
@@ -270,12 +329,37 @@ def test_downstream_is_deterministic_for_a_seed(tiny_setup, tiny_normals):
     normal_train, normal_held = tiny_normals
     runs = []
     for name in ("a", "b"):
-        run_downstream(generator, train, held, root / name, CLASSES, k=2, steps=4, batch_size=8, arms=["copy_paste", "synthetic"],
-                       normal_train=normal_train, normal_held_out=normal_held, tasks=TASKS)  # fmt: skip
+        run_downstream(
+            generator,
+            train,
+            held,
+            root / name,
+            CLASSES,
+            k=2,
+            steps=4,
+            batch_size=8,
+            arms=["copy_paste", "synthetic"],
+            normal_train=normal_train,
+            normal_held_out=normal_held,
+            tasks=TASKS,
+        )
         runs.append((root / name / "downstream_folds.csv").read_text())
     assert runs[0] == runs[1]
-    run_downstream(generator, train, held, root / "c", CLASSES, k=2, steps=4, batch_size=8, arms=["copy_paste", "synthetic"],
-                   normal_train=normal_train, normal_held_out=normal_held, tasks=TASKS, seed=1)  # fmt: skip
+    run_downstream(
+        generator,
+        train,
+        held,
+        root / "c",
+        CLASSES,
+        k=2,
+        steps=4,
+        batch_size=8,
+        arms=["copy_paste", "synthetic"],
+        normal_train=normal_train,
+        normal_held_out=normal_held,
+        tasks=TASKS,
+        seed=1,
+    )
     assert (root / "c" / "downstream_folds.csv").read_text() != runs[0]
 
 
@@ -368,12 +452,27 @@ def test_external_test_set_is_disjoint_and_scored_whole(phantom_dir, tmp_path, e
     path, entries = external_datalist
     rois = evaluation_rois(tmp_path / "cache", phantom_dir, test_datalist=path, normal_per_image=2)
     assert rois.external and "external test set" in rois.source
-    assert all(g.startswith("ext-") for g in rois.held_out.groups) and not any(g.startswith("ext-") for g in rois.train.groups)
+    assert all(g.startswith("ext-") for g in rois.held_out.groups) and not any(
+        g.startswith("ext-") for g in rois.train.groups
+    )
     assert len(rois.normal_held_out) and len(rois.normal_train)
     generator = ROIGenerator(latent_dim=16, num_classes=4, width=1 / 64).eval()
-    run_downstream(generator, rois.train, rois.held_out, tmp_path / "down", CLASSES, k=2, steps=3, batch_size=8,
-                   arms=["real", "copy_paste"], normal_train=rois.normal_train, normal_held_out=rois.normal_held_out,
-                   tasks=TASKS, external=True, held_out_source=rois.source)  # fmt: skip
+    run_downstream(
+        generator,
+        rois.train,
+        rois.held_out,
+        tmp_path / "down",
+        CLASSES,
+        k=2,
+        steps=3,
+        batch_size=8,
+        arms=["real", "copy_paste"],
+        normal_train=rois.normal_train,
+        normal_held_out=rois.normal_held_out,
+        tasks=TASKS,
+        external=True,
+        held_out_source=rois.source,
+    )
     rows = list(csv.DictReader(open(tmp_path / "down" / "downstream_folds.csv")))
     whole = {"lesion_type": len(rois.held_out), "abnormal_vs_normal": len(rois.held_out) + len(rois.normal_held_out)}
     assert rows and all(int(r["test_rois"]) == whole[r["task"]] for r in rows)  # every classifier: the whole set

@@ -20,12 +20,16 @@ import numpy as np
 import pydicom
 import pytest
 import tifffile
-from PIL import Image
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from pydicom.uid import (
-    DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit, RLELossless,
-)  # fmt: skip
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    RLELossless,
+)
 
 from monai_roigan.data import parse_mias_info, read_cbis_ddsm_csv
 from monai_roigan.data.pgm import read_pgm
@@ -35,8 +39,13 @@ from tests.data.malformed.make_corpus import CBIS_HEADER, CBIS_ROW, dicom_bytes,
 
 #: CI runs 300 derandomized examples per test; set MONAI_ROIGAN_FUZZ_EXAMPLES for a longer, random campaign.
 EXAMPLES = int(os.environ.get("MONAI_ROIGAN_FUZZ_EXAMPLES", 0))
-FUZZ = settings(max_examples=EXAMPLES or 300, derandomize=not EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+FUZZ = settings(
+    max_examples=EXAMPLES or 300,
+    derandomize=not EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 HANG_SECONDS = 120 if not EXAMPLES else 3600
 PEAK_LIMIT = 64 * 2**20
 LOAD = LoadMammogram()
@@ -103,8 +112,13 @@ def test_pgm_mutations(tmp_path, data):
 
 
 @FUZZ
-@given(magic=st.sampled_from([b"P5", b"P2"]), width=st.integers(-5, 2**40), height=st.integers(-5, 2**40),
-       maxval=st.integers(-5, 2**20), body=st.binary(max_size=3000))  # fmt: skip
+@given(
+    magic=st.sampled_from([b"P5", b"P2"]),
+    width=st.integers(-5, 2**40),
+    height=st.integers(-5, 2**40),
+    maxval=st.integers(-5, 2**20),
+    body=st.binary(max_size=3000),
+)
 def test_pgm_lying_headers_never_allocate_what_they_promise(tmp_path, magic, width, height, maxval, body):
     path = tmp_path / "fuzz.pgm"
     path.write_bytes(magic + f"\n{width} {height}\n{maxval}\n".encode() + body)
@@ -152,18 +166,29 @@ def test_dicom_mutations(tmp_path, data):
     read_image_or_error(path)
 
 
-HEADER = st.fixed_dictionaries({
-    "Rows": st.sampled_from([0, 1, 16, 16, 16, 4000, 65535]),
-    "Columns": st.sampled_from([0, 1, 16, 16, 16, 4000, 65535]),
-    "BitsAllocated": st.sampled_from([1, 8, 12, 16, 16, 32]),
-    "BitsStored": st.one_of(st.integers(1, 16), st.integers(0, 40)),
-    "PixelRepresentation": st.sampled_from([0, 0, 1, 2]),
-    "PhotometricInterpretation": st.sampled_from(["MONOCHROME1", "MONOCHROME2", "MONOCHROME2", "RGB", ""]),
-    "SamplesPerPixel": st.sampled_from([1, 1, 1, 3]),
-    "RescaleSlope": st.sampled_from(["1", "1", "0", "-2.5", "1e300", "1e400"]),
-})  # fmt: skip
-SYNTAX = st.sampled_from([ExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
-                          DeflatedExplicitVRLittleEndian, RLELossless, JPEGBaseline8Bit, "1.2.3.4"])  # fmt: skip
+HEADER = st.fixed_dictionaries(
+    {
+        "Rows": st.sampled_from([0, 1, 16, 16, 16, 4000, 65535]),
+        "Columns": st.sampled_from([0, 1, 16, 16, 16, 4000, 65535]),
+        "BitsAllocated": st.sampled_from([1, 8, 12, 16, 16, 32]),
+        "BitsStored": st.one_of(st.integers(1, 16), st.integers(0, 40)),
+        "PixelRepresentation": st.sampled_from([0, 0, 1, 2]),
+        "PhotometricInterpretation": st.sampled_from(["MONOCHROME1", "MONOCHROME2", "MONOCHROME2", "RGB", ""]),
+        "SamplesPerPixel": st.sampled_from([1, 1, 1, 3]),
+        "RescaleSlope": st.sampled_from(["1", "1", "0", "-2.5", "1e300", "1e400"]),
+    }
+)
+SYNTAX = st.sampled_from(
+    [
+        ExplicitVRLittleEndian,
+        ExplicitVRLittleEndian,
+        ImplicitVRLittleEndian,
+        DeflatedExplicitVRLittleEndian,
+        RLELossless,
+        JPEGBaseline8Bit,
+        "1.2.3.4",
+    ]
+)
 
 
 def _header_file(attrs: dict, syntax: str, pixel_bytes: bytes) -> bytes:
@@ -198,8 +223,13 @@ def test_dicom_headers_give_right_shape_or_an_error(tmp_path, attrs, syntax, dat
 
 
 @FUZZ
-@given(bits_allocated=st.sampled_from([8, 16]), data=st.data(), signed=st.booleans(),
-       monochrome1=st.booleans(), syntax=st.sampled_from(["native", "implicit", "deflate", "rle"]))  # fmt: skip
+@given(
+    bits_allocated=st.sampled_from([8, 16]),
+    data=st.data(),
+    signed=st.booleans(),
+    monochrome1=st.booleans(),
+    syntax=st.sampled_from(["native", "implicit", "deflate", "rle"]),
+)
 def test_dicom_valid_headers_decode_exact_values(tmp_path, bits_allocated, data, signed, monochrome1, syntax):
     """Any valid grayscale header gives exactly the documented intensities (no silently wrong pixels)."""
     bits = data.draw(st.integers(1, bits_allocated))
@@ -207,10 +237,16 @@ def test_dicom_valid_headers_decode_exact_values(tmp_path, bits_allocated, data,
     # which its decoder (rightly) refuses; that is a writer problem, so such files are not built here
     assume(not (syntax == "rle" and bits_allocated == 16 and bits <= 8))
     dtype = np.dtype(f"<{'i' if signed else 'u'}{bits_allocated // 8}")
-    raw = np.frombuffer(data.draw(st.binary(min_size=16 * 16 * dtype.itemsize, max_size=16 * 16 * dtype.itemsize)),
-                        dtype=dtype).reshape(16, 16)  # fmt: skip
-    ds = dicom_dataset(BitsAllocated=bits_allocated, BitsStored=bits, HighBit=bits - 1, PixelRepresentation=int(signed),
-                       PhotometricInterpretation="MONOCHROME1" if monochrome1 else "MONOCHROME2")  # fmt: skip
+    raw = np.frombuffer(
+        data.draw(st.binary(min_size=16 * 16 * dtype.itemsize, max_size=16 * 16 * dtype.itemsize)), dtype=dtype
+    ).reshape(16, 16)
+    ds = dicom_dataset(
+        BitsAllocated=bits_allocated,
+        BitsStored=bits,
+        HighBit=bits - 1,
+        PixelRepresentation=int(signed),
+        PhotometricInterpretation="MONOCHROME1" if monochrome1 else "MONOCHROME2",
+    )
     ds.PixelData = raw.tobytes()
     syntaxes = {"implicit": ImplicitVRLittleEndian, "deflate": DeflatedExplicitVRLittleEndian}
     if syntax == "rle":
@@ -230,10 +266,37 @@ def test_dicom_valid_headers_decode_exact_values(tmp_path, bits_allocated, data,
 
 # MIAS Info.txt --------------------------------------------------------------------------------------------
 TOKEN = st.one_of(
-    st.sampled_from(["mdb001", "mdb322", "mdb1", "G", "F", "D", "X", "CIRC", "NORM", "CALC", "ARCH", "B", "M",
-                     "*NOTE", "3*", "535", "425", "197", "0", "1024", "-7", "99999999999", "³", "½", "\t"]),
+    st.sampled_from(
+        [
+            "mdb001",
+            "mdb322",
+            "mdb1",
+            "G",
+            "F",
+            "D",
+            "X",
+            "CIRC",
+            "NORM",
+            "CALC",
+            "ARCH",
+            "B",
+            "M",
+            "*NOTE",
+            "3*",
+            "535",
+            "425",
+            "197",
+            "0",
+            "1024",
+            "-7",
+            "99999999999",
+            "³",
+            "½",
+            "\t",
+        ]
+    ),
     st.text(min_size=1, max_size=6),
-)  # fmt: skip
+)
 LINES = st.lists(st.lists(TOKEN, min_size=1, max_size=8).map(" ".join), max_size=12)
 
 
@@ -263,8 +326,10 @@ def test_mias_info_bytes(tmp_path, data):
 
 
 # CBIS-DDSM CSV --------------------------------------------------------------------------------------------
-FIELD = st.one_of(st.sampled_from(["LEFT", "RIGHT", "CC", "MLO", "mass", "calcification", "1", "x", "", '"',
-                                   "\n", "MALIGNANT"]), st.text(max_size=12))  # fmt: skip
+FIELD = st.one_of(
+    st.sampled_from(["LEFT", "RIGHT", "CC", "MLO", "mass", "calcification", "1", "x", "", '"', "\n", "MALIGNANT"]),
+    st.text(max_size=12),
+)
 
 
 @FUZZ

@@ -25,8 +25,10 @@ def bundle(tmp_path_factory):
     torch.save(network.state_dict(), root / "models" / "model.pt")
     (root / "configs" / "metadata.json").write_text(json.dumps({"version": "9.9.9"}))
     ema = {f"module.{k}": v for k, v in network.state_dict().items()} | {"n_averaged": torch.tensor(3)}
-    torch.save({"generator": {k: torch.zeros_like(v) for k, v in network.state_dict().items()}, "ema": ema},
-               root / "checkpoint_7.pt")  # fmt: skip
+    torch.save(
+        {"generator": {k: torch.zeros_like(v) for k, v in network.state_dict().items()}, "ema": ema},
+        root / "checkpoint_7.pt",
+    )
     return root
 
 
@@ -57,8 +59,15 @@ def test_every_kind_of_source_and_class_gives_the_same_images(bundle):
 
 def test_matches_the_files_generate_rois_writes(bundle, tmp_path):
     batch = monai_roigan.generate(str(bundle), "asymmetry", 2, seed=1, truncation=0.8)
-    generate_rois(load_generator(bundle / "models" / "model.pt"), ["architectural_distortion", "asymmetry",
-                  "calcification", "mass"], 2, tmp_path, seed=1, formats=["nifti"], truncation=0.8)  # fmt: skip
+    generate_rois(
+        load_generator(bundle / "models" / "model.pt"),
+        ["architectural_distortion", "asymmetry", "calcification", "mass"],
+        2,
+        tmp_path,
+        seed=1,
+        formats=["nifti"],
+        truncation=0.8,
+    )
     for k in range(2):
         written = nib.load(tmp_path / "asymmetry" / f"asymmetry_{k:05d}.nii.gz").get_fdata()
         np.testing.assert_allclose(written, batch[k, 0].numpy(), atol=1e-6)

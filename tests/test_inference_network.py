@@ -28,10 +28,16 @@ def _inputs(batch: int = 6, latent_dim: int = 100, classes: int = 4):
     return torch.rand(batch, latent_dim, generator=g) * 2 - 1, torch.arange(batch) % max(classes, 1)
 
 
-@pytest.mark.parametrize("options", [
-    {"width": 0.125}, {"width": 0.0625, "output_size": 128}, {"width": 0.125, "kernel_size": 3},
-    {"width": 0.125, "num_classes": 0}, {"width": 0.25, "kernel_size": 7},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"width": 0.125},
+        {"width": 0.0625, "output_size": 128},
+        {"width": 0.125, "kernel_size": 3},
+        {"width": 0.125, "num_classes": 0},
+        {"width": 0.25, "kernel_size": 7},
+    ],
+)
 def test_inference_network_gives_the_same_images(options):
     network = _trained_like(ROIGenerator(**options))
     z, labels = _inputs(classes=options.get("num_classes", 4))

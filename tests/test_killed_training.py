@@ -18,20 +18,46 @@ from monai_roigan.handlers import latest_checkpoint
 from tests.conftest import REPO
 
 CONFIG = str(REPO / "bundle" / "configs" / "train.json")
-TINY = ["--num_phantom_images", "10", "--augment", "rot90", "--width", "0.0625", "--d_width", "0.0625",
-        "--save_interval", "3", "--quality_interval", "0", "--quality_classifier_epochs", "1"]  # fmt: skip
+TINY = [
+    "--num_phantom_images",
+    "10",
+    "--augment",
+    "rot90",
+    "--width",
+    "0.0625",
+    "--d_width",
+    "0.0625",
+    "--save_interval",
+    "3",
+    "--quality_interval",
+    "0",
+    "--quality_classifier_epochs",
+    "1",
+]
 
 
 def bundle_command(root, *extra):
-    return [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file", CONFIG, "--bundle_root",
-            str(root), *TINY, *extra]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "monai.bundle",
+        "run",
+        "training",
+        "--config_file",
+        CONFIG,
+        "--bundle_root",
+        str(root),
+        *TINY,
+        *extra,
+    ]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_sigkill_mid_training_then_resume(tmp_path):
     ckpt = tmp_path / "runs" / "train" / "checkpoints"
-    proc = subprocess.Popen(bundle_command(tmp_path, "--max_epochs", "400"), cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        bundle_command(tmp_path, "--max_epochs", "400"), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 300
         while time.time() < deadline and not any(ckpt.glob("checkpoint_*.pt")):
@@ -51,8 +77,13 @@ def test_sigkill_mid_training_then_resume(tmp_path):
 
     epoch_length = saved["trainer"]["epoch_length"]
     target_epochs = iteration // epoch_length + 2
-    resumed = subprocess.run(bundle_command(tmp_path, "--max_epochs", str(target_epochs), "--resume", "true"),
-                             cwd=REPO, capture_output=True, text=True, timeout=600)  # fmt: skip
+    resumed = subprocess.run(
+        bundle_command(tmp_path, "--max_epochs", str(target_epochs), "--resume", "true"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     assert f"resumed from {killed_at} at iteration {iteration}" in resumed.stdout + resumed.stderr
     final = latest_checkpoint(ckpt)
@@ -80,8 +111,15 @@ def assert_same_state(a, b, where="checkpoint"):
 def test_sigkill_during_checkpoint_write_then_resume_equals_uninterrupted(tmp_path):
     killed_root, reference_root = tmp_path / "killed", tmp_path / "reference"
     epochs = ["--max_epochs", "8"]  # the tiny phantom gives one iteration per epoch: checkpoints at 3, 6, 8
-    fault = [sys.executable, "-m", "tests.kill_during_checkpoint_write", "2", "--", "python", *bundle_command(
-        killed_root, *epochs)[1:]]  # fmt: skip
+    fault = [
+        sys.executable,
+        "-m",
+        "tests.kill_during_checkpoint_write",
+        "2",
+        "--",
+        "python",
+        *bundle_command(killed_root, *epochs)[1:],
+    ]
     killed = subprocess.run(fault, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     ckpt = killed_root / "runs" / "train" / "checkpoints"
@@ -89,14 +127,16 @@ def test_sigkill_during_checkpoint_write_then_resume_equals_uninterrupted(tmp_pa
     assert len(partial) == 1 and partial[0].stat().st_size > 0  # the half-written checkpoint_6
     assert latest_checkpoint(ckpt) == ckpt / "checkpoint_3.pt"
 
-    resumed = subprocess.run(bundle_command(killed_root, *epochs, "--resume", "true"), cwd=REPO,
-                             capture_output=True, text=True, timeout=600)  # fmt: skip
+    resumed = subprocess.run(
+        bundle_command(killed_root, *epochs, "--resume", "true"), cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     log = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, log[-3000:]
     assert f"resumed from {ckpt / 'checkpoint_3.pt'} at iteration 3" in log
     assert not partial[0].exists() and "interrupted by a crash" in log
-    reference = subprocess.run(bundle_command(reference_root, *epochs), cwd=REPO, capture_output=True, text=True,
-                               timeout=600)  # fmt: skip
+    reference = subprocess.run(
+        bundle_command(reference_root, *epochs), cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert reference.returncode == 0, reference.stderr[-3000:]
     final = torch.load(ckpt / "checkpoint_8.pt", weights_only=True)
     expected = torch.load(reference_root / "runs" / "train" / "checkpoints" / "checkpoint_8.pt", weights_only=True)

@@ -36,8 +36,16 @@ def read(reader: str, path: Path, kwargs: dict):
 def test_manifest_covers_every_reader_and_fault():
     assert {c["reader"] for c in CASES} == {"image", "mias_info", "cbis_csv"}
     faults = {c["fault"] for c in CASES}
-    assert {"truncated files", "wrong magic", "absurd dimensions", "wrong bit depths", "missing pixel data",
-            "odd transfer syntaxes", "non-UTF-8 text", "empty files"} <= faults  # fmt: skip
+    assert {
+        "truncated files",
+        "wrong magic",
+        "absurd dimensions",
+        "wrong bit depths",
+        "missing pixel data",
+        "odd transfer syntaxes",
+        "non-UTF-8 text",
+        "empty files",
+    } <= faults
     assert all((CORPUS / c["file"]).is_file() for c in CASES)
 
 

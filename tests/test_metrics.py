@@ -3,11 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from skimage.metrics import structural_similarity
 from monai.metrics import FIDMetric
+from skimage.metrics import structural_similarity
 
-
-from monai_roigan.networks import ROIClassifier
 from monai_roigan.metrics import (
     REFERENCE_METRICS,
     domain_features,
@@ -24,6 +22,7 @@ from monai_roigan.metrics import (
 )
 from monai_roigan.metrics.fsim import fsim, phase_congruency
 from monai_roigan.metrics.niqe import fit_aggd, fit_ggd
+from monai_roigan.networks import ROIClassifier
 
 
 def rois(n=24, seed=0):
@@ -128,7 +127,9 @@ def test_precision_recall_identical_far_and_collapsed_sets():
 
 
 def test_memorization_flags_an_exact_copy_and_not_new_samples():
-    train, held_out, new = rois(24, seed=0), rois(24, seed=1), rois(24, seed=2)
+    train = rois(24, seed=0)
+    held_out = rois(24, seed=1)
+    new = rois(24, seed=2)
     fake = new.copy()
     fake[5] = train[17]
     report = memorization_check(fake, train, held_out)
@@ -190,8 +191,10 @@ def test_domain_niqe_ranks_noise_and_blur_as_further_from_the_real_rois():
     model = fit_niqe_model(real)
     noised = np.clip(held_out + np.random.default_rng(2).normal(0, 0.2, held_out.shape), -1, 1)
     blurred = gaussian_filter(held_out, (0, 0, 1.5, 1.5))
-    scores = {name: niqe(images, model).mean() for name, images in
-              (("held_out", held_out), ("noised", noised), ("blurred", blurred))}  # fmt: skip
+    scores = {
+        name: niqe(images, model).mean()
+        for name, images in (("held_out", held_out), ("noised", noised), ("blurred", blurred))
+    }
     assert scores["held_out"] < scores["noised"] / 3 and scores["held_out"] < scores["blurred"] / 3
     np.testing.assert_array_equal(niqe(held_out[:3], model), niqe(held_out[:3], fit_niqe_model(real)))
     with pytest.raises(ValueError, match="sharp patch"):

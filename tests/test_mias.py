@@ -22,8 +22,14 @@ def test_real_info_counts(mias_dir):
     records = parse_mias_info(mias_dir / "Info.txt")
     assert len(records) == 330
     assert Counter(r.code for r in records) == {
-        "NORM": 207, "CALC": 30, "CIRC": 25, "SPIC": 19, "MISC": 15, "ARCH": 19, "ASYM": 15,
-    }  # fmt: skip
+        "NORM": 207,
+        "CALC": 30,
+        "CIRC": 25,
+        "SPIC": 19,
+        "MISC": 15,
+        "ARCH": 19,
+        "ASYM": 15,
+    }
 
 
 def test_real_info_rows_without_centre(mias_dir):

@@ -17,7 +17,10 @@ def count(module):
 
 @pytest.mark.parametrize("size", [64, 128])
 def test_shapes_and_ranges(size):
-    g, d = ROIGenerator(width=PRESETS["tiny"], output_size=size), ROIDiscriminator(width=PRESETS["tiny"], input_size=size)
+    g, d = (
+        ROIGenerator(width=PRESETS["tiny"], output_size=size),
+        ROIDiscriminator(width=PRESETS["tiny"], input_size=size),
+    )
     z, y = torch.rand(5, 100) * 2 - 1, torch.tensor([0, 1, 2, 3, 0])
     x = g(z, y)
     assert x.shape == (5, 1, size, size) and float(x.min()) >= -1 and float(x.max()) <= 1
@@ -31,7 +34,13 @@ def test_paper_preset_follows_tables_2_and_3():
     deconvs = [m for m in g.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
     assert [m.out_channels for m in deconvs] == [512, 256, 128, 64] and all(m.kernel_size == (5, 5) for m in deconvs)
     convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert [m.out_channels for m in convs] == [64, 128, 256, 512, 1024] and [m.stride[0] for m in convs] == [2, 2, 2, 2, 1]
+    assert [m.out_channels for m in convs] == [64, 128, 256, 512, 1024] and [m.stride[0] for m in convs] == [
+        2,
+        2,
+        2,
+        2,
+        1,
+    ]
     assert d.head.in_features == 4 * 4 * 1024
 
 

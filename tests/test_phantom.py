@@ -21,7 +21,9 @@ from monai_roigan.data.phantom import (
     render_phantom_mammogram,
 )
 
-ROW = re.compile(r"^(mdb\d{3}) ([FGD]) (CALC|CIRC|SPIC|MISC|ARCH|ASYM) ([BM]) (\d+) (\d+) (\d+)$|^(mdb\d{3}) ([FGD]) NORM $")
+ROW = re.compile(
+    r"^(mdb\d{3}) ([FGD]) (CALC|CIRC|SPIC|MISC|ARCH|ASYM) ([BM]) (\d+) (\d+) (\d+)$|^(mdb\d{3}) ([FGD]) NORM $"
+)
 
 
 def _table(root: Path) -> list[str]:
@@ -90,7 +92,7 @@ def test_info_rows_match_rendered_lesions(full_size: Path) -> None:
     tissue, code = row.split()[1:3]
     expected = _lesions_from_rows(rows, name, 1024)
     img, lesions = render_phantom_mammogram(int(name[3:]), code, tissue, seed=0, num_lesions=len(expected))
-    assert [(l.code, l.severity, l.row, l.col, l.radius) for l in lesions] == expected
+    assert [(les.code, les.severity, les.row, les.col, les.radius) for les in lesions] == expected
     for lesion in lesions:
         assert f"{name} {tissue} {code} {lesion.severity} {lesion.col} {1024 - lesion.row} {lesion.radius}" in rows
     with Image.open(full_size / f"{name}.pgm") as im:

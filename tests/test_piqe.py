@@ -198,7 +198,15 @@ def test_batch_shapes_and_determinism():
 
 def test_quality_bands():
     assert [quality_band(s) for s in (0, 20, 20.5, 35, 50, 50.1, 80, 81, 100)] == [
-        "excellent", "excellent", "good", "good", "fair", "poor", "poor", "bad", "bad"
+        "excellent",
+        "excellent",
+        "good",
+        "good",
+        "fair",
+        "poor",
+        "poor",
+        "bad",
+        "bad",
     ]
 
 

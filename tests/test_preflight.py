@@ -8,9 +8,8 @@ import torch
 from monai.bundle import ConfigWorkflow
 
 import monai_roigan.apps.preflight as preflight
-from monai_roigan.apps import training_datalist
+from monai_roigan.apps import check_training_setup, training_datalist
 from monai_roigan.data.roi_cache import ROICache, write_roi_cache
-from monai_roigan.apps import check_training_setup
 from monai_roigan.networks.nets import PerClassGenerator, ROIDiscriminator, ROIGenerator
 from monai_roigan.utils import ConfigurationError
 from tests.conftest import REPO
@@ -25,9 +24,14 @@ def networks(num_classes=4, size=64):
 
 def setup(tmp_path, **overrides):
     g, d = networks()
-    args = dict(class_names=CLASSES, image_size=64, generator=g, discriminator=d,
-                output_dirs=[tmp_path / "out", tmp_path / "out" / "checkpoints"],
-                checkpoint_dir=tmp_path / "out" / "checkpoints")  # fmt: skip
+    args = dict(
+        class_names=CLASSES,
+        image_size=64,
+        generator=g,
+        discriminator=d,
+        output_dirs=[tmp_path / "out", tmp_path / "out" / "checkpoints"],
+        checkpoint_dir=tmp_path / "out" / "checkpoints",
+    )
     args.update(overrides)
     check_training_setup(**args)
 
@@ -92,14 +96,28 @@ def test_checkpoint_size_estimate_matches_a_real_checkpoint(tmp_path):
         sum(p.sum() for p in net.parameters()).backward()
         opt.step()
     path = tmp_path / "checkpoint.pt"
-    torch.save({"generator": g.state_dict(), "discriminator": d.state_dict(), "g_opt": opt_g.state_dict(),
-                "d_opt": opt_d.state_dict(), "ema": g.state_dict()}, path)  # fmt: skip
+    torch.save(
+        {
+            "generator": g.state_dict(),
+            "discriminator": d.state_dict(),
+            "g_opt": opt_g.state_dict(),
+            "d_opt": opt_d.state_dict(),
+            "ema": g.state_dict(),
+        },
+        path,
+    )
     estimate = preflight.checkpoint_bytes(g, d) + preflight.checkpoint_bytes(g, optimizer_slots=0)
     assert 0.8 < estimate / path.stat().st_size <= 1.0  # the file adds pickle overhead only
 
 
-@pytest.mark.parametrize("saved", [lambda: networks(num_classes=5)[0], lambda: networks(size=128)[0],
-                                   lambda: PerClassGenerator(num_classes=3, latent_dim=8, width=1 / 64)])  # fmt: skip
+@pytest.mark.parametrize(
+    "saved",
+    [
+        lambda: networks(num_classes=5)[0],
+        lambda: networks(size=128)[0],
+        lambda: PerClassGenerator(num_classes=3, latent_dim=8, width=1 / 64),
+    ],
+)
 def test_resume_from_a_checkpoint_of_another_class_count_or_size(tmp_path, saved):
     ckpt = tmp_path / "out" / "checkpoints"
     ckpt.mkdir(parents=True)
@@ -127,8 +145,12 @@ def test_roi_cache_of_another_size_is_refused(tmp_path):
 
 
 def bundle_training(root, **overrides):
-    workflow = ConfigWorkflow(config_file=str(REPO / "bundle" / "configs" / "train.json"), workflow_type="train",
-                              bundle_root=str(root), **overrides)  # fmt: skip
+    workflow = ConfigWorkflow(
+        config_file=str(REPO / "bundle" / "configs" / "train.json"),
+        workflow_type="train",
+        bundle_root=str(root),
+        **overrides,
+    )
     workflow.initialize()
     return workflow
 
@@ -139,11 +161,14 @@ def causes(err):
         err = err.__cause__ or err.__context__
 
 
-@pytest.mark.parametrize("override, problem", [
-    ({"class_names": ["mass", "tumour"]}, "unknown"),
-    ({"image_size": 100}, "power of two"),
-    ({"resume": True}, "has 5 classes, the configuration 4"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "override, problem",
+    [
+        ({"class_names": ["mass", "tumour"]}, "unknown"),
+        ({"image_size": 100}, "power of two"),
+        ({"resume": True}, "has 5 classes, the configuration 4"),
+    ],
+)
 def test_bundle_fails_before_preparing_data_or_training(tmp_path, override, problem):
     ckpt = tmp_path / "runs" / "train" / "checkpoints"
     ckpt.mkdir(parents=True)

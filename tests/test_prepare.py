@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from monai_roigan.apps import prepare_roi_dataset
-from monai_roigan.data import load_roi_cache, mias_datalist, mias_woman, roi_cache_datalist
 from monai_roigan.apps.prepare import main
-from monai_roigan.data import dihedral_variants
+from monai_roigan.data import dihedral_variants, load_roi_cache, mias_datalist, mias_woman, roi_cache_datalist
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +48,9 @@ def test_same_seed_same_rois_other_seed_other_normals(phantom_datalist, tmp_path
     prepare_roi_dataset(list(reversed(phantom_datalist)), tmp_path / "b.npz", seed=3, verbose=False)
     prepare_roi_dataset(phantom_datalist, tmp_path / "c.npz", seed=4, verbose=False)
     a, b, c = (load_roi_cache(tmp_path / f"{k}.npz") for k in "abc")
-    order_a, order_b = np.lexsort((a["centers"][:, 1], a["centers"][:, 0], a["sources"])), np.lexsort(
-        (b["centers"][:, 1], b["centers"][:, 0], b["sources"])
+    order_a, order_b = (
+        np.lexsort((a["centers"][:, 1], a["centers"][:, 0], a["sources"])),
+        np.lexsort((b["centers"][:, 1], b["centers"][:, 0], b["sources"])),
     )
     np.testing.assert_array_equal(a["images"][order_a], b["images"][order_b])  # order does not matter
     normal = list(a["class_names"]).index("normal")
@@ -71,7 +71,16 @@ def test_augmentation_and_nifti_output(phantom_datalist, tmp_path):
     prepare_roi_dataset(lesions, tmp_path / "nii", augment="dihedral", output_format="nifti", verbose=False)
     listing = json.loads((tmp_path / "nii" / "datalist.json").read_text())
     items = listing["items"]
-    assert len(items) == 24 and {i["augmentation"] for i in items} == {"r0", "r90", "r180", "r270", "r0-flip", "r90-flip", "r180-flip", "r270-flip"}
+    assert len(items) == 24 and {i["augmentation"] for i in items} == {
+        "r0",
+        "r90",
+        "r180",
+        "r270",
+        "r0-flip",
+        "r90-flip",
+        "r180-flip",
+        "r270-flip",
+    }
     first = nib.load(tmp_path / "nii" / items[0]["image"])
     assert first.shape == (64, 64) and np.allclose(first.header.get_zooms(), (0.4, 0.4))
     rotated = np.asarray(nib.load(tmp_path / "nii" / items[1]["image"]).dataobj)
@@ -95,8 +104,21 @@ def test_command_line_on_phantom(tmp_path, capsys, caplog):
     caplog.set_level(logging.INFO, logger="monai_roigan")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a fresh phantom has every image its Info.txt names
-        assert main(["--dataset", "phantom", "--dataset_dir", str(tmp_path / "ph"), "--num_images", "6",
-                     "--output", str(tmp_path / "rois.npz")]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "--dataset",
+                    "phantom",
+                    "--dataset_dir",
+                    str(tmp_path / "ph"),
+                    "--num_images",
+                    "6",
+                    "--output",
+                    str(tmp_path / "rois.npz"),
+                ]
+            )
+            == 0
+        )
     assert capsys.readouterr().out == ""  # the summary is logged, not printed
     out = caplog.text
     assert "ROIs written to" in out and "total" in out

@@ -13,7 +13,13 @@ from monai_roigan.apps import tissue_datalist, training_datalist, training_rois,
 from monai_roigan.data import ABNORMALITY_CLASSES
 from monai_roigan.data.splits import split_datalist
 from monai_roigan.engines import ROIGanTrainer, make_ema
-from monai_roigan.networks import ROIDiscriminator, ROIGenerator, discriminator_blocks, freeze_lower_blocks, transfer_weights
+from monai_roigan.networks import (
+    ROIDiscriminator,
+    ROIGenerator,
+    discriminator_blocks,
+    freeze_lower_blocks,
+    transfer_weights,
+)
 from monai_roigan.utils.errors import CheckpointError, ConfigurationError
 from tests.conftest import REPO
 
@@ -22,8 +28,10 @@ CONFIGS = REPO / "bundle" / "configs"
 
 def networks(num_classes: int, seed: int = 0):
     torch.manual_seed(seed)
-    return (ROIGenerator(num_classes=num_classes, width=0.0625),
-            ROIDiscriminator(num_classes=num_classes, width=0.0625, aux_classifier=True))  # fmt: skip
+    return (
+        ROIGenerator(num_classes=num_classes, width=0.0625),
+        ROIDiscriminator(num_classes=num_classes, width=0.0625, aux_classifier=True),
+    )
 
 
 def test_transfer_keeps_the_lesion_rows_of_a_network_with_one_more_class():
@@ -38,9 +46,19 @@ def test_transfer_keeps_the_lesion_rows_of_a_network_with_one_more_class():
 def fine_tune(d: ROIDiscriminator, g: ROIGenerator, iterations: int = 6):
     rng = torch.Generator().manual_seed(0)
     data = [{"image": torch.rand(1, 64, 64, generator=rng) * 2 - 1, "label": k % 4} for k in range(16)]
-    trainer = ROIGanTrainer("cpu", 10, DataLoader(data, batch_size=8, shuffle=True), g,
-                            torch.optim.Adam(g.parameters(), 2e-3), d, torch.optim.Adam(d.parameters(), 2e-3),
-                            aux_weight=1.0, mode_seeking_weight=1.0, ema=make_ema(g, 0.9), epoch_length=iterations)  # fmt: skip
+    trainer = ROIGanTrainer(
+        "cpu",
+        10,
+        DataLoader(data, batch_size=8, shuffle=True),
+        g,
+        torch.optim.Adam(g.parameters(), 2e-3),
+        d,
+        torch.optim.Adam(d.parameters(), 2e-3),
+        aux_weight=1.0,
+        mode_seeking_weight=1.0,
+        ema=make_ema(g, 0.9),
+        epoch_length=iterations,
+    )
     trainer.run()
 
 
@@ -73,7 +91,9 @@ def test_transfer_pretrained_checks_the_file(tmp_path):
     with pytest.raises(CheckpointError, match="model.pt: not a pretrained file"):
         transfer_pretrained(bad, *networks(4), make_ema(networks(4)[0], 0.9))
     wide = tmp_path / "wide.pt"
-    torch.save({"generator": ROIGenerator(num_classes=5, width=0.125).state_dict(), "discriminator": d5.state_dict()}, wide)
+    torch.save(
+        {"generator": ROIGenerator(num_classes=5, width=0.125).state_dict(), "discriminator": d5.state_dict()}, wide
+    )
     with pytest.raises(CheckpointError, match="wide.pt: pretrained weights do not fit"):
         transfer_pretrained(wide, *networks(4), make_ema(networks(4)[0], 0.9))
 
@@ -105,9 +125,32 @@ def test_tissue_datalist_needs_normal_tissue(phantom_dir, tmp_path):
 
 def bundle_training(root, *extra):
     configs = f"['{CONFIGS / 'train.json'}','{CONFIGS / 'pretrain.json'}']"
-    cmd = [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file", configs, "--bundle_root", str(root),
-           "--max_epochs", "1", "--pretrain_epochs", "1", "--num_phantom_images", "10", "--augment", "rot90",
-           "--width", "0.0625", "--d_width", "0.0625", "--tissue_normal_per_image", "4", *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "monai.bundle",
+        "run",
+        "training",
+        "--config_file",
+        configs,
+        "--bundle_root",
+        str(root),
+        "--max_epochs",
+        "1",
+        "--pretrain_epochs",
+        "1",
+        "--num_phantom_images",
+        "10",
+        "--augment",
+        "rot90",
+        "--width",
+        "0.0625",
+        "--d_width",
+        "0.0625",
+        "--tissue_normal_per_image",
+        "4",
+        *extra,
+    ]
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout + result.stderr

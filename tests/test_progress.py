@@ -25,7 +25,9 @@ def info_logs(caplog):
     caplog.set_level(logging.INFO, logger="monai_roigan")
 
     def messages(name: str) -> list[str]:
-        return [r.getMessage() for r in caplog.records if r.name == f"monai_roigan.{name}" and r.levelno == logging.INFO]
+        return [
+            r.getMessage() for r in caplog.records if r.name == f"monai_roigan.{name}" and r.levelno == logging.INFO
+        ]
 
     return messages
 
@@ -41,7 +43,8 @@ def test_progress_logs_about_every_tenth_and_the_end(info_logs, monkeypatch, cap
     lines = info_logs("test")
     assert lines[0] == "counting: 0/20 numbers"
     assert [re.match(r"counting: (\d+)/20 numbers \((\d+)%\)", m).groups() for m in lines[1:-1]] == [
-        (str(2 * k), str(10 * k)) for k in range(1, 10)]  # fmt: skip
+        (str(2 * k), str(10 * k)) for k in range(1, 10)
+    ]
     assert re.fullmatch(r"counting: done, 20 numbers in [\d.]+ s", lines[-1])
     assert capsys.readouterr().out == "" and sys.stderr.getvalue() == ""
 
@@ -149,11 +152,21 @@ def test_evaluation_logs_its_steps_and_what_it_wrote(toy_evaluation, tmp_path, i
     from monai_roigan.evaluation import evaluate_generator
 
     generator, train, held = toy_evaluation
-    report = evaluate_generator(generator, train, held, tmp_path / "eval", CLASSES, num_per_class=4, table_images=2,
-                                classifier_epochs=1, gs_repeats=1)  # fmt: skip
+    report = evaluate_generator(
+        generator,
+        train,
+        held,
+        tmp_path / "eval",
+        CLASSES,
+        num_per_class=4,
+        table_images=2,
+        classifier_epochs=1,
+        gs_repeats=1,
+    )
     lines = info_logs("evaluation")
     assert [m.split(":")[0] for m in lines if m.startswith("evaluation step")] == [
-        f"evaluation step {k}/7" for k in range(1, 8)]  # fmt: skip
+        f"evaluation step {k}/7" for k in range(1, 8)
+    ]
     for desc in ("synthetic ROIs", "per-image metrics", "set-level metrics", "report sections and figures"):
         assert _progress_lines(lines, desc)[0].startswith(f"{desc}: 0/") and "done" in _progress_lines(lines, desc)[-1]
     written = next(m for m in lines if m.startswith("evaluation report written to"))
@@ -166,11 +179,14 @@ def test_downstream_logs_progress_and_what_it_wrote(toy_evaluation, tmp_path, in
     from monai_roigan.evaluation import run_downstream
 
     generator, train, held = toy_evaluation
-    run_downstream(generator, train, held, tmp_path / "down", CLASSES, k=2, steps=2, batch_size=8,
-                   arms=["real", "synthetic"])  # fmt: skip
+    run_downstream(
+        generator, train, held, tmp_path / "down", CLASSES, k=2, steps=2, batch_size=8, arms=["real", "synthetic"]
+    )
     lines = info_logs("downstream")
     progress_lines = _progress_lines(lines, "downstream classifiers")
-    assert progress_lines[0] == "downstream classifiers: 0/4 classifiers" and "done, 4 classifiers" in progress_lines[-1]
+    assert (
+        progress_lines[0] == "downstream classifiers: 0/4 classifiers" and "done, 4 classifiers" in progress_lines[-1]
+    )
     assert len([m for m in lines if m.startswith("repeat 1/1, fold")]) == 4  # one score line per classifier
     assert lines[-1].startswith("downstream: wrote downstream.md") and lines[-1].endswith(str(tmp_path / "down"))
     assert capsys.readouterr().out == ""
@@ -185,23 +201,31 @@ def test_inference_logs_progress_and_what_it_wrote(tmp_path, info_logs, capsys):
     lines = info_logs("generation")
     assert _progress_lines(lines, "synthetic ROIs")[0] == "synthetic ROIs: 0/8 batches"
     assert "done, 8 batches" in _progress_lines(lines, "synthetic ROIs")[-1]
-    assert lines[-1] == (f"inference: wrote 12 synthetic ROIs (png) in {tmp_path}, one folder per class, listed in "
-                         f"{tmp_path / 'manifest.json'}")  # fmt: skip
+    assert lines[-1] == (
+        f"inference: wrote 12 synthetic ROIs (png) in {tmp_path}, one folder per class, listed in "
+        f"{tmp_path / 'manifest.json'}"
+    )
     assert capsys.readouterr().out == ""
 
 
 def test_library_code_does_not_print():
     """``print`` only in the docs' scripts and benchmarks, never in the package: it logs."""
-    found = [f"{path.relative_to(REPO)}:{number}" for path in sorted((REPO / "monai_roigan").rglob("*.py"))
-             for number, line in enumerate(path.read_text().splitlines(), 1) if re.search(r"\bprint\(", line)]  # fmt: skip
+    found = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in sorted((REPO / "monai_roigan").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bprint\(", line)
+    ]
     assert found == []
 
 
 def test_bundle_logging_conf_passes_the_package_lines_at_info(tmp_path):
     """The bundle's ``logging.conf`` (``monai.bundle run`` applies it) shows the package's INFO lines, also for a
     logger that existed before the file was applied."""
-    code = ("import logging, logging.config; early = logging.getLogger('monai_roigan.evaluation'); "
-            f"logging.config.fileConfig({str(REPO / 'bundle' / 'configs' / 'logging.conf')!r}); "
-            "early.info('report written'); logging.getLogger('monai_roigan.prepare').debug('hidden')")  # fmt: skip
+    code = (
+        "import logging, logging.config; early = logging.getLogger('monai_roigan.evaluation'); "
+        f"logging.config.fileConfig({str(REPO / 'bundle' / 'configs' / 'logging.conf')!r}); "
+        "early.info('report written'); logging.getLogger('monai_roigan.prepare').debug('hidden')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "monai_roigan.evaluation - INFO - report written" in out and "hidden" not in out

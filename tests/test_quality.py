@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from ignite.engine import Events
-
-import numpy as np
 from monai.data import Dataset
 from monai.transforms import RandGaussianNoised
 
@@ -79,7 +78,9 @@ def test_quality_scores_keep_best_checkpoint_and_export_it(tmp_path, monkeypatch
     for handler in handlers:
         handler.attach(trainer)
     scores = {}
-    trainer.add_event_handler(ScoreEvents.SCORED, lambda e: scores.update({e.state.iteration: e.state.metrics["quality"]}))
+    trainer.add_event_handler(
+        ScoreEvents.SCORED, lambda e: scores.update({e.state.iteration: e.state.metrics["quality"]})
+    )
     trainer.run()
     assert sorted(scores) == [4, 8, 12] and all(-1 <= v <= 1 for v in scores.values())
     best = list((tmp_path / "ckpt").glob("best_checkpoint_*_quality=*.pt"))
@@ -104,8 +105,9 @@ def test_best_tracking_survives_resume(tmp_path):
     resumed, _, ema = make_trainer(tmp_path, max_epochs=4, resume=True)
     GeneratorQuality(ema, toy_data(), 2, interval=4, num_per_class=8, classifier_epochs=1).attach(resumed)
     loaded, published = [], []
-    resumed.add_event_handler(Events.ITERATION_STARTED, lambda e: loaded or loaded.extend(
-        resumed.checkpointer.best.state_dict()["_saved"]))  # fmt: skip
+    resumed.add_event_handler(
+        Events.ITERATION_STARTED, lambda e: loaded or loaded.extend(resumed.checkpointer.best.state_dict()["_saved"])
+    )
     resumed.add_event_handler(Events.ITERATION_STARTED, lambda e: published.append(e.state.best_checkpoint))
     resumed.run()
     assert resumed.state.resumed_from.endswith("checkpoint_8.pt")

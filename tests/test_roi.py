@@ -11,7 +11,9 @@ from monai_roigan.transforms.breast import BreastMask, sample_normal_centers
 def ramp_image(h=300, w=200):
     rows = torch.arange(h, dtype=torch.float32)[:, None].expand(h, w)
     cols = torch.arange(w, dtype=torch.float32)[None, :].expand(h, w)
-    return MetaTensor(((rows * 1000 + cols) / (h * 1000 + w))[None], meta={"source_path": "ramp.png", "spacing": (0.1, 0.1)})
+    return MetaTensor(
+        ((rows * 1000 + cols) / (h * 1000 + w))[None], meta={"source_path": "ramp.png", "spacing": (0.1, 0.1)}
+    )
 
 
 def test_crop_is_padded_not_shifted_at_borders():

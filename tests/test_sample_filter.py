@@ -17,9 +17,12 @@ CENTRES = torch.tensor([-0.9 + 0.6 * k for k in range(4)])
 
 
 class VaryingBrightness(torch.nn.Module):
-    """A 'generator' whose ROI brightness is its class's centre shifted by 0.5 * z[0]: some ROIs drift to a neighbour."""
+    """A 'generator' whose ROI brightness is its class's centre shifted by 0.5 * z[0]: some ROIs drift to a
+    neighbour."""
 
-    latent_dim, num_classes, output_size = 100, 4, 64
+    latent_dim = 100
+    num_classes = 4
+    output_size = 64
 
     def __init__(self):
         super().__init__()
@@ -44,7 +47,9 @@ def confidence_of(images, class_index):
 def real_items(counts=(2, 4, 6, 8)):
     items = []
     for label, n in enumerate(counts):
-        items += [{"image": MetaTensor(torch.full((1, 64, 64), float(CENTRES[label]))), "label": label} for _ in range(n)]
+        items += [
+            {"image": MetaTensor(torch.full((1, 64, 64), float(CENTRES[label]))), "label": label} for _ in range(n)
+        ]
     return items
 
 
@@ -57,8 +62,9 @@ def test_the_filter_keeps_exactly_the_samples_at_or_above_the_threshold():
 
 @pytest.mark.parametrize("threshold", [0.6, 0.9])
 def test_augmentation_puts_out_only_accepted_rois_and_reports_the_rate(threshold):
-    augment = SyntheticROIAugmentd("image", VaryingBrightness(), prob=1.0,
-                                   sample_filter=ConfidenceFilter(BrightnessJudge(), threshold)).set_random_state(0)  # fmt: skip
+    augment = SyntheticROIAugmentd(
+        "image", VaryingBrightness(), prob=1.0, sample_filter=ConfidenceFilter(BrightnessJudge(), threshold)
+    ).set_random_state(0)
     outputs = [augment({"image": torch.zeros(1, 64, 64), "label": k % 4}) for k in range(40)]
     for out in outputs:
         assert out["image"].meta["synthetic"] is True
@@ -66,14 +72,18 @@ def test_augmentation_puts_out_only_accepted_rois_and_reports_the_rate(threshold
     rates = augment.acceptance_rates()
     assert set(rates) == set(ABNORMALITY_CLASSES) and all(0 < r < 1 for r in rates.values()), rates
     unfiltered = SyntheticROIAugmentd("image", VaryingBrightness(), prob=1.0).set_random_state(0)
-    low = [float(confidence_of(unfiltered({"image": torch.zeros(1, 64, 64), "label": 1})["image"][None], 1))
-           for _ in range(40)]  # fmt: skip
+    low = [
+        float(confidence_of(unfiltered({"image": torch.zeros(1, 64, 64), "label": 1})["image"][None], 1))
+        for _ in range(40)
+    ]
     assert min(low) < threshold, "the control: without the filter some ROIs fall below the threshold"
 
 
 def test_same_seed_same_filtered_rois():
     def run():
-        augment = SyntheticROIAugment(VaryingBrightness(), prob=1.0, sample_filter=ConfidenceFilter(BrightnessJudge(), 0.8))
+        augment = SyntheticROIAugment(
+            VaryingBrightness(), prob=1.0, sample_filter=ConfidenceFilter(BrightnessJudge(), 0.8)
+        )
         augment.set_random_state(3)
         return torch.stack([augment(torch.zeros(1, 64, 64), k % 4) for k in range(12)])
 
@@ -89,7 +99,9 @@ def test_balanced_dataset_fills_the_plan_with_accepted_rois_only():
     for item in synthetic:
         assert float(confidence_of(item["image"][None], item["label"])) >= 0.8
     rates = dataset.acceptance_rates()
-    assert set(rates) == {"architectural_distortion", "asymmetry", "calcification"} and all(0 < r < 1 for r in rates.values())
+    assert set(rates) == {"architectural_distortion", "asymmetry", "calcification"} and all(
+        0 < r < 1 for r in rates.values()
+    )
     again = SyntheticBalancedDataset(real_items(), VaryingBrightness(), sample_filter=keep, batch_size=8)
     assert all(torch.equal(again[i]["image"], dataset[i]["image"]) for i in range(20, len(dataset)))
     indices = [item["image"].meta["synthetic_index"] for item in synthetic if item["label"] == 0]
@@ -146,18 +158,24 @@ def test_a_pool_the_filter_leaves_short_holds_what_it_accepted(caplog):
     assert "generator class 2 in a row: its pool holds 1 of 512" in caplog.text
     outs = [augment.set_random_state(seed)(torch.zeros(1, 64, 64), 2) for seed in range(3)]
     assert all(o.meta["synthetic_index"] == 0 and torch.equal(o, outs[0]) for o in outs)
-    assert augment.acceptance_rates()["calcification"] == pytest.approx(1 / 4160)  # 65 batches of 64 until 4096 in a row
+    assert augment.acceptance_rates()["calcification"] == pytest.approx(
+        1 / 4160
+    )  # 65 batches of 64 until 4096 in a row
 
 
 def test_fitted_classifier_is_cached_and_refitted_for_other_data(tmp_path, monkeypatch):
     items = real_items((6, 6, 6, 6))
-    images = torch.stack([i["image"].as_tensor() for i in items]) + 0.05 * torch.randn(24, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    images = torch.stack([i["image"].as_tensor() for i in items]) + 0.05 * torch.randn(
+        24, 1, 64, 64, generator=torch.Generator().manual_seed(0)
+    )
     labels = torch.tensor([i["label"] for i in items])
     cache = tmp_path / "models" / "sample_filter.pt"
     first = ConfidenceFilter.fit(images, labels, 4, 0.5, cache=cache, epochs=3)
     assert cache.is_file()
     fits = []
-    monkeypatch.setattr(sample_filter_module, "train_roi_classifier", lambda *a, **k: fits.append(1) or first.classifier)
+    monkeypatch.setattr(
+        sample_filter_module, "train_roi_classifier", lambda *a, **k: fits.append(1) or first.classifier
+    )
     second = ConfidenceFilter.fit(images, labels, 4, 0.7, cache=cache, epochs=3)
     assert not fits and second.min_confidence == 0.7
     assert torch.equal(second.confidence(images, 1), first.confidence(images, 1))
@@ -177,7 +195,9 @@ def test_the_bundle_fits_the_filter_once_beside_the_model(tmp_path):
     def parsed():
         parser = ConfigParser()
         parser.read_config(str(REPO / "bundle" / "configs" / "train.json"))
-        parser["bundle_root"], parser["roi_datalist"], parser["min_confidence"] = str(tmp_path), items, 0.6
+        parser["bundle_root"] = str(tmp_path)
+        parser["roi_datalist"] = items
+        parser["min_confidence"] = 0.6
         return parser.get_parsed_content("sample_filter")
 
     keep = parsed()

@@ -36,7 +36,9 @@ def weights(tmp_path_factory):
 class ClassBrightness(torch.nn.Module):
     """A 'generator' whose ROIs have a brightness set by the class and a pattern set by z (latent_dim 100)."""
 
-    latent_dim, num_classes, output_size = 100, 4, 64
+    latent_dim = 100
+    num_classes = 4
+    output_size = 64
 
     def __init__(self):
         super().__init__()
@@ -49,8 +51,16 @@ class ClassBrightness(torch.nn.Module):
 
 
 def rois(n=16, value=0.0):
-    return [{"image": MetaTensor(torch.full((1, 64, 64), value), meta={"source_path": f"/data/mdb{k:03d}.pgm",
-             "class_name": ABNORMALITY_CLASSES[k % 4]}), "label": k % 4} for k in range(n)]  # fmt: skip
+    return [
+        {
+            "image": MetaTensor(
+                torch.full((1, 64, 64), value),
+                meta={"source_path": f"/data/mdb{k:03d}.pgm", "class_name": ABNORMALITY_CLASSES[k % 4]},
+            ),
+            "label": k % 4,
+        }
+        for k in range(n)
+    ]
 
 
 def test_replaces_with_the_samples_class_and_marks_meta():
@@ -66,7 +76,9 @@ def test_replaces_with_the_samples_class_and_marks_meta():
     assert torch.equal(kept, img) and kept.meta["synthetic"] is False
 
 
-@pytest.mark.parametrize("label", [MASS, np.int64(MASS), torch.tensor(MASS), "mass", [0, 0, 0, 1], torch.tensor([0.0, 0, 0, 1])])
+@pytest.mark.parametrize(
+    "label", [MASS, np.int64(MASS), torch.tensor(MASS), "mass", [0, 0, 0, 1], torch.tensor([0.0, 0, 0, 1])]
+)
 def test_label_forms(label):
     t = SyntheticROIAugment(ClassBrightness(), prob=1.0).set_random_state(1)
     assert float(t(torch.zeros(1, 64, 64), label).mean()) == pytest.approx(-0.9 + 0.6 * MASS, abs=0.06)
@@ -87,14 +99,17 @@ def test_same_seed_same_samples_other_seed_other_samples(weights, pool_size):
         t = SyntheticROIAugmentd("image", weights, prob=0.5, pool_size=pool_size).set_random_state(seed)
         return torch.stack([t(item)["image"].as_tensor() for item in rois(24)])
 
-    first, again, other = draw(3), draw(3), draw(4)
+    first = draw(3)
+    again = draw(3)
+    other = draw(4)
     assert torch.equal(first, again) and not torch.equal(first, other)
 
 
 def test_dict_version_maps_classes_and_rewrites_labels():
     names = [*ABNORMALITY_CLASSES, "normal"]
-    t = SyntheticROIAugmentd("image", ClassBrightness(), prob=1.0, class_names=names,
-                             class_map={"normal": "architectural_distortion"}).set_random_state(0)  # fmt: skip
+    t = SyntheticROIAugmentd(
+        "image", ClassBrightness(), prob=1.0, class_names=names, class_map={"normal": "architectural_distortion"}
+    ).set_random_state(0)
     for label, expected in [(4, 0), ("normal", "architectural_distortion"), (np.eye(5)[4], np.eye(5)[0])]:
         out = t({"image": torch.zeros(1, 64, 64), "label": label})
         np.testing.assert_array_equal(out["label"], expected)
@@ -151,7 +166,9 @@ def test_compose_cachedataset_dataloader_with_two_workers(weights, context, pool
         ds = CacheDataset(rois(32), Compose([augment]), progress=False)
         loader = DataLoader(ds, batch_size=8, num_workers=2, multiprocessing_context=context)
         batches = list(loader)
-        return torch.cat([b["image"].as_tensor() for b in batches]), sum(int(b["image"].meta["synthetic"].sum()) for b in batches)
+        return torch.cat([b["image"].as_tensor() for b in batches]), sum(
+            int(b["image"].meta["synthetic"].sum()) for b in batches
+        )
 
     images, synthetic = run()
     again, _ = run()
@@ -178,15 +195,27 @@ def test_balanced_dataset_tops_up_minorities_deterministically(weights):
 @pytest.mark.parametrize("order", [("transforms", "data", "apps"), ("apps", "data", "transforms"), ("data", "apps")])
 def test_subpackages_import_in_any_order(order):
     """No import loop between the layers: each order works in a fresh interpreter."""
-    code = f"import {', '.join('monai_roigan.' + p for p in order)}; print(monai_roigan.apps.SyntheticBalancedDataset.__name__)"
+    imports = ", ".join("monai_roigan." + p for p in order)
+    code = f"import {imports}; print(monai_roigan.apps.SyntheticBalancedDataset.__name__)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "SyntheticBalancedDataset" in out.stdout, out.stderr[-2000:]
 
 
 def test_example_runs_and_prints_three_arms(tmp_path, weights):
-    cmd = [sys.executable, str(REPO / "examples" / "classify_with_synthetic.py"), "--model", str(weights),
-           "--cache_dir", str(tmp_path / "train"), "--test_cache_dir", str(tmp_path / "test"), "--num_images", "16",
-           "--steps", "3"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(REPO / "examples" / "classify_with_synthetic.py"),
+        "--model",
+        str(weights),
+        "--cache_dir",
+        str(tmp_path / "train"),
+        "--test_cache_dir",
+        str(tmp_path / "test"),
+        "--num_images",
+        "16",
+        "--steps",
+        "3",
+    ]
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     rows = [line for line in out.stdout.splitlines() if line.startswith(("real only", "+ Synthetic"))]
@@ -226,8 +255,13 @@ def test_pooled_workers_never_run_the_generator(persistent):
 
     def epochs(pool_size):
         augment = SyntheticROIAugmentd("image", GeneratesOnlyIn(), prob=1.0, pool_size=pool_size)
-        loader = DataLoader(CacheDataset(rois(16), Compose([augment]), progress=False), batch_size=4, num_workers=2,
-                            multiprocessing_context="fork", persistent_workers=persistent)  # fmt: skip
+        loader = DataLoader(
+            CacheDataset(rois(16), Compose([augment]), progress=False),
+            batch_size=4,
+            num_workers=2,
+            multiprocessing_context="fork",
+            persistent_workers=persistent,
+        )
         return [int(b["image"].meta["synthetic"].sum()) for _ in range(2) for b in loader]
 
     assert sum(epochs(pool_size=16)) == 32  # two epochs, every ROI replaced
@@ -263,10 +297,14 @@ def test_only_the_pipelines_generator_classes_are_pooled_and_the_size_is_checked
     assert sorted(t.augment.bank.pool) == [1, 3] and t.augment.bank.pool[3][0].shape == (4, 1, 64, 64)
     targeted = SyntheticROIAugmentd("image", ClassBrightness(), target_distribution={"mass": 2.0, "asymmetry": 0.0})
     assert sorted(targeted.augment.bank.pool) == [3]  # only what the distribution can draw
-    mapped = SyntheticROIAugmentd("image", ClassBrightness(), class_names=["normal", "mass"], class_map={"normal": "mass"})
+    mapped = SyntheticROIAugmentd(
+        "image", ClassBrightness(), class_names=["normal", "mass"], class_map={"normal": "mass"}
+    )
     assert sorted(mapped.augment.bank.pool) == [3]
     with pytest.raises(KeyError, match="generator class 0 is not pooled"):
         SyntheticROIAugment(ClassBrightness(), prob=1.0, pool_classes=["mass"])(torch.zeros(1, 64, 64), 0)
     for bad in (0, -3, 2.5, True, "64"):
-        with pytest.raises(ValueError, match=f"pool_size must be a positive integer or None .*got {re.escape(repr(bad))}"):
+        with pytest.raises(
+            ValueError, match=f"pool_size must be a positive integer or None .*got {re.escape(repr(bad))}"
+        ):
             SyntheticROIAugment(ClassBrightness(), pool_size=bad)

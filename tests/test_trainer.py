@@ -32,28 +32,55 @@ def toy_data(n=64):
     return items
 
 
-def make_trainer(tmp_path, max_epochs=2, seed=0, resume=False, handlers=(), lr=2e-4, n=64, guard_last=False,
-                 attach_saver=True, **losses):  # fmt: skip
-    """A tiny 2-class trainer with the NaN guard, a checkpoint saver (every 4 iterations, 2 kept; ``trainer.checkpointer``,
+def make_trainer(
+    tmp_path,
+    max_epochs=2,
+    seed=0,
+    resume=False,
+    handlers=(),
+    lr=2e-4,
+    n=64,
+    guard_last=False,
+    attach_saver=True,
+    **losses,
+):
+    """A tiny 2-class trainer with the NaN guard, a checkpoint saver (every 4 iterations, 2 kept;
+    ``trainer.checkpointer``,
     not attached with ``attach_saver=False``) and, with ``resume``, a checkpoint loader; ``guard_last`` attaches the
     guard after the saver (the order must not matter)."""
     set_determinism(seed=seed)
     aux = losses.get("aux_weight", 0) > 0
     g = ROIGenerator(num_classes=2, width=PRESETS["tiny"])
     d = ROIDiscriminator(num_classes=2, width=PRESETS["tiny"], aux_classifier=aux)
-    g_opt, d_opt = torch.optim.Adam(g.parameters(), lr, betas=(0.5, 0.999)), torch.optim.Adam(d.parameters(), lr, betas=(0.5, 0.999))
+    g_opt, d_opt = (
+        torch.optim.Adam(g.parameters(), lr, betas=(0.5, 0.999)),
+        torch.optim.Adam(d.parameters(), lr, betas=(0.5, 0.999)),
+    )
     ema = make_ema(g, 0.9)
     data = DataLoader(toy_data(n), batch_size=16, shuffle=True, drop_last=True, num_workers=0)
     save_dict = {"generator": g, "discriminator": d, "g_opt": g_opt, "d_opt": d_opt, "ema": ema}
     checkpointer = GanCheckpointSaver(tmp_path / "ckpt", save_dict, save_interval=4, n_saved=2)
     guard = NonFiniteGuard(checkpoint_dir=str(tmp_path / "ckpt"))
-    ordered = ([checkpointer] if attach_saver else [])
+    ordered = [checkpointer] if attach_saver else []
     ordered = [*ordered, guard] if guard_last else [guard, *ordered]
     loader = [GanCheckpointLoader(tmp_path / "ckpt", save_dict)] if resume else []
     trainer = ROIGanTrainer(
-        "cpu", max_epochs, data, g, g_opt, d, d_opt, AdversarialLoss(), diffaugment=DiffAugment(("translation",)),
-        r1_gamma=0.1, r1_interval=2, ema=ema, seed=seed, **losses, train_handlers=[*ordered, *loader, *handlers],
-    )  # fmt: skip
+        "cpu",
+        max_epochs,
+        data,
+        g,
+        g_opt,
+        d,
+        d_opt,
+        AdversarialLoss(),
+        diffaugment=DiffAugment(("translation",)),
+        r1_gamma=0.1,
+        r1_interval=2,
+        ema=ema,
+        seed=seed,
+        **losses,
+        train_handlers=[*ordered, *loader, *handlers],
+    )
     trainer.checkpointer = checkpointer
     return trainer, g, ema
 
@@ -66,9 +93,13 @@ def test_output_scalars_and_artifacts(tmp_path):
     handlers[-1].attach(trainer)
     trainer.run()
     out = trainer.state.output
-    assert {"g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1", "aux_loss"} <= set(out) and 0 <= out["d_real_acc"] <= 1
+    assert {"g_loss", "d_loss", "d_real_acc", "d_fake_acc", "r1", "aux_loss"} <= set(out) and 0 <= out[
+        "d_real_acc"
+    ] <= 1
     assert trainer.state.iteration == 8
-    assert (tmp_path / "out" / "curves.png").is_file() and len((tmp_path / "out" / "curves.csv").read_text().splitlines()) == 9
+    assert (tmp_path / "out" / "curves.png").is_file() and len(
+        (tmp_path / "out" / "curves.csv").read_text().splitlines()
+    ) == 9
     assert (tmp_path / "samples" / "final.png").is_file() and (tmp_path / "samples" / "epoch_0001.png").is_file()
     exported = torch.load(tmp_path / "model.pt", weights_only=True)
     assert exported.keys() == g.state_dict().keys()
@@ -99,8 +130,17 @@ def test_auxiliary_and_mode_seeking_losses(tmp_path):
         dark, bright = g(z, torch.zeros(16, dtype=torch.long)), g(z, torch.ones(16, dtype=torch.long))
     assert float(bright.mean()) > float(dark.mean()) + 0.3
     with pytest.raises(ValueError, match="needs conditional=True"):
-        ROIGanTrainer("cpu", 1, DataLoader(toy_data(4), batch_size=2), g, trainer.g_optimizer, trainer.d_network, trainer.d_optimizer,
-                      aux_weight=1.0, conditional=False)  # fmt: skip
+        ROIGanTrainer(
+            "cpu",
+            1,
+            DataLoader(toy_data(4), batch_size=2),
+            g,
+            trainer.g_optimizer,
+            trainer.d_network,
+            trainer.d_optimizer,
+            aux_weight=1.0,
+            conditional=False,
+        )
 
 
 def test_mode_seeking_term_penalises_collapse(tmp_path):

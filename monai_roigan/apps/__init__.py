@@ -9,8 +9,8 @@ Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 from .context import context_bank
 from .generation import OUTPUT_FORMATS, as_formats, generate, generate_rois
 from .preflight import check_training_options, check_training_setup
-from .pretraining import run_pretraining, tissue_datalist, transfer_pretrained
 from .prepare import prepare_roi_dataset
+from .pretraining import run_pretraining, tissue_datalist, transfer_pretrained
 from .sample_filter import ConfidenceFilter, check_min_confidence
 from .synthetic_dataset import SyntheticBalancedDataset
 from .training_data import training_datalist, training_rois

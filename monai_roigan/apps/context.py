@@ -30,7 +30,9 @@ def context_bank(items: Sequence[dict], num_lesion_classes: int, bank_size: int,
         raise ConfigurationError(f"context_bank_size must be at least 1, got {bank_size}")
     tissue = [i["image"] for i in items if int(i["label"]) == int(num_lesion_classes)]
     if not tissue:
-        raise ConfigurationError("no normal-tissue ROIs for the context bank; prepare the ROIs with normal_per_image > 0")
+        raise ConfigurationError(
+            "no normal-tissue ROIs for the context bank; prepare the ROIs with normal_per_image > 0"
+        )
     rng = np.random.default_rng(int(seed))
     chosen = np.sort(rng.choice(len(tissue), size=min(int(bank_size), len(tissue)), replace=False))
     return torch.stack([torch.as_tensor(np.asarray(tissue[k]), dtype=torch.float32) for k in chosen])

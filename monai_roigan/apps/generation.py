@@ -99,14 +99,27 @@ def generate(
         raise ValueError(f"num_samples must be at least 1, got {num_samples}")
     source = as_generator_source(generator, len(names), device)
     network, truncation = source.get(), check_truncation(truncation)
-    images = torch.cat([synthesize(network, index, range(start, min(start + batch_size, num_samples)), seed,
-                                   latent_distribution, truncation)
-                        for start in range(0, int(num_samples), batch_size)])  # fmt: skip
+    images = torch.cat(
+        [
+            synthesize(
+                network,
+                index,
+                range(start, min(start + batch_size, num_samples)),
+                seed,
+                latent_distribution,
+                truncation,
+            )
+            for start in range(0, int(num_samples), batch_size)
+        ]
+    )
     affine = torch.diag(torch.tensor([spacing_mm, spacing_mm, 1.0], dtype=torch.float64))
     rois = []
     for k, image in enumerate(images):
-        roi = MetaTensor(image, affine=affine, meta={"spatial_shape": np.array(image.shape[1:]),
-                                                     "class_name": names[index], "label": index})  # fmt: skip
+        roi = MetaTensor(
+            image,
+            affine=affine,
+            meta={"spatial_shape": np.array(image.shape[1:]), "class_name": names[index], "label": index},
+        )
         roi.meta = synthetic_meta(roi, names[index], source.describe(), seed, k)
         rois.append(roi)
     return collate_meta_tensor(rois)
@@ -182,8 +195,11 @@ def generate_rois(
     series = broadcast_object(series)
     wanted = shard_indices(range(num_per_class) if indices is None else indices)
     records = []
-    batches = [(label, name, wanted[start : start + batch_size]) for label, name in enumerate(class_names)
-               for start in range(0, len(wanted), batch_size)]  # fmt: skip
+    batches = [
+        (label, name, wanted[start : start + batch_size])
+        for label, name in enumerate(class_names)
+        for start in range(0, len(wanted), batch_size)
+    ]
     for name in class_names:
         (output_dir / name).mkdir(parents=True, exist_ok=True)
     for label, name, chunk in progress(batches, "synthetic ROIs", logger=logger, unit="batches"):
@@ -193,10 +209,21 @@ def generate_rois(
             files = _write(image[0], output_dir / name / f"{name}_{k:05d}", formats, spacing_mm, dicom)
             records.append({"class_name": name, "label": label, "index": k, "seed": seed, "files": files})
     everything = sorted(gather_objects(records), key=lambda r: (r["label"], r["index"]))
-    manifest = {"seed": seed, "truncation": truncation, "class_names": list(class_names), "synthetic": True,
-                "generator": generator_id, "items": everything}  # fmt: skip
+    manifest = {
+        "seed": seed,
+        "truncation": truncation,
+        "class_names": list(class_names),
+        "synthetic": True,
+        "generator": generator_id,
+        "items": everything,
+    }
     if idist.get_rank() == 0:
         (output_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
-        logger.info("inference: wrote %d synthetic ROIs (%s) in %s, one folder per class, listed in %s", len(everything),
-                    ", ".join(formats), output_dir, output_dir / "manifest.json")  # fmt: skip
+        logger.info(
+            "inference: wrote %d synthetic ROIs (%s) in %s, one folder per class, listed in %s",
+            len(everything),
+            ", ".join(formats),
+            output_dir,
+            output_dir / "manifest.json",
+        )
     return records

@@ -164,7 +164,9 @@ def check_training_setup(
         )
     for folder in output_dirs:
         check_writable(folder)
-    per_checkpoint = checkpoint_bytes(generator, discriminator) + checkpoint_bytes(generator, optimizer_slots=0)  # + EMA
+    per_checkpoint = checkpoint_bytes(generator, discriminator) + checkpoint_bytes(
+        generator, optimizer_slots=0
+    )  # + EMA
     check_free_space(checkpoint_dir, (checkpoints_kept + 1) * per_checkpoint + _MARGIN_BYTES)
     if resume:
         check_resume_compatible(checkpoint_dir, generator, image_size)

@@ -21,8 +21,6 @@ from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
-import numpy as np
-
 from monai_roigan.data.classes import ALL_CLASSES, NORMAL_CLASS
 from monai_roigan.data.datasets import DATASETS, dataset_datalist
 from monai_roigan.data.dihedral import AUGMENT_MODES, dihedral_variants
@@ -108,19 +106,33 @@ def prepare_roi_dataset(
     loader = LoadMammogram()
     extractor = ExtractROI(roi_size, output_size, median_radius, adaptive)
     mask_to_center = MaskToCenterd("mask")
-    manifest = dict(roi_size=roi_size, output_size=output_size, median_radius=median_radius, adaptive=adaptive,
-                    normal_per_image=normal_per_image, augment=augment, seed=seed, groups="patient")  # fmt: skip
+    manifest = dict(
+        roi_size=roi_size,
+        output_size=output_size,
+        median_radius=median_radius,
+        adaptive=adaptive,
+        normal_per_image=normal_per_image,
+        augment=augment,
+        seed=seed,
+        groups="patient",
+    )
     cache = ROICache(class_names=list(class_names), manifest=manifest)
     skipped: dict[str, int] = defaultdict(int)
     by_image = _group_by_image(datalist)
-    for path, entries in progress(by_image.items(), f"ROIs from mammograms into {output}", len(by_image), logger,
-                                  "mammograms"):  # fmt: skip
+    for path, entries in progress(
+        by_image.items(), f"ROIs from mammograms into {output}", len(by_image), logger, "mammograms"
+    ):
         image = loader(path)
         for request in _roi_requests(image, entries, normal_per_image, roi_size, seed, mask_to_center, skipped):
             _add_roi(cache, extractor(image, request["center"], request.get("radius")), request, augment)
     write_roi_cache(cache, output, output_format)
-    summary = {"output": str(output), "counts": cache.counts(), "skipped_without_center": dict(skipped),
-               "num_images": len(by_image), "num_rois": len(cache.labels)}  # fmt: skip
+    summary = {
+        "output": str(output),
+        "counts": cache.counts(),
+        "skipped_without_center": dict(skipped),
+        "num_images": len(by_image),
+        "num_rois": len(cache.labels),
+    }
     logger.log(logging.INFO if verbose else logging.DEBUG, "%s", format_summary(summary))
     return summary
 
@@ -149,7 +161,10 @@ def patient_group(entry: dict) -> str:
 
 def format_summary(summary: dict) -> str:
     """Per-class ROI counts as a small text table."""
-    lines = [f"ROIs written to {summary['output']} from {summary['num_images']} mammograms", f"{'class':<26}{'ROIs':>6}"]
+    lines = [
+        f"ROIs written to {summary['output']} from {summary['num_images']} mammograms",
+        f"{'class':<26}{'ROIs':>6}",
+    ]
     lines += [f"{name:<26}{count:>6}" for name, count in summary["counts"].items()]
     lines.append(f"{'total':<26}{summary['num_rois']:>6}")
     for name, count in summary["skipped_without_center"].items():
@@ -158,49 +173,89 @@ def format_summary(summary: dict) -> str:
 
 
 def _datalist_from_args(args) -> list[dict]:
-    return dataset_datalist(args.dataset, args.dataset_dir, args.csv, include_normal=args.normal_per_image > 0,
-                            cbis_shape_classes=args.cbis_shape_classes, strict=args.strict,
-                            num_phantom_images=args.num_images, seed=args.seed)  # fmt: skip
+    return dataset_datalist(
+        args.dataset,
+        args.dataset_dir,
+        args.csv,
+        include_normal=args.normal_per_image > 0,
+        cbis_shape_classes=args.cbis_shape_classes,
+        strict=args.strict,
+        num_phantom_images=args.num_images,
+        seed=args.seed,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``roigan-prepare-rois`` argument parser (``--help`` shows every default)."""
     p = argparse.ArgumentParser(
-        prog="roigan-prepare-rois", formatter_class=DefaultsHelpFormatter,
+        prog="roigan-prepare-rois",
+        formatter_class=DefaultsHelpFormatter,
         description="Cut class-labelled ROIs (64x64 by default) from a mammogram dataset into an ROI cache. "
         "Progress and the ROIs per class are logged on stderr.",
-    )  # fmt: skip
-    p.add_argument("--dataset", choices=DATASETS, required=True,
-                   help="Which dataset to read (required); 'phantom' writes a synthetic MIAS-layout phantom first.")
-    p.add_argument("--dataset_dir", default=None,
-                   help="The dataset's folder; required for mias and cbis-ddsm. For phantom, the folder the phantom is "
-                   f"written to (created if absent; default ./{_DEFAULT_PHANTOM_DIR}); for annotations, the folder "
-                   "the table's image paths are relative to (default: the table's folder).")
-    p.add_argument("--csv", nargs="*", default=[],
-                   help="CBIS-DDSM case-description CSVs (none given: every *case_description*.csv in --dataset_dir), "
-                   "or the one annotation table of --dataset annotations.")
-    p.add_argument("--output", default="rois.npz",
-                   help="ROI cache to write: an .npz file, or a folder with --format nifti.")
-    p.add_argument("--format", dest="output_format", choices=("npz", "nifti"), default="npz",
-                   help="Cache format: one .npz file, or one .nii.gz per ROI plus datalist.json.")
-    p.add_argument("--num_images", type=int, default=60,
-                   help="Phantom mammograms to generate (--dataset phantom only).")
+    )
+    p.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        required=True,
+        help="Which dataset to read (required); 'phantom' writes a synthetic MIAS-layout phantom first.",
+    )
+    p.add_argument(
+        "--dataset_dir",
+        default=None,
+        help="The dataset's folder; required for mias and cbis-ddsm. For phantom, the folder the phantom is "
+        f"written to (created if absent; default ./{_DEFAULT_PHANTOM_DIR}); for annotations, the folder "
+        "the table's image paths are relative to (default: the table's folder).",
+    )
+    p.add_argument(
+        "--csv",
+        nargs="*",
+        default=[],
+        help="CBIS-DDSM case-description CSVs (none given: every *case_description*.csv in --dataset_dir), "
+        "or the one annotation table of --dataset annotations.",
+    )
+    p.add_argument(
+        "--output", default="rois.npz", help="ROI cache to write: an .npz file, or a folder with --format nifti."
+    )
+    p.add_argument(
+        "--format",
+        dest="output_format",
+        choices=("npz", "nifti"),
+        default="npz",
+        help="Cache format: one .npz file, or one .nii.gz per ROI plus datalist.json.",
+    )
+    p.add_argument(
+        "--num_images", type=int, default=60, help="Phantom mammograms to generate (--dataset phantom only)."
+    )
     p.add_argument("--seed", type=int, default=0, help="Seed of the phantom and of the normal-tissue ROI centres.")
-    p.add_argument("--roi_size", type=int, default=128,
-                   help="Side in source pixels of the window cut around each centre.")
+    p.add_argument(
+        "--roi_size", type=int, default=128, help="Side in source pixels of the window cut around each centre."
+    )
     p.add_argument("--output_size", type=int, default=64, help="Side in pixels of the ROIs written to the cache.")
-    p.add_argument("--median_radius", type=int, default=1,
-                   help="Radius of the median denoising filter; 0 disables it.")
-    p.add_argument("--adaptive", action="store_true",
-                   help="Enlarge the window for lesions too large to fit in --roi_size.")
-    p.add_argument("--normal_per_image", type=int, default=2,
-                   help="Normal-tissue ROIs sampled per normal mammogram; 0 drops normal tissue.")
-    p.add_argument("--augment", choices=AUGMENT_MODES, default="none",
-                   help="Dihedral copies of each ROI: none, rot90 (4 rotations) or dihedral (also mirrored).")
-    p.add_argument("--cbis_shape_classes", action=argparse.BooleanOptionalAction, default=True,
-                   help="CBIS-DDSM masses shaped as architectural distortion or asymmetry get those classes.")
-    p.add_argument("--strict", action="store_true",
-                   help="Fail on annotations whose image is missing instead of skipping them.")
+    p.add_argument("--median_radius", type=int, default=1, help="Radius of the median denoising filter; 0 disables it.")
+    p.add_argument(
+        "--adaptive", action="store_true", help="Enlarge the window for lesions too large to fit in --roi_size."
+    )
+    p.add_argument(
+        "--normal_per_image",
+        type=int,
+        default=2,
+        help="Normal-tissue ROIs sampled per normal mammogram; 0 drops normal tissue.",
+    )
+    p.add_argument(
+        "--augment",
+        choices=AUGMENT_MODES,
+        default="none",
+        help="Dihedral copies of each ROI: none, rot90 (4 rotations) or dihedral (also mirrored).",
+    )
+    p.add_argument(
+        "--cbis_shape_classes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="CBIS-DDSM masses shaped as architectural distortion or asymmetry get those classes.",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="Fail on annotations whose image is missing instead of skipping them."
+    )
     return p
 
 
@@ -221,10 +276,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _check_args(parser, args)
     prepare_roi_dataset(
-        _datalist_from_args(args), args.output, roi_size=args.roi_size, output_size=args.output_size,
-        median_radius=args.median_radius or None, adaptive=args.adaptive, normal_per_image=args.normal_per_image,
-        augment=args.augment, seed=args.seed, output_format=args.output_format,
-    )  # fmt: skip
+        _datalist_from_args(args),
+        args.output,
+        roi_size=args.roi_size,
+        output_size=args.output_size,
+        median_radius=args.median_radius or None,
+        adaptive=args.adaptive,
+        normal_per_image=args.normal_per_image,
+        augment=args.augment,
+        seed=args.seed,
+        output_format=args.output_format,
+    )
     return 0
 
 

@@ -66,24 +66,34 @@ def tissue_datalist(
     try:
         items = roi_cache_datalist(cache_path, classes=[*names, NORMAL_CLASS])
     except ValueError as err:  # a class the cache does not hold
-        raise ConfigurationError(f"{cache_path}: cannot pretrain on tissue ({err}); the cache needs the lesion "
-                                 "classes and normal-tissue ROIs (normal_per_image > 0)") from None  # fmt: skip
+        raise ConfigurationError(
+            f"{cache_path}: cannot pretrain on tissue ({err}); the cache needs the lesion "
+            "classes and normal-tissue ROIs (normal_per_image > 0)"
+        ) from None
     for item in items:
         item["label"] = names.index(item["class_name"]) if item["class_name"] in names else len(names)
     lesions = [i for i in items if i["label"] < len(names)]
     normals = [i for i in items if i["label"] == len(names)]
     if not normals:
-        raise ConfigurationError(f"{cache_path}: no normal-tissue ROIs for pretraining; build it with normal_per_image > 0")
+        raise ConfigurationError(
+            f"{cache_path}: no normal-tissue ROIs for pretraining; build it with normal_per_image > 0"
+        )
     train, held = split_datalist(lesions, holdout_fraction, split_seed)
-    held_normals = held_out_normal_groups([n["group"] for n in normals], [t["group"] for t in train],
-                                          [h["group"] for h in held], holdout_fraction, split_seed)  # fmt: skip
+    held_normals = held_out_normal_groups(
+        [n["group"] for n in normals],
+        [t["group"] for t in train],
+        [h["group"] for h in held],
+        holdout_fraction,
+        split_seed,
+    )
     kept = train + [n for n in normals if str(n["group"]) not in held_normals]
     kept = drop_background_rois(kept, max_background_share)
     if image_size is not None and {tuple(i["image"].shape) for i in kept} != {(1, image_size, image_size)}:
         raise ConfigurationError(f"{cache_path}: tissue ROIs are not all (1, {image_size}, {image_size})")
     lesion_count = sum(i["label"] < len(names) for i in kept)
-    logger.info("tissue ROIs: %d lesion and %d normal-tissue ROIs of the training women", lesion_count,
-                len(kept) - lesion_count)  # fmt: skip
+    logger.info(
+        "tissue ROIs: %d lesion and %d normal-tissue ROIs of the training women", lesion_count, len(kept) - lesion_count
+    )
     return kept
 
 

@@ -49,7 +49,8 @@ def _fingerprint(images: torch.Tensor, labels: torch.Tensor, num_classes: int, e
 
 
 class ConfidenceFilter:
-    """``filter(images (N, 1, S, S) in [-1, 1], class_index) -> (N,) bool``: softmax probability of the class >= threshold.
+    """``filter(images (N, 1, S, S) in [-1, 1], class_index) -> (N,) bool``: softmax probability of the class >=
+    threshold.
 
     Args:
         classifier: a classifier of the generator's K classes (input (N, 1, S, S) in [-1, 1], output (N, K) logits).
@@ -98,12 +99,20 @@ class ConfidenceFilter:
         check_min_confidence(min_confidence)
         images, labels = torch.as_tensor(images).float(), torch.as_tensor(labels).long()
         if len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < num_classes:
-            raise ValueError(f"labels must be generator class indices 0..{num_classes - 1}, got {labels.unique().tolist()}")
+            raise ValueError(
+                f"labels must be generator class indices 0..{num_classes - 1}, got {labels.unique().tolist()}"
+            )
         key = _fingerprint(images, labels, num_classes, epochs, seed)
         classifier = _cached(cache, key, num_classes, images.shape[-1])
         if classifier is None:
-            classifier = train_roi_classifier(roi_items(images, labels), num_classes, epochs=epochs, seed=seed,
-                                              input_size=images.shape[-1], balanced=True)  # fmt: skip
+            classifier = train_roi_classifier(
+                roi_items(images, labels),
+                num_classes,
+                epochs=epochs,
+                seed=seed,
+                input_size=images.shape[-1],
+                balanced=True,
+            )
             if cache is not None:
                 state = {"fingerprint": key, "classifier": classifier.state_dict()}
                 atomic_write(cache, lambda tmp: torch.save(state, tmp))

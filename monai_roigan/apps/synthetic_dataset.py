@@ -22,7 +22,6 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-import numpy as np
 import torch
 from monai.data import MetaTensor
 from torch import nn
@@ -85,11 +84,16 @@ class SyntheticBalancedDataset(Dataset):
     ):
         if len(data) == 0:
             raise ValueError("SyntheticBalancedDataset needs at least one real item")
-        self.data, self.label_key, self.image_key, self.transform = data, label_key, image_key, transform
+        self.data = data
+        self.label_key = label_key
+        self.image_key = image_key
+        self.transform = transform
         self.labels, self.generator_classes = ClassLabels(class_names), list(generator_classes)
         self.source = as_generator_source(generator, len(self.generator_classes), device)
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
-        self.seed, self.batch_size, self.latent_distribution = int(seed), int(batch_size), latent_distribution
+        self.seed = int(seed)
+        self.batch_size = int(batch_size)
+        self.latent_distribution = latent_distribution
         self.truncation = check_truncation(truncation)
         self.sample_filter, self.max_rejected = sample_filter, int(max_rejected)
         self.max_synthetic_share = check_share(max_synthetic_share)
@@ -127,17 +131,26 @@ class SyntheticBalancedDataset(Dataset):
         return plan
 
     def _accepted_indices(self, class_index: int, wanted: int) -> list[int]:
-        """The first ``wanted`` candidate indices of ``class_index`` that the sample filter accepts (all without one)."""
+        """The first ``wanted`` candidate indices of ``class_index`` that the sample filter accepts (all without
+        one)."""
         if self.sample_filter is None or wanted == 0:
             return list(range(wanted))
         name = self.labels.class_names[class_index]
-        found = accepted_candidates(lambda ks: self._chunk(class_index, ks.start // self.batch_size), self.sample_filter,
-                                    self.generator_classes.index(name), wanted, self.batch_size, self.max_rejected)  # fmt: skip
+        found = accepted_candidates(
+            lambda ks: self._chunk(class_index, ks.start // self.batch_size),
+            self.sample_filter,
+            self.generator_classes.index(name),
+            wanted,
+            self.batch_size,
+            self.max_rejected,
+        )
         self.generated[name] = self.generated.get(name, 0) + found.generated
         self.accepted[name] = self.accepted.get(name, 0) + found.accepted
         if len(found.indices) < wanted:
-            logger.warning(f"the sample filter rejected {found.rejected} synthetic {name} ROIs in a row: "
-                           f"{len(found.indices)} of {wanted} kept; lower its threshold for more")  # fmt: skip
+            logger.warning(
+                f"the sample filter rejected {found.rejected} synthetic {name} ROIs in a row: "
+                f"{len(found.indices)} of {wanted} kept; lower its threshold for more"
+            )
         return found.indices.tolist()
 
     def acceptance_rates(self) -> dict[str, float]:
@@ -166,8 +179,9 @@ class SyntheticBalancedDataset(Dataset):
         if key not in self._chunks:
             gen_class = self.generator_classes.index(self.labels.class_names[class_index])
             ks = range(chunk * self.batch_size, (chunk + 1) * self.batch_size)
-            self._chunks[key] = synthesize(self.source.get(), gen_class, ks, self.seed, self.latent_distribution,
-                                           self.truncation)  # fmt: skip
+            self._chunks[key] = synthesize(
+                self.source.get(), gen_class, ks, self.seed, self.latent_distribution, self.truncation
+            )
         return self._chunks[key]
 
     def synthetic_item(self, position: int) -> dict:
@@ -177,7 +191,10 @@ class SyntheticBalancedDataset(Dataset):
         roi = fit_to_pipeline(roi, self.intensity_range, self.spatial_size, self.channels)
         name = self.labels.class_names[class_index]
         meta = synthetic_meta(self.template, name, self.source.describe(), self.seed, k)
-        return {self.image_key: MetaTensor(roi, meta=meta), self.label_key: self.labels.relabel(self.label_form, class_index)}
+        return {
+            self.image_key: MetaTensor(roi, meta=meta),
+            self.label_key: self.labels.relabel(self.label_form, class_index),
+        }
 
     def __getitem__(self, index: int) -> dict:
         if not -len(self) <= index < len(self):

@@ -66,20 +66,51 @@ def training_rois(
     cache_dir = Path(cache_dir)
     with rank_zero_first():  # under torchrun rank 0 builds the cache, the others then reuse it
         if datalist is not None:
-            return _rois_from_datalist_file(cache_dir, Path(datalist), seed, roi_size, output_size, augment,
-                                            normal_per_image)  # fmt: skip
-        return _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images, seed, roi_size,
-                             output_size, augment, normal_per_image, strict)  # fmt: skip
+            return _rois_from_datalist_file(
+                cache_dir, Path(datalist), seed, roi_size, output_size, augment, normal_per_image
+            )
+        return _dataset_rois(
+            cache_dir,
+            dataset_dir,
+            dataset,
+            csv_paths,
+            num_phantom_images,
+            seed,
+            roi_size,
+            output_size,
+            augment,
+            normal_per_image,
+            strict,
+        )
 
 
-def _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images, seed, roi_size, output_size,
-                  augment, normal_per_image, strict) -> Path:  # fmt: skip
+def _dataset_rois(
+    cache_dir,
+    dataset_dir,
+    dataset,
+    csv_paths,
+    num_phantom_images,
+    seed,
+    roi_size,
+    output_size,
+    augment,
+    normal_per_image,
+    strict,
+) -> Path:
     if dataset_dir is None:
         dataset_dir, dataset = cache_dir / "phantom", "phantom"
     dataset_dir = Path(dataset_dir)
-    params = dict(dataset=dataset, dataset_dir=str(dataset_dir.resolve()), csv=list(csv_paths), seed=seed,
-                  roi_size=roi_size, output_size=output_size, augment=augment, normal_per_image=normal_per_image,
-                  groups="patient")  # fmt: skip
+    params = dict(
+        dataset=dataset,
+        dataset_dir=str(dataset_dir.resolve()),
+        csv=list(csv_paths),
+        seed=seed,
+        roi_size=roi_size,
+        output_size=output_size,
+        augment=augment,
+        normal_per_image=normal_per_image,
+        groups="patient",
+    )
     if dataset == "phantom":
         params["num_phantom_images"] = num_phantom_images
     key = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
@@ -88,25 +119,53 @@ def _dataset_rois(cache_dir, dataset_dir, dataset, csv_paths, num_phantom_images
         logger.info("training ROIs: reusing the cache %s", path)
         return path
     logger.info("training ROIs: building the cache %s from the %s dataset in %s", path, dataset, dataset_dir)
-    datalist = dataset_datalist(dataset, dataset_dir, csv_paths, include_normal=normal_per_image > 0, strict=strict,
-                                num_phantom_images=num_phantom_images, seed=seed)  # fmt: skip
+    datalist = dataset_datalist(
+        dataset,
+        dataset_dir,
+        csv_paths,
+        include_normal=normal_per_image > 0,
+        strict=strict,
+        num_phantom_images=num_phantom_images,
+        seed=seed,
+    )
     logger.info("training ROIs: %d annotations in the datalist of %s", len(datalist), dataset_dir)
-    prepare_roi_dataset(datalist, path, roi_size=roi_size, output_size=output_size, augment=augment,
-                        normal_per_image=normal_per_image, seed=seed)  # fmt: skip
+    prepare_roi_dataset(
+        datalist,
+        path,
+        roi_size=roi_size,
+        output_size=output_size,
+        augment=augment,
+        normal_per_image=normal_per_image,
+        seed=seed,
+    )
     return path
 
 
 def _rois_from_datalist_file(cache_dir: Path, datalist: Path, seed, roi_size, output_size, augment, normal_per_image):
     entries = read_datalist_file(datalist)
-    params = dict(datalist=hashlib.sha1(datalist.read_bytes()).hexdigest(), seed=seed, roi_size=roi_size,
-                  output_size=output_size, augment=augment, normal_per_image=normal_per_image, groups="patient")  # fmt: skip
+    params = dict(
+        datalist=hashlib.sha1(datalist.read_bytes()).hexdigest(),
+        seed=seed,
+        roi_size=roi_size,
+        output_size=output_size,
+        augment=augment,
+        normal_per_image=normal_per_image,
+        groups="patient",
+    )
     path = cache_dir / f"rois_datalist_{hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]}.npz"
     if path.is_file():
         logger.info("training ROIs: reusing the cache %s", path)
         return path
     logger.info("training ROIs: building the cache %s from %d entries of %s", path, len(entries), datalist)
-    prepare_roi_dataset(entries, path, roi_size=roi_size, output_size=output_size, augment=augment,
-                        normal_per_image=normal_per_image, seed=seed)  # fmt: skip
+    prepare_roi_dataset(
+        entries,
+        path,
+        roi_size=roi_size,
+        output_size=output_size,
+        augment=augment,
+        normal_per_image=normal_per_image,
+        seed=seed,
+    )
     return path
 
 
@@ -147,8 +206,10 @@ def training_datalist(
         raise ConfigurationError(f"{cache_path}: no ROIs for class(es) {empty}; a generator cannot learn them")
     shapes = {tuple(i["image"].shape) for i in items}
     if image_size is not None and shapes != {(1, image_size, image_size)}:
-        raise ConfigurationError(f"{cache_path}: ROIs of shape {sorted(shapes)}, the networks need (1, {image_size}, "
-                                 f"{image_size}); prepare the ROIs with output_size={image_size}")  # fmt: skip
+        raise ConfigurationError(
+            f"{cache_path}: ROIs of shape {sorted(shapes)}, the networks need (1, {image_size}, "
+            f"{image_size}); prepare the ROIs with output_size={image_size}"
+        )
     counts = ", ".join(f"{c} {sum(i['class_name'] == c for i in items)}" for c in class_names)
     logger.info("training ROIs: %d from %s (%s)", len(items), cache_path, counts)
     return items
@@ -178,10 +239,15 @@ def drop_background_rois(items: list[dict], max_share: float | None) -> list[dic
             kept.append(item)
     for name, removed in dropped.items():
         if not any(i["class_name"] == name for i in kept):
-            logger.warning("training ROIs: every %s ROI holds more than %.0f%% background; keeping them all",
-                           name, 100 * max_share)  # fmt: skip
+            logger.warning(
+                "training ROIs: every %s ROI holds more than %.0f%% background; keeping them all", name, 100 * max_share
+            )
             kept.extend(removed)
         else:
-            logger.info("training ROIs: left out %d %s ROIs with more than %.0f%% background or padding",
-                        len(removed), name, 100 * max_share)  # fmt: skip
+            logger.info(
+                "training ROIs: left out %d %s ROIs with more than %.0f%% background or padding",
+                len(removed),
+                name,
+                100 * max_share,
+            )
     return kept

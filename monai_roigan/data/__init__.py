@@ -8,9 +8,9 @@ from .classes import ABNORMALITY_CLASSES, ALL_CLASSES, DEFAULT_MIAS_CLASS_MAP, N
 from .datalist import keep_existing_images, read_datalist_file
 from .datasets import DATASETS, dataset_datalist
 from .dicom import read_dicom_mammogram
-from .dihedral import AUGMENT_MODES, dihedral_variants
 from .dicom_folder import crawl_dicom_folder, join_annotations, write_dicom_datalist
 from .dicom_writer import SyntheticSeries, synthetic_dicom_dataset, write_synthetic_dicom
+from .dihedral import AUGMENT_MODES, dihedral_variants
 from .image_reader import MammogramReader, sniff_format
 from .mias import MIASRecord, mias_datalist, mias_woman, parse_mias_info
 from .pgm import read_pgm, write_pgm

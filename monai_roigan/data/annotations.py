@@ -107,8 +107,11 @@ def annotation_datalist(
     path = os.fspath(table)
     root = Path(image_root) if image_root is not None else Path(path).parent
     entries = [
-        {"image": str(root / str(row["file"]).strip()), **annotation_fields(row, path, line, class_names),
-         "dataset": "annotations"}
+        {
+            "image": str(root / str(row["file"]).strip()),
+            **annotation_fields(row, path, line, class_names),
+            "dataset": "annotations",
+        }
         for line, row in read_roi_table(path)
-    ]  # fmt: skip
+    ]
     return keep_existing_images(entries, path, strict)

@@ -106,8 +106,9 @@ def read_cbis_ddsm_csv(path: str | PathLike) -> list[CBISRecord]:
             missing = [c for c in CBIS_REQUIRED_COLUMNS if c not in header]
             if missing:
                 raise AnnotationError(path, f"not a CBIS-DDSM case-description CSV: missing column(s) {missing}", 1)
-            return [_record(_row_dict(header, row, path, reader.line_num), path, reader.line_num)
-                    for row in reader if row]  # fmt: skip
+            return [
+                _record(_row_dict(header, row, path, reader.line_num), path, reader.line_num) for row in reader if row
+            ]
         except csv.Error as err:
             raise AnnotationError(path, f"malformed CSV ({err})", reader.line_num) from None
 
@@ -123,14 +124,25 @@ def _record(row: dict, path: str, line: int) -> CBISRecord:
     view = row["image_view"].upper()
     kind = row["abnormality_type"].lower()
     if side is None or view not in ("CC", "MLO") or kind not in _ABNORMALITY_CLASS:
-        raise AnnotationError(path, f"invalid laterality, view or abnormality type in row {list(row.values())[:6]}", line)
+        raise AnnotationError(
+            path, f"invalid laterality, view or abnormality type in row {list(row.values())[:6]}", line
+        )
     if not row["abnormality_id"].isdigit():
         raise AnnotationError(path, f"abnormality id {row['abnormality_id']!r} is not an integer", line)
     extra = {k: v for k, v in row.items() if k not in CBIS_REQUIRED_COLUMNS}
     return CBISRecord(
-        row["patient_id"], side, view, int(row["abnormality_id"]), kind, row["pathology"].upper(),
-        row["image_file_path"], row["cropped_image_file_path"], row["roi_mask_file_path"], line, extra,
-    )  # fmt: skip
+        row["patient_id"],
+        side,
+        view,
+        int(row["abnormality_id"]),
+        kind,
+        row["pathology"].upper(),
+        row["image_file_path"],
+        row["cropped_image_file_path"],
+        row["roi_mask_file_path"],
+        line,
+        extra,
+    )
 
 
 def _dicom_pixels(path: Path) -> int:

@@ -14,7 +14,9 @@ from monai_roigan.utils.errors import AnnotationError, MissingImageError
 __all__ = ["keep_existing_images", "read_datalist_file"]
 
 
-def keep_existing_images(entries: list[dict], source: str, strict: bool = False, image_key: str = "image") -> list[dict]:
+def keep_existing_images(
+    entries: list[dict], source: str, strict: bool = False, image_key: str = "image"
+) -> list[dict]:
     """Return the entries whose ``image_key`` file exists.
 
     Args:

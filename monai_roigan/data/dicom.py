@@ -50,9 +50,19 @@ CODEC_EXTRA = "pip install 'monai-roigan[dicom-codecs]'"
 _IMAGE_PIXEL_ATTRIBUTES = ("Rows", "Columns", "BitsAllocated", "BitsStored", "PixelRepresentation")
 #: What pydicom and its codecs raise on damaged files (lazy element parsing means any attribute access can).
 _CORRUPT_DATA_ERRORS = (
-    ValueError, TypeError, KeyError, AttributeError, IndexError, NotImplementedError, RuntimeError, EOFError,
-    OSError, OverflowError, struct.error, BytesLengthException,
-)  # fmt: skip
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    NotImplementedError,
+    RuntimeError,
+    EOFError,
+    OSError,
+    OverflowError,
+    struct.error,
+    BytesLengthException,
+)
 
 
 def _read_dataset(path: str) -> pydicom.Dataset:
@@ -70,7 +80,9 @@ def _check_header(ds: pydicom.Dataset, path: str, max_pixels: int) -> None:
     missing = [k for k in _IMAGE_PIXEL_ATTRIBUTES if ds.get(k, None) is None]
     if missing:
         raise MammogramReadError(path, f"image pixel module incomplete: missing {missing}")
-    rows, cols, bits = int(ds.Rows), int(ds.Columns), int(ds.BitsAllocated)
+    rows = int(ds.Rows)
+    cols = int(ds.Columns)
+    bits = int(ds.BitsAllocated)
     check_image_size(path, rows, cols, max_pixels)
     if not 1 <= int(ds.BitsStored) <= bits:
         raise MammogramReadError(path, f"BitsStored {ds.BitsStored} outside 1..BitsAllocated ({bits})")
@@ -108,7 +120,9 @@ def _stored_values(ds: pydicom.Dataset, path: str) -> np.ndarray:
     except _CORRUPT_DATA_ERRORS as err:
         raise MammogramReadError(path, f"pixel data could not be decoded ({type(err).__name__}: {err})") from None
     if arr.shape != (int(ds.Rows), int(ds.Columns)):
-        raise MammogramReadError(path, f"decoded pixel array has shape {arr.shape}, the header says {ds.Rows}x{ds.Columns}")
+        raise MammogramReadError(
+            path, f"decoded pixel array has shape {arr.shape}, the header says {ds.Rows}x{ds.Columns}"
+        )
     bits = int(ds.BitsStored)
     if int(ds.PixelRepresentation) == 0:
         return (arr.astype(np.int64) & ((1 << bits) - 1)).astype(np.int64)

@@ -52,16 +52,29 @@ MAMMOGRAPHY_SOP_CLASSES = (
 )
 logger = logging.getLogger("monai_roigan.dicom")
 
-_HEADER_ERRORS = (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError,
-                  IndexError, NotImplementedError, OverflowError)  # fmt: skip
+_HEADER_ERRORS = (
+    InvalidDicomError,
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    NotImplementedError,
+    OverflowError,
+)
 
 
 def _candidate_files(source: Path) -> list[Path]:
     """Every file under a folder (hidden ones skipped), or the files a DICOMDIR references."""
     if source.is_file():
         return [Path(instance.path) for instance in FileSet(pydicom.dcmread(source))]
-    return [path for path in sorted(source.rglob("*"))
-            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts)]  # fmt: skip
+    return [
+        path
+        for path in sorted(source.rglob("*"))
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts)
+    ]
 
 
 def _skip_reason(ds: pydicom.Dataset, modalities: Sequence[str]) -> str | None:
@@ -164,7 +177,9 @@ def join_annotations(
         if isinstance(match, dict):
             joined.append({**match, **fields})
         else:
-            why = "matches several images; use the relative path or SOPInstanceUID" if match else "matches no kept image"
+            why = (
+                "matches several images; use the relative path or SOPInstanceUID" if match else "matches no kept image"
+            )
             unmatched.append({"path": f"{path}:{line}", "reason": f"annotation for {key!r} {why}"})
     return joined, unmatched
 
@@ -177,14 +192,20 @@ def write_dicom_datalist(path: str | PathLike, entries: Sequence[dict], skipped:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``roigan-dicom-datalist`` argument parser (``--help`` shows every default)."""
-    description = ("Crawl a hospital DICOM export (a folder tree or a DICOMDIR) into a MONAI datalist JSON, optionally "
-                   "joined with an annotation table. Progress is logged on stderr.")  # fmt: skip
-    parser = argparse.ArgumentParser(prog="roigan-dicom-datalist", description=description,
-                                     formatter_class=DefaultsHelpFormatter)  # fmt: skip
+    description = (
+        "Crawl a hospital DICOM export (a folder tree or a DICOMDIR) into a MONAI datalist JSON, optionally "
+        "joined with an annotation table. Progress is logged on stderr."
+    )
+    parser = argparse.ArgumentParser(
+        prog="roigan-dicom-datalist", description=description, formatter_class=DefaultsHelpFormatter
+    )
     parser.add_argument("source", help="Folder tree of DICOM files, or a DICOMDIR file, to crawl.")
-    parser.add_argument("--annotations", default=None,
-                        help="CSV or JSON table of lesions to join: file (path, name or SOPInstanceUID), row, col, "
-                        "radius, class; without it every kept image becomes one entry.")  # fmt: skip
+    parser.add_argument(
+        "--annotations",
+        default=None,
+        help="CSV or JSON table of lesions to join: file (path, name or SOPInstanceUID), row, col, "
+        "radius, class; without it every kept image becomes one entry.",
+    )
     parser.add_argument("--output", required=True, help="Datalist JSON to write (required).")
     parser.add_argument("--modalities", nargs="+", default=["MG"], help="DICOM Modality values to keep.")
     return parser

@@ -39,9 +39,14 @@ from monai_roigan.utils.atomic import atomic_write
 __all__ = ["SyntheticSeries", "synthetic_dicom_dataset", "write_synthetic_dicom", "to_uint16", "PLACEHOLDER_PATIENT"]
 
 #: The patient module of every synthetic object: explicit placeholders, never a real identity.
-PLACEHOLDER_PATIENT = {"PatientName": "SYNTHETIC^ROI", "PatientID": "SYNTHETIC", "PatientBirthDate": "",
-                       "PatientSex": "O", "PatientIdentityRemoved": "YES",
-                       "DeidentificationMethod": "SYNTHETIC IMAGE: generated, no patient data"}  # fmt: skip
+PLACEHOLDER_PATIENT = {
+    "PatientName": "SYNTHETIC^ROI",
+    "PatientID": "SYNTHETIC",
+    "PatientBirthDate": "",
+    "PatientSex": "O",
+    "PatientIdentityRemoved": "YES",
+    "DeidentificationMethod": "SYNTHETIC IMAGE: generated, no patient data",
+}
 
 
 def _package_version() -> str:
@@ -124,14 +129,20 @@ def _set_identity(ds: FileDataset, series: SyntheticSeries, class_name, generato
     ds.SOPClassUID, ds.SOPInstanceUID = SecondaryCaptureImageStorage, ds.file_meta.MediaStorageSOPInstanceUID
     for key, value in PLACEHOLDER_PATIENT.items():
         setattr(ds, key, value)
-    ds.StudyInstanceUID, ds.StudyID, ds.StudyDescription = series.study_uid, "SYNTHETIC", series.description
+    ds.StudyInstanceUID = series.study_uid
+    ds.StudyID = "SYNTHETIC"
+    ds.StudyDescription = series.description
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = date
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = time
     ds.AccessionNumber, ds.ReferringPhysicianName = "", ""
-    ds.SeriesInstanceUID, ds.SeriesNumber, ds.InstanceNumber = series_uid, series_number, int(index) + 1
+    ds.SeriesInstanceUID = series_uid
+    ds.SeriesNumber = series_number
+    ds.InstanceNumber = int(index) + 1
     # Laterality (Type 2C) stays present and empty: the ROI shows breast tissue (a paired part) but comes from no
     # breast, so its side is unknown. Left out, dciodvfy reports a missing required attribute; L/R would be invented.
-    ds.Modality, ds.Laterality, ds.PatientOrientation = "OT", "", ""
+    ds.Modality = "OT"
+    ds.Laterality = ""
+    ds.PatientOrientation = ""
     ds.SeriesDescription = f"SYNTHETIC {class_name} ROIs (monai-roigan)"[:64]
     ds.ConversionType = "SYN"
     ds.Manufacturer = ds.SecondaryCaptureDeviceManufacturer = "monai-roigan"
@@ -146,7 +157,10 @@ def _set_identity(ds: FileDataset, series: SyntheticSeries, class_name, generato
 def _set_pixels(ds: FileDataset, pixels: np.ndarray, spacing_mm: float) -> None:
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
     ds.PixelSpacing = [f"{spacing_mm:.6g}", f"{spacing_mm:.6g}"]
     ds.WindowCenter, ds.WindowWidth = "32767.5", "65536"
     ds.LossyImageCompression = "00"

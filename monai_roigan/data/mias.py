@@ -169,7 +169,9 @@ def mias_datalist(
         if class_name is None or (rec.code == "NORM" and not include_normal):
             continue
         if class_name not in class_names:
-            raise ValueError(f"class_map maps {rec.code} to {class_name!r}, which is not in class_names {list(class_names)}")
+            raise ValueError(
+                f"class_map maps {rec.code} to {class_name!r}, which is not in class_names {list(class_names)}"
+            )
         entry = asdict(rec)
         entry.update(
             image=str(root / f"{rec.refnum}.pgm"),

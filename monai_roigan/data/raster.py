@@ -42,9 +42,20 @@ def _bits(array: np.ndarray, path: str) -> int:
 
 #: What Pillow and tifffile raise on damaged files (tifffile parses tags lazily, so any access can).
 _DECODE_ERRORS = (
-    UnidentifiedImageError, Image.DecompressionBombError, tifffile.TiffFileError, OSError, ValueError, TypeError,
-    KeyError, IndexError, ZeroDivisionError, OverflowError, NotImplementedError, SyntaxError, struct.error,
-)  # fmt: skip
+    UnidentifiedImageError,
+    Image.DecompressionBombError,
+    tifffile.TiffFileError,
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    ZeroDivisionError,
+    OverflowError,
+    NotImplementedError,
+    SyntaxError,
+    struct.error,
+)
 
 
 def _load(path: str, suffix: str, max_pixels: int) -> np.ndarray:

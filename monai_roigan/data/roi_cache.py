@@ -64,7 +64,9 @@ class ROICache:
     def arrays(self) -> dict[str, np.ndarray]:
         size = self.images[0].shape[-1] if self.images else 0
         return {
-            "images": np.stack(self.images).astype(np.float32) if self.images else np.zeros((0, 1, size, size), np.float32),
+            "images": np.stack(self.images).astype(np.float32)
+            if self.images
+            else np.zeros((0, 1, size, size), np.float32),
             "labels": np.asarray(self.labels, dtype=np.int64),
             "class_names": np.asarray(self.class_names, dtype=str),
             "sources": np.asarray(self.sources, dtype=str),

@@ -64,8 +64,13 @@ def holdout_groups(groups: Sequence[str], labels: Sequence[int], fraction: float
     return held
 
 
-def held_out_normal_groups(normal_groups: Sequence[str], train_groups: Sequence[str], held_groups: Sequence[str],
-                           fraction: float, seed: int = 0) -> set[str]:  # fmt: skip
+def held_out_normal_groups(
+    normal_groups: Sequence[str],
+    train_groups: Sequence[str],
+    held_groups: Sequence[str],
+    fraction: float,
+    seed: int = 0,
+) -> set[str]:
     """The women of ``normal_groups`` (women with normal-tissue ROIs) on the held-out side of a split.
 
     A woman who also has a lesion follows her lesion's side (``train_groups`` / ``held_groups``), so the lesion
@@ -74,7 +79,9 @@ def held_out_normal_groups(normal_groups: Sequence[str], train_groups: Sequence[
     """
     sides = {**dict.fromkeys(map(str, train_groups), False), **dict.fromkeys(map(str, held_groups), True)}
     unseen = np.array(sorted(set(map(str, normal_groups)) - set(sides)))
-    chosen = np.random.default_rng(seed).permutation(unseen)[: int(round(fraction * len(unseen)))] if len(unseen) else unseen
+    chosen = (
+        np.random.default_rng(seed).permutation(unseen)[: int(round(fraction * len(unseen)))] if len(unseen) else unseen
+    )
     return {g for g, held in sides.items() if held} | set(chosen.tolist())
 
 

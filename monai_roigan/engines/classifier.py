@@ -30,8 +30,14 @@ def roi_items(images: torch.Tensor, labels: torch.Tensor) -> list[dict]:
     return [{"image": image, "label": int(label)} for image, label in zip(torch.as_tensor(images), labels)]
 
 
-def _batches(num: int, batch_size: int, epochs: int | None, steps: int | None, drop_last: bool,
-             weights: torch.Tensor | None = None) -> Iterator[torch.Tensor]:  # fmt: skip
+def _batches(
+    num: int,
+    batch_size: int,
+    epochs: int | None,
+    steps: int | None,
+    drop_last: bool,
+    weights: torch.Tensor | None = None,
+) -> Iterator[torch.Tensor]:
     """Index batches: a fresh permutation of ``num`` items per pass (with ``weights``: ``num`` draws with replacement
     in proportion to them), split into ``batch_size``; a last batch smaller than ``batch_size`` (``drop_last``) or
     than 2 (batch norm needs two) is skipped. ``epochs`` passes, or passes until ``steps`` batches were given."""
@@ -110,7 +116,9 @@ def train_roi_classifier(
         weights = balancing_weights(data) if balanced else None
         for idx in _batches(len(data), batch_size, epochs, steps, drop_last, weights):
             batch = list_data_collate([data[int(i)] for i in idx])
-            loss = nn.functional.cross_entropy(net(_images(batch, memory_format)), torch.as_tensor(batch["label"]).long())
+            loss = nn.functional.cross_entropy(
+                net(_images(batch, memory_format)), torch.as_tensor(batch["label"]).long()
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

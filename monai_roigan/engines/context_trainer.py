@@ -39,8 +39,15 @@ class ContextGanTrainer(ROIGanTrainer):
         other arguments: as for :class:`ROIGanTrainer` (``conditional`` must be True).
     """
 
-    def __init__(self, *args, num_lesion_classes: int, insert_prob: float = 0.5, reconstruction_weight: float = 1.0,
-                 outside_weight: float = 1.0, **kwargs):  # fmt: skip
+    def __init__(
+        self,
+        *args,
+        num_lesion_classes: int,
+        insert_prob: float = 0.5,
+        reconstruction_weight: float = 1.0,
+        outside_weight: float = 1.0,
+        **kwargs,
+    ):
         if not 0 <= float(insert_prob) <= 1:
             raise ValueError(f"insert_prob must lie in [0, 1], got {insert_prob}")
         if kwargs.get("conditional") is False:

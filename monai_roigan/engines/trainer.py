@@ -7,7 +7,8 @@ engine, handlers, metrics and ``state`` that the MONAI workflow wires up) and de
 
 1. real ROIs ``x`` (B, 1, S, S) in [-1, 1] and labels ``y`` (B,) from the batch;
 2. z ~ U(-1, 1)^latent_dim (Algorithm 2; ``latent_distribution="normal"`` for N(0, 1)), drawn from the
-   trainer's own seeded random stream ``self.rng`` (a :class:`torch.Generator`); fakes ``G(z, y)`` of the *same* labels as the real batch;
+   trainer's own seeded random stream ``self.rng`` (a :class:`torch.Generator`); fakes ``G(z, y)`` of the *same* labels
+   as the real batch;
 3. discriminator step on ``DiffAugment(x)`` and ``DiffAugment(G(z, y))`` with the adversarial loss, plus
    the R1 penalty every ``r1_interval`` steps, plus (``aux_weight > 0``) the cross-entropy of the
    discriminator's auxiliary class head on the real ROIs (AC-GAN);
@@ -132,11 +133,18 @@ class ROIGanTrainer(Trainer):
             decollate=False,
             event_names=[ScoreEvents],
         )
-        self.g_network, self.g_optimizer, self.d_network, self.d_optimizer = g_network, g_optimizer, d_network, d_optimizer
+        self.g_network = g_network
+        self.g_optimizer = g_optimizer
+        self.d_network = d_network
+        self.d_optimizer = d_optimizer
         check_latent_distribution(latent_distribution)
         self.latent_dim, self.latent_distribution = latent_dim, latent_distribution
-        self.conditional, self.image_key, self.label_key = conditional, image_key, label_key
-        self.r1_gamma, self.r1_interval, self.ema = r1_gamma, max(1, int(r1_interval)), ema
+        self.conditional = conditional
+        self.image_key = image_key
+        self.label_key = label_key
+        self.r1_gamma = r1_gamma
+        self.r1_interval = max(1, int(r1_interval))
+        self.ema = ema
         if aux_weight > 0 and not conditional:
             raise ValueError("aux_weight > 0 needs conditional=True (the auxiliary head predicts the class label)")
         self.aux_weight, self.mode_seeking_weight = float(aux_weight), float(mode_seeking_weight)
@@ -168,7 +176,9 @@ class ROIGanTrainer(Trainer):
         device = self.state.device
         real = torch.as_tensor(batchdata[self.image_key]).to(device, torch.float32, non_blocking=self.non_blocking)
         real = real.contiguous(memory_format=self.memory_format)
-        labels = torch.as_tensor(batchdata[self.label_key]).to(device, torch.long).view(-1) if self.conditional else None
+        labels = (
+            torch.as_tensor(batchdata[self.label_key]).to(device, torch.long).view(-1) if self.conditional else None
+        )
         return real, labels
 
     def _latent(self, like: torch.Tensor) -> torch.Tensor:

@@ -53,14 +53,30 @@ from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.transforms.copy_paste import CopyPasteLesiond
 from monai_roigan.transforms.insertion import InsertSyntheticLesiond
 
-__all__ = ["ARMS", "NON_SYNTHETIC_ARMS", "ArmData", "arm_dataset", "check_inserted_source", "classic_augmentation",
-           "expand_arms", "roi_dataset_items"]  # fmt: skip
+__all__ = [
+    "ARMS",
+    "NON_SYNTHETIC_ARMS",
+    "ArmData",
+    "arm_dataset",
+    "check_inserted_source",
+    "classic_augmentation",
+    "expand_arms",
+    "roi_dataset_items",
+]
 
 logger = logging.getLogger("monai_roigan.downstream")
 
 NON_SYNTHETIC_ARMS = ("real", "classic", "oversample", "copy_paste")
 #: arm names; ``synthetic_share`` stands for one ``synthetic_share_<s>`` arm per share
-ARMS = (*NON_SYNTHETIC_ARMS, "synthetic", "inserted", "synthetic_filtered", "synthetic_share", "synthetic_only", "two_phase")
+ARMS = (
+    *NON_SYNTHETIC_ARMS,
+    "synthetic",
+    "inserted",
+    "synthetic_filtered",
+    "synthetic_share",
+    "synthetic_only",
+    "two_phase",
+)
 
 
 def classic_augmentation() -> list:
@@ -125,9 +141,14 @@ def _tissue_top_up(data: ArmData, inserter) -> list:
     (a dictionary transform that turns a normal ROI into one of class ``name``), up to the largest lesion class."""
     if len(data.normals) == 0:
         raise ValueError("the copy_paste and inserted arms need normal-tissue ROIs: set normal_per_image > 0")
-    largest, normals, parts = max(data.counts().values()), roi_dataset_items(data.normals), []
+    largest = max(data.counts().values())
+    normals = roi_dataset_items(data.normals)
+    parts = []
     for name, count in data.counts().items():
-        jobs = [{"image": normals[j % len(normals)]["image"], "label": len(data.class_names)} for j in range(largest - count)]
+        jobs = [
+            {"image": normals[j % len(normals)]["image"], "label": len(data.class_names)}
+            for j in range(largest - count)
+        ]
         if jobs and count:
             parts.append(Dataset(jobs, Compose([inserter(name), *classic_augmentation()])))
     return parts
@@ -135,9 +156,16 @@ def _tissue_top_up(data: ArmData, inserter) -> list:
 
 def _copy_paste_top_up(data: ArmData) -> list:
     """Real lesions of each class pasted into normal ROIs (:func:`_tissue_top_up`)."""
-    bank = [{**item, "id": f"{data.class_names[item['label']]}-{k}"} for k, item in enumerate(roi_dataset_items(data.lesions))]
-    return _tissue_top_up(data, lambda name: CopyPasteLesiond("image", bank, prob=1.0, class_names=data.pipeline_classes(),
-                                                              target_distribution={name: 1.0}))  # fmt: skip
+    bank = [
+        {**item, "id": f"{data.class_names[item['label']]}-{k}"}
+        for k, item in enumerate(roi_dataset_items(data.lesions))
+    ]
+    return _tissue_top_up(
+        data,
+        lambda name: CopyPasteLesiond(
+            "image", bank, prob=1.0, class_names=data.pipeline_classes(), target_distribution={name: 1.0}
+        ),
+    )
 
 
 def check_inserted_source(source: GeneratorSource | None) -> None:
@@ -150,26 +178,52 @@ def check_inserted_source(source: GeneratorSource | None) -> None:
 def _inserted_top_up(data: ArmData) -> list:
     """Synthetic lesions of each class painted into normal ROIs by a context generator (:func:`_tissue_top_up`)."""
     check_inserted_source(data.source)
-    return _tissue_top_up(data, lambda name: InsertSyntheticLesiond(
-        "image", data.source, prob=1.0, class_names=data.pipeline_classes(), target_distribution={name: 1.0},
-        generator_classes=data.class_names, truncation=data.truncation))  # fmt: skip
+    return _tissue_top_up(
+        data,
+        lambda name: InsertSyntheticLesiond(
+            "image",
+            data.source,
+            prob=1.0,
+            class_names=data.pipeline_classes(),
+            target_distribution={name: 1.0},
+            generator_classes=data.class_names,
+            truncation=data.truncation,
+        ),
+    )
 
 
 def _synthetic(data: ArmData, target: dict[str, int], filtered: bool = False) -> SyntheticBalancedDataset:
     names = data.pipeline_classes() if data.with_normal else list(data.class_names)
     keep = None
     if filtered:  # the judge sees only the fold's real lesion ROIs, never a test woman
-        keep = ConfidenceFilter.fit(torch.from_numpy(data.lesions.images), torch.from_numpy(data.lesions.labels),
-                                    len(data.class_names), data.min_confidence, seed=data.seed)  # fmt: skip
-    return SyntheticBalancedDataset(roi_dataset_items(data.real()), data.source, target=target, class_names=names,
-                                    generator_classes=data.class_names, seed=data.seed, truncation=data.truncation,
-                                    transform=Compose(classic_augmentation()), sample_filter=keep)  # fmt: skip
+        keep = ConfidenceFilter.fit(
+            torch.from_numpy(data.lesions.images),
+            torch.from_numpy(data.lesions.labels),
+            len(data.class_names),
+            data.min_confidence,
+            seed=data.seed,
+        )
+    return SyntheticBalancedDataset(
+        roi_dataset_items(data.real()),
+        data.source,
+        target=target,
+        class_names=names,
+        generator_classes=data.class_names,
+        seed=data.seed,
+        truncation=data.truncation,
+        transform=Compose(classic_augmentation()),
+        sample_filter=keep,
+    )
 
 
 def _synthetic_only(data: ArmData) -> Dataset:
     generator, largest = data.source.get(), max(data.counts().values())
-    images = torch.cat([synthesize(generator, k, range(largest), data.seed, truncation=data.truncation)
-                        for k in range(len(data.class_names))])  # fmt: skip
+    images = torch.cat(
+        [
+            synthesize(generator, k, range(largest), data.seed, truncation=data.truncation)
+            for k in range(len(data.class_names))
+        ]
+    )
     labels = np.repeat(np.arange(len(data.class_names)), largest)
     rois = ROISet(images.numpy(), labels, labels.astype(str))
     if data.with_normal:
@@ -195,7 +249,9 @@ def _arm_dataset(arm: str, data: ArmData):
     if arm == "inserted":
         return ConcatDataset([_arm_dataset("classic", data), *_inserted_top_up(data)])
     if arm in ("synthetic", "two_phase", "synthetic_filtered"):
-        return _synthetic(data, dict.fromkeys(data.class_names, max(data.counts().values())), arm == "synthetic_filtered")
+        return _synthetic(
+            data, dict.fromkeys(data.class_names, max(data.counts().values())), arm == "synthetic_filtered"
+        )
     if arm.startswith("synthetic_share_"):
         share = float(arm.removeprefix("synthetic_share_"))
         return _synthetic(data, {n: c + int(round(share * c)) for n, c in data.counts().items()})

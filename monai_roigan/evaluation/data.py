@@ -87,8 +87,9 @@ class EvaluationROIs(NamedTuple):
 
 def _normal_split(normals: ROISet, train: ROISet, held: ROISet, fraction: float, seed: int) -> tuple[ROISet, ROISet]:
     """Normal ROIs split by woman (:func:`~monai_roigan.data.splits.held_out_normal_groups`)."""
-    held_groups = held_out_normal_groups(normals.groups.tolist(), train.groups.tolist(), held.groups.tolist(),
-                                         fraction, seed)  # fmt: skip
+    held_groups = held_out_normal_groups(
+        normals.groups.tolist(), train.groups.tolist(), held.groups.tolist(), fraction, seed
+    )
     held_mask = np.isin(normals.groups.astype(str), sorted(held_groups))
     return normals.subset(~held_mask), normals.subset(held_mask)
 
@@ -132,25 +133,49 @@ def evaluation_rois(
             shares an image file or a patient with the training data.
     """
     if test_dataset_dir is not None or test_datalist is not None:
-        return _external_rois(cache_dir, dataset_dir, dataset, class_names, image_size, seed, num_phantom_images,
-                              datalist, normal_per_image, test_dataset_dir, test_dataset or dataset, test_datalist)  # fmt: skip
+        return _external_rois(
+            cache_dir,
+            dataset_dir,
+            dataset,
+            class_names,
+            image_size,
+            seed,
+            num_phantom_images,
+            datalist,
+            normal_per_image,
+            test_dataset_dir,
+            test_dataset or dataset,
+            test_datalist,
+        )
     independent_phantom = dataset_dir is None and datalist is None and holdout_fraction == 0
     if independent_phantom and heldout_seed == seed:
-        raise ConfigurationError(f"heldout_seed {heldout_seed} equals the training phantom's seed: the held-out "
-                                 "phantom would be the training phantom; choose another heldout_seed")  # fmt: skip
-    options = dict(seed=seed, num_phantom_images=num_phantom_images, output_size=image_size, augment="none",
-                   normal_per_image=normal_per_image)  # fmt: skip
+        raise ConfigurationError(
+            f"heldout_seed {heldout_seed} equals the training phantom's seed: the held-out "
+            "phantom would be the training phantom; choose another heldout_seed"
+        )
+    options = dict(
+        seed=seed,
+        num_phantom_images=num_phantom_images,
+        output_size=image_size,
+        augment="none",
+        normal_per_image=normal_per_image,
+    )
     cache = training_rois(cache_dir, dataset_dir, dataset, datalist=datalist, **options)
     items, normal = training_datalist(cache, class_names, image_size), len(class_names)
     if independent_phantom:
         held_dir = Path(cache_dir) / f"heldout_phantom_{heldout_seed}"
         held_cache = training_rois(held_dir, None, **{**options, "seed": heldout_seed})
-        train, held = ROISet.from_items(items), ROISet.from_items(training_datalist(held_cache, class_names, image_size))
+        train, held = (
+            ROISet.from_items(items),
+            ROISet.from_items(training_datalist(held_cache, class_names, image_size)),
+        )
         source = f"an independent phantom (seed {heldout_seed}, {num_phantom_images} mammograms)"
         normals = (_normal_rois(cache, normal), _normal_rois(held_cache, normal)) if normal_per_image else None
     elif holdout_fraction == 0:
-        raise ConfigurationError("evaluation needs women the generator never saw: train and evaluate with the same "
-                                 "holdout_fraction > 0 (e.g. 0.3) and split_seed")  # fmt: skip
+        raise ConfigurationError(
+            "evaluation needs women the generator never saw: train and evaluate with the same "
+            "holdout_fraction > 0 (e.g. 0.3) and split_seed"
+        )
     else:
         train, held = (ROISet.from_items(part) for part in split_datalist(items, holdout_fraction, split_seed))
         source = f"the held-out women (holdout_fraction {holdout_fraction}, split_seed {split_seed})"
@@ -180,23 +205,45 @@ def _check_disjoint(train_cache: Path, test_cache: Path) -> None:
     women = set(train["groups"].tolist()) & set(test["groups"].tolist())
     if files or women:
         shared = sorted(files)[:3] if files else sorted(women)[:3]
-        raise ConfigurationError(f"the external test set overlaps the training data: {len(files)} image file(s) and "
-                                 f"{len(women)} patient(s) in both (e.g. {shared}); use a test folder of other women")  # fmt: skip
+        raise ConfigurationError(
+            f"the external test set overlaps the training data: {len(files)} image file(s) and "
+            f"{len(women)} patient(s) in both (e.g. {shared}); use a test folder of other women"
+        )
 
 
-def _external_rois(cache_dir, dataset_dir, dataset, class_names, image_size, seed, num_phantom_images, datalist,
-                   normal_per_image, test_dataset_dir, test_dataset, test_datalist) -> EvaluationROIs:  # fmt: skip
-    options = dict(seed=seed, num_phantom_images=num_phantom_images, output_size=image_size, augment="none",
-                   normal_per_image=normal_per_image)  # fmt: skip
+def _external_rois(
+    cache_dir,
+    dataset_dir,
+    dataset,
+    class_names,
+    image_size,
+    seed,
+    num_phantom_images,
+    datalist,
+    normal_per_image,
+    test_dataset_dir,
+    test_dataset,
+    test_datalist,
+) -> EvaluationROIs:
+    options = dict(
+        seed=seed,
+        num_phantom_images=num_phantom_images,
+        output_size=image_size,
+        augment="none",
+        normal_per_image=normal_per_image,
+    )
     train_cache = training_rois(cache_dir, dataset_dir, dataset, datalist=datalist, **options)
-    test_cache = training_rois(Path(cache_dir) / "external_test", test_dataset_dir, test_dataset, datalist=test_datalist,
-                               **options)  # fmt: skip
+    test_cache = training_rois(
+        Path(cache_dir) / "external_test", test_dataset_dir, test_dataset, datalist=test_datalist, **options
+    )
     _check_disjoint(train_cache, test_cache)
     train, normal_train = _cache_rois(train_cache, class_names, normal_per_image)
     held, normal_held = _cache_rois(test_cache, class_names, normal_per_image)
     empty = [name for k, name in enumerate(class_names) if not np.any(held.labels == k)]
     if empty:
-        raise ConfigurationError(f"the external test set {test_datalist or test_dataset_dir} has no ROI of class(es) "
-                                 f"{empty}; every class needs test ROIs")  # fmt: skip
+        raise ConfigurationError(
+            f"the external test set {test_datalist or test_dataset_dir} has no ROI of class(es) "
+            f"{empty}; every class needs test ROIs"
+        )
     source = f"the external test set {test_datalist or test_dataset_dir}"
     return EvaluationROIs(train, held, source, normal_train, normal_held, external=True)

@@ -38,14 +38,30 @@ from scipy import stats
 from monai_roigan.apps.sample_filter import check_min_confidence
 from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.engines.classifier import train_roi_classifier
-from monai_roigan.evaluation.arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, check_inserted_source, expand_arms
+from monai_roigan.evaluation.arms import (
+    ARMS,
+    NON_SYNTHETIC_ARMS,
+    ArmData,
+    arm_dataset,
+    check_inserted_source,
+    expand_arms,
+)
 from monai_roigan.evaluation.data import ROISet
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.utils.progress import progress
 from monai_roigan.utils.report import markdown_table, write_csv
 
-__all__ = ["MAIN_SCORE", "TASKS", "fold_scores", "interval", "normal_scores", "run_downstream",
-           "sensitivity_at_specificity", "train_arm_classifier", "verdict"]  # fmt: skip
+__all__ = [
+    "MAIN_SCORE",
+    "TASKS",
+    "fold_scores",
+    "interval",
+    "normal_scores",
+    "run_downstream",
+    "sensitivity_at_specificity",
+    "train_arm_classifier",
+    "verdict",
+]
 
 logger = logging.getLogger("monai_roigan.downstream")
 
@@ -68,13 +84,21 @@ def scores(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) ->
     with positives and negatives) and per-class recall (``recall_<class>``, NaN for an absent class) of class
     probabilities (N, K) against labels (N,)."""
     predicted = probs.argmax(1)
-    recall = {f"recall_{n}": float(np.mean(predicted[labels == k] == k)) if np.any(labels == k) else float("nan")
-              for k, n in enumerate(class_names)}  # fmt: skip
-    aucs = [float(compute_roc_auc(torch.as_tensor(probs[:, k]), torch.as_tensor((labels == k).astype(np.float32))))
-            for k in range(len(class_names)) if 0 < np.sum(labels == k) < len(labels)]  # fmt: skip
-    return {"accuracy": float(np.mean(predicted == labels)),
-            "balanced_accuracy": float(np.nanmean(list(recall.values()))),
-            "macro_auc": float(np.mean(aucs)) if aucs else float("nan"), **recall}  # fmt: skip
+    recall = {
+        f"recall_{n}": float(np.mean(predicted[labels == k] == k)) if np.any(labels == k) else float("nan")
+        for k, n in enumerate(class_names)
+    }
+    aucs = [
+        float(compute_roc_auc(torch.as_tensor(probs[:, k]), torch.as_tensor((labels == k).astype(np.float32))))
+        for k in range(len(class_names))
+        if 0 < np.sum(labels == k) < len(labels)
+    ]
+    return {
+        "accuracy": float(np.mean(predicted == labels)),
+        "balanced_accuracy": float(np.nanmean(list(recall.values()))),
+        "macro_auc": float(np.mean(aucs)) if aucs else float("nan"),
+        **recall,
+    }
 
 
 @torch.no_grad()
@@ -88,8 +112,9 @@ def fold_scores(net: torch.nn.Module, test: ROISet, class_names: Sequence[str]) 
     return scores(predict(net, test.images), test.labels, class_names)
 
 
-def interval(values: Sequence[float], confidence: float = 0.95, variance_factor: float | None = None
-             ) -> tuple[float, float, float]:  # fmt: skip
+def interval(
+    values: Sequence[float], confidence: float = 0.95, variance_factor: float | None = None
+) -> tuple[float, float, float]:
     """(mean, low, high): a t-interval of the mean over the finite ``values`` (NaN bounds for fewer than 2).
 
     ``variance_factor`` replaces the ``1 / n`` of the variance of the mean: the Nadeau-Bengio correction for
@@ -110,16 +135,33 @@ TASKS = ("lesion_type", "abnormal_vs_normal")
 MAIN_SCORE = {"lesion_type": "balanced_accuracy", "abnormal_vs_normal": "mean_auc_vs_normal"}
 
 
-def train_arm_classifier(dataset, num_classes: int, steps: int, batch_size: int = 32, seed: int = 0,
-                         balanced: bool = False, network: torch.nn.Module | None = None) -> torch.nn.Module:  # fmt: skip
+def train_arm_classifier(
+    dataset,
+    num_classes: int,
+    steps: int,
+    batch_size: int = 32,
+    seed: int = 0,
+    balanced: bool = False,
+    network: torch.nn.Module | None = None,
+) -> torch.nn.Module:
     """The classifier every arm trains: :func:`~monai_roigan.engines.train_roi_classifier` for ``steps`` full batches
     (Adam 1e-3, channels-last), everything random drawn from ``seed``; the global RNGs are left untouched."""
-    return train_roi_classifier(dataset, num_classes, steps=steps, batch_size=batch_size, seed=seed, drop_last=True,
-                                channels_last=True, balanced=balanced, network=network)  # fmt: skip
+    return train_roi_classifier(
+        dataset,
+        num_classes,
+        steps=steps,
+        batch_size=batch_size,
+        seed=seed,
+        drop_last=True,
+        channels_last=True,
+        balanced=balanced,
+        network=network,
+    )
 
 
 def sensitivity_at_specificity(positive: np.ndarray, negative: np.ndarray, specificity: float = 0.9) -> float:
-    """Share of ``positive`` scores above the threshold that keeps ``specificity`` of the ``negative`` scores below it."""
+    """Share of ``positive`` scores above the threshold that keeps ``specificity`` of the ``negative`` scores below
+    it."""
     if len(positive) == 0 or len(negative) == 0:
         return float("nan")
     threshold = np.quantile(negative, specificity, method="higher")
@@ -136,13 +178,19 @@ def normal_scores(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[s
         positive, negative = probs[labels == k, k], probs[normal, k]
         both = np.concatenate([positive, negative])
         truth = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))]).astype(np.float32)
-        out[f"auc_{name}_vs_normal"] = (float(compute_roc_auc(torch.as_tensor(both), torch.as_tensor(truth)))
-                                        if len(positive) and len(negative) else float("nan"))  # fmt: skip
+        out[f"auc_{name}_vs_normal"] = (
+            float(compute_roc_auc(torch.as_tensor(both), torch.as_tensor(truth)))
+            if len(positive) and len(negative)
+            else float("nan")
+        )
         out[f"sens90_{name}"] = sensitivity_at_specificity(positive, negative)
     out["mean_auc_vs_normal"] = float(np.nanmean([out[f"auc_{n}_vs_normal"] for n in class_names]))
     abnormal = (~normal).astype(np.float32)
-    out["abnormal_auc"] = (float(compute_roc_auc(torch.as_tensor(1 - probs[:, -1]), torch.as_tensor(abnormal)))
-                           if 0 < abnormal.sum() < len(abnormal) else float("nan"))  # fmt: skip
+    out["abnormal_auc"] = (
+        float(compute_roc_auc(torch.as_tensor(1 - probs[:, -1]), torch.as_tensor(abnormal)))
+        if 0 < abnormal.sum() < len(abnormal)
+        else float("nan")
+    )
     return out
 
 
@@ -154,8 +202,12 @@ def task_scores(task: str, probs: np.ndarray, labels: np.ndarray, class_names: S
 def metric_names(task: str, class_names: Sequence[str]) -> list[str]:
     if task == "lesion_type":
         return ["accuracy", "balanced_accuracy", "macro_auc", *(f"recall_{n}" for n in class_names)]
-    return ["mean_auc_vs_normal", "abnormal_auc", *(f"auc_{n}_vs_normal" for n in class_names),
-            *(f"sens90_{n}" for n in class_names)]  # fmt: skip
+    return [
+        "mean_auc_vs_normal",
+        "abnormal_auc",
+        *(f"auc_{n}_vs_normal" for n in class_names),
+        *(f"sens90_{n}" for n in class_names),
+    ]
 
 
 def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held_out: ROISet, class_names) -> None:
@@ -165,15 +217,25 @@ def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held
         raise ValueError(f"unknown task(s) {unknown}; expected some of {TASKS}")
     needs_normals = "abnormal_vs_normal" in tasks or bool({"copy_paste", "inserted"} & set(arms))
     if needs_normals and (len(normals_train) == 0 or len(normals_held) == 0):
-        raise ValueError("the abnormal_vs_normal task and the copy_paste and inserted arms need normal-tissue ROIs on both sides: "
-                         "set normal_per_image > 0 (the data must hold normal mammograms)")  # fmt: skip
+        raise ValueError(
+            "the abnormal_vs_normal task and the copy_paste and inserted arms need normal-tissue ROIs on both sides: "
+            "set normal_per_image > 0 (the data must hold normal mammograms)"
+        )
     empty = [n for k, n in enumerate(class_names) if not np.any(held_out.labels == k)]
     if empty:
         raise ValueError(f"the test ROIs hold no ROI of class(es) {empty}")
 
 
-def _fold_sets(train: ROISet, held: ROISet, normal_train: ROISet, normal_held: ROISet, num_classes: int, k: int,
-               seed: int, external: bool):  # fmt: skip
+def _fold_sets(
+    train: ROISet,
+    held: ROISet,
+    normal_train: ROISet,
+    normal_held: ROISet,
+    num_classes: int,
+    k: int,
+    seed: int,
+    external: bool,
+):
     """(lesion training ROIs, normal training ROIs, test ROIs) of each fold.
 
     Held-out folds: the folds split the held-out women; a fold trains on ``train`` and the other folds.
@@ -196,24 +258,46 @@ def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batc
     first = steps // 2 if arm == "two_phase" else steps
     net = train_arm_classifier(dataset, num_classes, first, batch_size, seed, balanced=arm == "oversample")
     if arm == "two_phase":  # fine-tune on the real ROIs only
-        net = train_arm_classifier(arm_dataset("classic", data), num_classes, steps - first, batch_size, seed + 1,
-                                   network=net)  # fmt: skip
+        net = train_arm_classifier(
+            arm_dataset("classic", data), num_classes, steps - first, batch_size, seed + 1, network=net
+        )
     rates = dataset.acceptance_rates() if hasattr(dataset, "acceptance_rates") else {}
     return net, len(dataset), rates
 
 
-def _jobs(train, held_out, normal_train, normal_held_out, class_names, k, repeats, tasks, names, rare, rare_fraction,
-          seed, truncation, source, external, min_confidence):  # fmt: skip
+def _jobs(
+    train,
+    held_out,
+    normal_train,
+    normal_held_out,
+    class_names,
+    k,
+    repeats,
+    tasks,
+    names,
+    rare,
+    rare_fraction,
+    seed,
+    truncation,
+    source,
+    external,
+    min_confidence,
+):
     """``(repeat, fold, task, arm, ArmData, test ROIs)`` of every classifier to train, in the report's order."""
     for repeat in range(repeats):
-        for fold, (lesions, normals, test) in enumerate(_fold_sets(train, held_out, normal_train, normal_held_out,
-                                                                  len(class_names), k, seed + 1000 * repeat, external)):  # fmt: skip
+        for fold, (lesions, normals, test) in enumerate(
+            _fold_sets(
+                train, held_out, normal_train, normal_held_out, len(class_names), k, seed + 1000 * repeat, external
+            )
+        ):
             fold_seed = seed + 1000 * repeat + fold
             lesions = _keep_rare_share(lesions, rare, rare_fraction, fold_seed)
             for task in tasks:
                 with_normal = task == "abnormal_vs_normal"
                 task_test = test if with_normal else test.subset(test.labels < len(class_names))
-                data = ArmData(lesions, normals, source, class_names, with_normal, fold_seed, truncation, min_confidence)
+                data = ArmData(
+                    lesions, normals, source, class_names, with_normal, fold_seed, truncation, min_confidence
+                )
                 for arm in names:
                     yield repeat, fold, task, arm, data, task_test
 
@@ -255,7 +339,8 @@ def run_downstream(
             Below 1 this is fair only if the generator was trained without the same women; otherwise the
             synthetic arms carry information the other arms were denied (the report says so).
         steps, batch_size: classifier optimisation steps and batch size (the same in every arm).
-        truncation: latent scale psi of the synthetic ROIs (as evaluation and inference; the bundle default 1.0 is the full range).
+        truncation: latent scale psi of the synthetic ROIs (as evaluation and inference; the bundle default 1.0 is the
+        full range).
         seed: seed of the folds, the subsampling, the classifiers and the synthetic ROIs.
         normal_train, normal_held_out: normal-tissue ROIs of the training and the held-out women (label K).
         tasks: some of :data:`TASKS`.
@@ -281,30 +366,69 @@ def run_downstream(
         check_inserted_source(source)
     rare = [list(class_names).index(n) for n in rare_classes]
     rows = []
-    jobs = _jobs(train, held_out, normal_train, normal_held_out, class_names, k, repeats, tasks, names, rare,
-                 rare_fraction, seed, truncation, source, external, check_min_confidence(min_confidence))  # fmt: skip
+    jobs = _jobs(
+        train,
+        held_out,
+        normal_train,
+        normal_held_out,
+        class_names,
+        k,
+        repeats,
+        tasks,
+        names,
+        rare,
+        rare_fraction,
+        seed,
+        truncation,
+        source,
+        external,
+        check_min_confidence(min_confidence),
+    )
     total = repeats * k * len(tasks) * len(names)
-    for repeat, fold, task, arm, data, task_test in progress(jobs, "downstream classifiers", total, logger,
-                                                             "classifiers"):  # fmt: skip
+    for repeat, fold, task, arm, data, task_test in progress(
+        jobs, "downstream classifiers", total, logger, "classifiers"
+    ):
         start = time.perf_counter()
         with_normal = task == "abnormal_vs_normal"
         net, size, rates = _fold_classifier(arm, data, len(class_names) + with_normal, steps, batch_size, data.seed)
         probs = predict(net, task_test.images)
-        rows.append({"task": task, "repeat": repeat, "fold": fold, "arm": arm, "train_rois": size,
-                     "real_train_rois": len(data.real()), "test_rois": len(task_test),
-                     **task_scores(task, probs, task_test.labels, class_names),
-                     **{f"accepted_{name}": rates.get(name, float("nan")) for name in class_names}})  # fmt: skip
-        logger.info(f"repeat {repeat + 1}/{repeats}, fold {fold + 1}/{k}, {task}, {arm}: "
-                    f"{MAIN_SCORE[task]} {rows[-1][MAIN_SCORE[task]]:.3f} ({time.perf_counter() - start:.0f} s)")  # fmt: skip
-    setup = {"generator": "none (no synthetic arm)" if source is None else source.describe(),
-             "held_out_source": held_out_source, "k": k, "repeats": repeats, "steps": steps, "batch_size": batch_size,
-             "truncation": truncation, "rare_classes": list(rare_classes), "rare_fraction": rare_fraction,
-             "normal_test_rois": len(normal_held_out), "external": external, "min_confidence": min_confidence}  # fmt: skip
+        rows.append(
+            {
+                "task": task,
+                "repeat": repeat,
+                "fold": fold,
+                "arm": arm,
+                "train_rois": size,
+                "real_train_rois": len(data.real()),
+                "test_rois": len(task_test),
+                **task_scores(task, probs, task_test.labels, class_names),
+                **{f"accepted_{name}": rates.get(name, float("nan")) for name in class_names},
+            }
+        )
+        logger.info(
+            f"repeat {repeat + 1}/{repeats}, fold {fold + 1}/{k}, {task}, {arm}: "
+            f"{MAIN_SCORE[task]} {rows[-1][MAIN_SCORE[task]]:.3f} ({time.perf_counter() - start:.0f} s)"
+        )
+    setup = {
+        "generator": "none (no synthetic arm)" if source is None else source.describe(),
+        "held_out_source": held_out_source,
+        "k": k,
+        "repeats": repeats,
+        "steps": steps,
+        "batch_size": batch_size,
+        "truncation": truncation,
+        "rare_classes": list(rare_classes),
+        "rare_fraction": rare_fraction,
+        "normal_test_rois": len(normal_held_out),
+        "external": external,
+        "min_confidence": min_confidence,
+    }
     return _write_downstream(Path(output_dir), rows, tasks, names, class_names, setup)
 
 
 def _text(mean: float, low: float, high: float, lowest: float = 0.0) -> str:
-    """"mean [low, high]" with the bounds clipped to [lowest, 1] (every score is in [0, 1], a difference in [-1, 1])."""
+    """ "mean [low, high]" with the bounds clipped to [lowest, 1] (every score is in [0, 1], a difference in [-1,
+    1])."""
     return f"{mean:.3f} [{max(low, lowest):.3f}, {min(high, 1.0):.3f}]"
 
 
@@ -314,8 +438,9 @@ def _summaries(rows: list[dict], arms: Sequence[str], metrics: list[str]) -> tup
     for arm in arms:
         ranges = {m: interval([r[m] for r in rows if r["arm"] == arm]) for m in metrics}
         table.append({"arm": arm, **{m: _text(*r) for m, r in ranges.items()}})
-        numbers.append({"arm": arm, **{f"{m}_{part}": v for m, r in ranges.items()
-                                       for part, v in zip(("mean", "low", "high"), r)}})  # fmt: skip
+        numbers.append(
+            {"arm": arm, **{f"{m}_{part}": v for m, r in ranges.items() for part, v in zip(("mean", "low", "high"), r)}}
+        )
     return table, numbers
 
 
@@ -346,8 +471,12 @@ def verdict(rows: list[dict], arms: Sequence[str], metric: str) -> list[dict]:
 def _task_section(task: str, rows: list[dict], arms: Sequence[str], class_names: Sequence[str]) -> list[str]:
     metrics = metric_names(task, class_names)
     table, _ = _summaries(rows, arms, metrics)
-    return [f"## {task}: every arm, mean over folds and repeats, 95% t-interval (bounds clipped to [0, 1])", "",
-            markdown_table(table, ["arm", *metrics], ["arm", *(m.replace("_", " ") for m in metrics)]), ""]  # fmt: skip
+    return [
+        f"## {task}: every arm, mean over folds and repeats, 95% t-interval (bounds clipped to [0, 1])",
+        "",
+        markdown_table(table, ["arm", *metrics], ["arm", *(m.replace("_", " ") for m in metrics)]),
+        "",
+    ]
 
 
 def _acceptance(rows: list[dict], class_names: Sequence[str], setup: dict) -> list[str]:
@@ -357,13 +486,21 @@ def _acceptance(rows: list[dict], class_names: Sequence[str], setup: dict) -> li
         return []
     rates = {n: [r[f"accepted_{n}"] for r in filtered if np.isfinite(r[f"accepted_{n}"])] for n in class_names}
     shown = ", ".join(f"{n} {np.mean(v):.2f}" if v else f"{n} (none asked)" for n, v in rates.items())
-    return [f"- Sample filter (`synthetic_filtered`): synthetic ROIs kept when a classifier fitted on the fold's real "
-            f"lesion ROIs gives their class at least {setup['min_confidence']:g}; accepted per class, mean over "
-            f"classifiers: {shown}"]  # fmt: skip
+    return [
+        f"- Sample filter (`synthetic_filtered`): synthetic ROIs kept when a classifier fitted on the fold's real "
+        f"lesion ROIs gives their class at least {setup['min_confidence']:g}; accepted per class, mean over "
+        f"classifiers: {shown}"
+    ]
 
 
-def _write_downstream(output_dir: Path, rows: list[dict], tasks: Sequence[str], arms: Sequence[str],
-                      class_names: Sequence[str], setup: dict) -> Path:  # fmt: skip
+def _write_downstream(
+    output_dir: Path,
+    rows: list[dict],
+    tasks: Sequence[str],
+    arms: Sequence[str],
+    class_names: Sequence[str],
+    setup: dict,
+) -> Path:
     """``downstream.md``, ``downstream_folds.csv`` and ``downstream_summary.csv`` in ``output_dir``."""
     output_dir.mkdir(parents=True, exist_ok=True)
     write_csv(output_dir / "downstream_folds.csv", rows)
@@ -374,35 +511,57 @@ def _write_downstream(output_dir: Path, rows: list[dict], tasks: Sequence[str], 
     write_csv(output_dir / "downstream_summary.csv", summary)
     caveat = []
     if setup["rare_fraction"] < 1:
-        caveat = ["", f"**Caveat:** rare classes were subsampled to {setup['rare_fraction']:.0%} of their training "
-                  "women. Unless the generator was trained without the same women, the synthetic arms carry "
-                  "information that the other arms were denied, and the comparison favours them."]  # fmt: skip
+        caveat = [
+            "",
+            f"**Caveat:** rare classes were subsampled to {setup['rare_fraction']:.0%} of their training "
+            "women. Unless the generator was trained without the same women, the synthetic arms carry "
+            "information that the other arms were denied, and the comparison favours them.",
+        ]
     lines = ["# Downstream experiment: does synthesis beat what a researcher would do without it?", ""]
     for task in tasks:
         of_task = [r for r in rows if r["task"] == task]
-        lines += [f"## Verdict, {task} ({MAIN_SCORE[task].replace('_', ' ')})", "",
-                  markdown_table(verdict(of_task, arms, MAIN_SCORE[task]), ["arm", "against", "difference", "verdict"],
-                                 ["synthetic arm", "best non-synthetic arm", "paired difference [95% interval]",
-                                  "verdict"]), ""]  # fmt: skip
+        lines += [
+            f"## Verdict, {task} ({MAIN_SCORE[task].replace('_', ' ')})",
+            "",
+            markdown_table(
+                verdict(of_task, arms, MAIN_SCORE[task]),
+                ["arm", "against", "difference", "verdict"],
+                ["synthetic arm", "best non-synthetic arm", "paired difference [95% interval]", "verdict"],
+            ),
+            "",
+        ]
     lines += [
         f"- Generator: {setup['generator']} (truncation psi {setup['truncation']})",
-        (f"- Test set: {setup['held_out_source']}, whole, for every classifier; {setup['k']}-fold by woman over the "
-         f"training ROIs, {setup['repeats']} repeat(s)" if setup["external"] else
-         f"- Test folds: {setup['k']}-fold over {setup['held_out_source']}, by woman, {setup['repeats']} repeat(s)")
-        + f"; {setup['normal_test_rois']} normal-tissue test ROIs; neither the generator nor any classifier saw a test woman",
+        (
+            f"- Test set: {setup['held_out_source']}, whole, for every classifier; {setup['k']}-fold by woman over the "
+            f"training ROIs, {setup['repeats']} repeat(s)"
+            if setup["external"]
+            else f"- Test folds: {setup['k']}-fold over {setup['held_out_source']}, by woman, "
+            f"{setup['repeats']} repeat(s)"
+        )
+        + f"; {setup['normal_test_rois']} normal-tissue test ROIs; "
+        + "neither the generator nor any classifier saw a test woman",
         "- Training per fold: the generator's training ROIs plus the other folds' held-out ROIs; rare classes "
         f"{setup['rare_classes']} kept at {setup['rare_fraction']:.0%} of their women",
         f"- Classifier: ROIClassifier, Adam 1e-3, {setup['steps']} steps of batch {setup['batch_size']}, the same seed "
         "per fold in every arm (arms: monai_roigan.evaluation.arms)",
         "- Intervals of differences: paired over folds and repeats, variance factor 1/(k r) + n_test/n_train "
         "(Nadeau and Bengio), clipped to [-1, 1]. Each is a 95% interval on its own: with several synthetic arms "
-        "and tasks, about one comparison in twenty crosses 0 by chance alone", *_acceptance(rows, class_names, setup),
-        *caveat, ""]  # fmt: skip
+        "and tasks, about one comparison in twenty crosses 0 by chance alone",
+        *_acceptance(rows, class_names, setup),
+        *caveat,
+        "",
+    ]
     for task in tasks:
         lines += _task_section(task, [r for r in rows if r["task"] == task], arms, class_names)
     lines += ["Per fold: `downstream_folds.csv`; numbers: `downstream_summary.csv`.", ""]
     report = output_dir / "downstream.md"
     report.write_text("\n".join(lines), encoding="utf-8")
-    logger.info("downstream: wrote %s, %s and %s in %s", report.name, "downstream_folds.csv", "downstream_summary.csv",
-                output_dir)  # fmt: skip
+    logger.info(
+        "downstream: wrote %s, %s and %s in %s",
+        report.name,
+        "downstream_folds.csv",
+        "downstream_summary.csv",
+        output_dir,
+    )
     return report

@@ -98,22 +98,37 @@ def matched_subset(candidate: ROISet, like: ROISet, rng: np.random.Generator) ->
     return candidate.subset(np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, int))
 
 
-def _synthetic_set(generator, num_classes: int, num_per_class: int, seed: int, latent_distribution: str,
-                   truncation: float) -> ROISet:  # fmt: skip
-    images = [synthesize(generator, label, range(num_per_class), seed, latent_distribution, truncation)
-              for label in progress(range(num_classes), "synthetic ROIs", logger=logger, unit="classes")]  # fmt: skip
+def _synthetic_set(
+    generator, num_classes: int, num_per_class: int, seed: int, latent_distribution: str, truncation: float
+) -> ROISet:
+    images = [
+        synthesize(generator, label, range(num_per_class), seed, latent_distribution, truncation)
+        for label in progress(range(num_classes), "synthetic ROIs", logger=logger, unit="classes")
+    ]
     labels = np.repeat(np.arange(num_classes), num_per_class)
     return ROISet(torch.cat(images).numpy(), labels, np.array(["synthetic"] * len(labels)))
 
 
-def _judges(train: ROISet, encoder: str | PathLike | None, brisque_model: str | PathLike | None,
-            classifier_epochs: int, seed: int) -> Judges:  # fmt: skip
+def _judges(
+    train: ROISet,
+    encoder: str | PathLike | None,
+    brisque_model: str | PathLike | None,
+    classifier_epochs: int,
+    seed: int,
+) -> Judges:
     augmented = train.dihedral()
-    classifier = train_roi_classifier(roi_items(torch.as_tensor(augmented.images), augmented.labels),
-                                      int(augmented.labels.max()) + 1, epochs=classifier_epochs, seed=seed,
-                                      input_size=augmented.images.shape[-1])  # fmt: skip
+    classifier = train_roi_classifier(
+        roi_items(torch.as_tensor(augmented.images), augmented.labels),
+        int(augmented.labels.max()) + 1,
+        epochs=classifier_epochs,
+        seed=seed,
+        input_size=augmented.images.shape[-1],
+    )
     if encoder is None:
-        encode, described = functools.partial(domain_features, classifier), "domain encoder (ROI classifier trained on the training ROIs, 64 features)"
+        encode, described = (
+            functools.partial(domain_features, classifier),
+            "domain encoder (ROI classifier trained on the training ROIs, 64 features)",
+        )
     else:
         file_encoder = FileEncoder(encoder)
         encode, described = file_encoder, file_encoder.description()
@@ -129,11 +144,20 @@ def _per_image_rows(sets: EvaluationSets, judges: Judges, class_names: Sequence[
     rows = []
     for name in progress(("synthetic", "floor", "noise"), "per-image metrics", logger=logger, unit="sets"):
         candidate = getattr(sets, name)
-        scored = per_image_quality(candidate.images, candidate.labels, ref.images, ref.labels, judges.niqe_model,
-                                   judges.brisque_model, pairing="nearest", seed=seed)  # fmt: skip
+        scored = per_image_quality(
+            candidate.images,
+            candidate.labels,
+            ref.images,
+            ref.labels,
+            judges.niqe_model,
+            judges.brisque_model,
+            pairing="nearest",
+            seed=seed,
+        )
         rows += [{"set": name, "pairing": "nearest", **r} for r in scored]
-    random_rows = reference_metrics(sets.synthetic.images, sets.synthetic.labels, ref.images, ref.labels,
-                                    pairing="random", seed=seed)  # fmt: skip
+    random_rows = reference_metrics(
+        sets.synthetic.images, sets.synthetic.labels, ref.images, ref.labels, pairing="random", seed=seed
+    )
     no_reference = {r["index"]: {k: r[k] for k in ("piqe", "niqe", "brisque")} for r in rows if r["set"] == "synthetic"}
     rows += [{"set": "synthetic", "pairing": "random", **r, **no_reference[r["index"]]} for r in random_rows]
     for row in rows:
@@ -141,28 +165,45 @@ def _per_image_rows(sets: EvaluationSets, judges: Judges, class_names: Sequence[
     return rows
 
 
-def _set_rows(sets: EvaluationSets, judges: Judges, class_names: Sequence[str], gs_repeats: int,
-              seed: int) -> list[dict]:  # fmt: skip
+def _set_rows(
+    sets: EvaluationSets, judges: Judges, class_names: Sequence[str], gs_repeats: int, seed: int
+) -> list[dict]:
     """Set-level rows per class and for all classes: synthetic (size-matched to the floor and all), floor, noise."""
     rows = []
     rng = np.random.default_rng(seed)
-    for label, name in progress([*enumerate(class_names), (None, "all classes")], "set-level metrics", logger=logger,
-                                unit="classes"):  # fmt: skip
+    for label, name in progress(
+        [*enumerate(class_names), (None, "all classes")], "set-level metrics", logger=logger, unit="classes"
+    ):
         pick = (lambda s: s) if label is None else (lambda s, k=label: s.of_class(k))
-        floor, reference, synthetic = pick(sets.floor), pick(sets.reference), pick(sets.synthetic)
+        floor = pick(sets.floor)
+        reference = pick(sets.reference)
+        synthetic = pick(sets.synthetic)
         matched = matched_subset(synthetic, floor, rng)  # the floor's size and class mix
-        candidates = {"synthetic (size of floor)": matched, "synthetic (all)": synthetic, "real vs real (floor)": floor,
-                      "noise (ceiling)": pick(sets.noise)}  # fmt: skip
+        candidates = {
+            "synthetic (size of floor)": matched,
+            "synthetic (all)": synthetic,
+            "real vs real (floor)": floor,
+            "noise (ceiling)": pick(sets.noise),
+        }
         for kind, candidate in candidates.items():
-            scores = compare_sets(candidate.images, candidate.labels, reference.images, judges.encode,
-                                  judges.classifier, gs_repeats=gs_repeats, seed=seed)  # fmt: skip
+            scores = compare_sets(
+                candidate.images,
+                candidate.labels,
+                reference.images,
+                judges.encode,
+                judges.classifier,
+                gs_repeats=gs_repeats,
+                seed=seed,
+            )
             rows.append({"class_name": name, "set": kind, **scores})
     return rows
 
 
 def _split_held_out(held_out: ROISet, seed: int) -> tuple[ROISet, ROISet]:
     """(floor half A, reference half B) of the held-out ROIs, split by mammogram and stratified by class."""
-    items = [{"group": g, "label": int(y), "index": i} for i, (g, y) in enumerate(zip(held_out.groups, held_out.labels))]
+    items = [
+        {"group": g, "label": int(y), "index": i} for i, (g, y) in enumerate(zip(held_out.groups, held_out.labels))
+    ]
     reference, floor = split_by_groups(items, holdout_groups(held_out.groups, held_out.labels, 0.5, seed))
     return tuple(held_out.subset(np.array([i["index"] for i in part], dtype=int)) for part in (floor, reference))
 
@@ -179,15 +220,23 @@ def one_vs_rest_aucs(classifier: torch.nn.Module, rois: ROISet, num_classes: int
     return out
 
 
-def synthetic_teaches(synthetic: ROISet, held_out: ROISet, real_judge: torch.nn.Module, num_classes: int,
-                      epochs: int, seed: int) -> list[dict]:  # fmt: skip
+def synthetic_teaches(
+    synthetic: ROISet, held_out: ROISet, real_judge: torch.nn.Module, num_classes: int, epochs: int, seed: int
+) -> list[dict]:
     """Train on synthetic, test on real: per class, the one-vs-rest AUC on the held-out real ROIs of a classifier
     trained on the synthetic ROIs only, beside that of the classifier trained on the real training ROIs. A class
     the generator cannot teach scores near 0.5."""
-    student = train_roi_classifier(roi_items(torch.as_tensor(synthetic.images), synthetic.labels), num_classes,
-                                   epochs=epochs, seed=seed, input_size=synthetic.images.shape[-1])  # fmt: skip
+    student = train_roi_classifier(
+        roi_items(torch.as_tensor(synthetic.images), synthetic.labels),
+        num_classes,
+        epochs=epochs,
+        seed=seed,
+        input_size=synthetic.images.shape[-1],
+    )
     taught, real = one_vs_rest_aucs(student, held_out, num_classes), one_vs_rest_aucs(real_judge, held_out, num_classes)
-    return [{"label": k, "synthetic_trained_auc": a, "real_trained_auc": b} for k, (a, b) in enumerate(zip(taught, real))]
+    return [
+        {"label": k, "synthetic_trained_auc": a, "real_trained_auc": b} for k, (a, b) in enumerate(zip(taught, real))
+    ]
 
 
 def evaluate_generator(
@@ -231,8 +280,11 @@ def evaluate_generator(
     sets = EvaluationSets(synthetic, train, floor, reference, noise_like(floor, seed))
     _step(2, f"fitting the judges on {len(train)} training ROIs (classifier: {classifier_epochs} epochs; NIQE)")
     judges = _judges(train, encoder, brisque_model, classifier_epochs, seed)
-    _step(3, f"per-image metrics of {len(synthetic)} synthetic, {len(floor)} floor and {len(floor)} noise ROIs "
-             f"against {len(reference)} reference ROIs")  # fmt: skip
+    _step(
+        3,
+        f"per-image metrics of {len(synthetic)} synthetic, {len(floor)} floor and {len(floor)} noise ROIs "
+        f"against {len(reference)} reference ROIs",
+    )
     per_image = _per_image_rows(sets, judges, class_names, seed)
     _step(4, f"set-level metrics (FID, KID, precision/recall, GS with {gs_repeats} repeats, MS-SSIM, fidelity)")
     set_level = _set_rows(sets, judges, class_names, gs_repeats, seed)
@@ -240,9 +292,18 @@ def evaluate_generator(
     memorization = memorization_check(synthetic.images, train.dihedral().images, held_out.images)
     _step(6, f"train on synthetic, test on real ({classifier_epochs} epochs)")
     teaches = synthetic_teaches(synthetic, held_out, judges.classifier, len(class_names), classifier_epochs, seed)
-    context = {"generator": source.describe(), "held_out_source": held_out_source, "truncation": truncation,
-               "seed": seed, "num_per_class": num_per_class, "table_images": table_images, "encoder": judges.encoder,
-               "brisque": judges.brisque, "class_names": list(class_names), "teaches": teaches}  # fmt: skip
+    context = {
+        "generator": source.describe(),
+        "held_out_source": held_out_source,
+        "truncation": truncation,
+        "seed": seed,
+        "num_per_class": num_per_class,
+        "table_images": table_images,
+        "encoder": judges.encoder,
+        "brisque": judges.brisque,
+        "class_names": list(class_names),
+        "teaches": teaches,
+    }
     _step(7, f"writing the report into {output_dir}")
     report = write_report(Path(output_dir), sets, per_image, set_level, memorization, context)
     logger.info("evaluation: done in %.0f s; report %s", time.perf_counter() - started, report)

@@ -35,8 +35,14 @@ from monai_roigan.engines.events import ScoreEvents, ensure_score_events
 from monai_roigan.utils.errors import CheckpointError
 from monai_roigan.utils.safe_load import load_state_file
 
-__all__ = ["RNGStates", "GanCheckpointSaver", "GanCheckpointLoader", "latest_checkpoint", "load_checkpoint",
-           "training_objects"]  # fmt: skip
+__all__ = [
+    "RNGStates",
+    "GanCheckpointSaver",
+    "GanCheckpointLoader",
+    "latest_checkpoint",
+    "load_checkpoint",
+    "training_objects",
+]
 
 _PATTERN = re.compile(r"^checkpoint_(\d+)\.pt$")
 
@@ -56,10 +62,14 @@ class RNGStates:
         version, words, gauss = random.getstate()
         state = {
             "torch": torch.get_rng_state(),
-            "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                      "has_gauss": int(has_gauss), "cached": float(cached)},  # fmt: skip
-            "python": {"version": int(version), "words": torch.tensor(words, dtype=torch.int64),
-                       "gauss": gauss},  # fmt: skip
+            "numpy": {
+                "name": name,
+                "keys": torch.from_numpy(keys.astype(np.int64)),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached": float(cached),
+            },
+            "python": {"version": int(version), "words": torch.tensor(words, dtype=torch.int64), "gauss": gauss},
             "generators": {k: g.get_state() for k, g in self.generators.items()},
         }
         if torch.cuda.is_available():
@@ -70,7 +80,9 @@ class RNGStates:
         # a checkpoint loaded with map_location="cuda" has its RNG byte tensors on the GPU; RNGs need them on the CPU
         torch.set_rng_state(state["torch"].cpu())
         n = state["numpy"]
-        np.random.set_state((n["name"], n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+        np.random.set_state(
+            (n["name"], n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"])
+        )
         p = state["python"]
         random.setstate((p["version"], tuple(int(w) for w in p["words"].cpu()), p["gauss"]))
         for key, value in state["generators"].items():
@@ -152,7 +164,9 @@ class GanCheckpointSaver:
     ):
         self.save_dir = Path(save_dir)
         self.save_dict = dict(save_dict)
-        self.save_interval, self.n_saved, self.n_best = int(save_interval), int(n_saved), int(n_best)
+        self.save_interval = int(save_interval)
+        self.n_saved = int(n_saved)
+        self.n_best = int(n_best)
         self.key_metric_name = key_metric_name
         self.saver = DiskSaver(str(self.save_dir), atomic=True, require_empty=False, create_dir=True)
         self.best: Checkpoint | None = None
@@ -160,15 +174,22 @@ class GanCheckpointSaver:
 
     def attach(self, engine: Engine) -> None:
         to_save = training_objects(self.save_dict, engine)
-        latest = Checkpoint(to_save, self.saver, filename_prefix="", n_saved=self.n_saved, global_step_transform=_iteration)
+        latest = Checkpoint(
+            to_save, self.saver, filename_prefix="", n_saved=self.n_saved, global_step_transform=_iteration
+        )
         if self.save_interval > 0:
             engine.add_event_handler(Events.ITERATION_COMPLETED(every=self.save_interval), latest)
         engine.add_event_handler(Events.COMPLETED, latest)
         if self.n_best > 0:
             self.best = Checkpoint(
-                dict(to_save), self.saver, filename_prefix="best", n_saved=self.n_best, global_step_transform=_iteration,
-                score_function=lambda e: float(e.state.metrics[self.key_metric_name]), score_name=self.key_metric_name,
-            )  # fmt: skip
+                dict(to_save),
+                self.saver,
+                filename_prefix="best",
+                n_saved=self.n_best,
+                global_step_transform=_iteration,
+                score_function=lambda e: float(e.state.metrics[self.key_metric_name]),
+                score_name=self.key_metric_name,
+            )
             ensure_score_events(engine)
             engine.add_event_handler(ScoreEvents.SCORED, self.save_best)
             engine.add_event_handler(Events.STARTED, self._arm_reload)
@@ -195,7 +216,9 @@ class GanCheckpointSaver:
         if engine.state.iteration == 0:
             return  # a fresh run
         pattern = re.compile(rf"^best_checkpoint_\d+_{re.escape(self.key_metric_name)}=(-?[\d.]+)\.pt$")
-        found = sorted((float(m.group(1)), p.name) for p in self.save_dir.glob("best_*.pt") if (m := pattern.match(p.name)))
+        found = sorted(
+            (float(m.group(1)), p.name) for p in self.save_dir.glob("best_*.pt") if (m := pattern.match(p.name))
+        )
         self.best.load_state_dict({"_saved": found})
         if found:
             engine.state.best_checkpoint = str(self.save_dir / found[-1][1])
@@ -217,7 +240,9 @@ class GanCheckpointLoader:
     """
 
     def __init__(self, save_dir: str | PathLike, save_dict: Mapping, map_location="cpu"):
-        self.save_dir, self.save_dict, self.map_location = Path(save_dir), dict(save_dict), map_location
+        self.save_dir = Path(save_dir)
+        self.save_dict = dict(save_dict)
+        self.map_location = map_location
         self.logger = logging.getLogger("monai_roigan.checkpoint")
 
     def attach(self, engine: Engine) -> None:

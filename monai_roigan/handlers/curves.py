@@ -28,7 +28,9 @@ class TrainingCurves:
         keys: Sequence[str] = ("g_loss", "d_loss", "d_real_acc", "d_fake_acc"),
         smooth: int = 25,
     ):
-        self.output_dir, self.keys, self.smooth = Path(output_dir), tuple(keys), smooth
+        self.output_dir = Path(output_dir)
+        self.keys = tuple(keys)
+        self.smooth = smooth
         self.rows: list[list[float]] = []
 
     def attach(self, engine: Engine) -> None:

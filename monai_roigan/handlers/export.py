@@ -46,7 +46,10 @@ class ExportGenerator:
     """
 
     def __init__(self, network: torch.nn.Module, path: str | PathLike, from_best: bool = True, key: str = "ema"):
-        self.network, self.path, self.from_best, self.key = network, Path(path), bool(from_best), key
+        self.network = network
+        self.path = Path(path)
+        self.from_best = bool(from_best)
+        self.key = key
         self.logger = logging.getLogger("monai_roigan.export")
 
     def _best_state(self, engine: Engine | None) -> dict | None:

@@ -35,7 +35,9 @@ class NonFiniteGuard:
 
     def attach(self, engine: Engine) -> None:
         model_completed = engine.has_registered_events(IterationEvents.MODEL_COMPLETED)
-        engine.add_event_handler(IterationEvents.MODEL_COMPLETED if model_completed else Events.ITERATION_COMPLETED, self)
+        engine.add_event_handler(
+            IterationEvents.MODEL_COMPLETED if model_completed else Events.ITERATION_COMPLETED, self
+        )
 
     def __call__(self, engine: Engine) -> None:
         output = engine.state.output

@@ -65,7 +65,9 @@ class GeneratorQuality:
         summary_writer=None,
         seed: int = 4321,
     ):
-        self.network, self.num_classes, self.interval = network, int(num_classes), int(interval)
+        self.network = network
+        self.num_classes = int(num_classes)
+        self.interval = int(interval)
         self.conditional, self.summary_writer = conditional, summary_writer
         self.classifier_epochs, self.seed = classifier_epochs, seed
         self.real = torch.stack([torch.as_tensor(item["image"]).float() for item in datalist])
@@ -89,14 +91,20 @@ class GeneratorQuality:
 
     def _due(self, engine: Engine, iteration: int) -> bool:
         """Score every ``interval`` iterations and at the last one (so every score exists before ``COMPLETED``)."""
-        last = engine.state.epoch_length is not None and iteration == engine.state.epoch_length * engine.state.max_epochs
+        last = (
+            engine.state.epoch_length is not None and iteration == engine.state.epoch_length * engine.state.max_epochs
+        )
         return last or (self.interval > 0 and iteration % self.interval == 0)
 
     def fit_classifier(self, engine: Engine | None = None) -> None:
         if self.classifier is None:
-            self.classifier = train_roi_classifier(roi_items(self.real, self.labels), self.num_classes,
-                                                   epochs=self.classifier_epochs, seed=self.seed,
-                                                   input_size=self.real.shape[-1])  # fmt: skip
+            self.classifier = train_roi_classifier(
+                roi_items(self.real, self.labels),
+                self.num_classes,
+                epochs=self.classifier_epochs,
+                seed=self.seed,
+                input_size=self.real.shape[-1],
+            )
 
     def score(self) -> dict[str, float]:
         """Per-class and mean fidelity and MS-SSIM gap, and ``quality`` (the worst class's fidelity - gap)."""

@@ -47,7 +47,9 @@ class FixedNoiseSamples:
         summary_writer=None,
     ):
         self.network, self.class_names = network, list(class_names)
-        self.output_dir, self.per_class, self.interval = Path(output_dir), per_class, interval
+        self.output_dir = Path(output_dir)
+        self.per_class = per_class
+        self.interval = interval
         self.writer = summary_writer
         count = per_class * len(self.class_names)
         self.z = sample_latent(count, latent_dim, latent_distribution, torch.Generator().manual_seed(seed))

@@ -11,7 +11,8 @@ __all__ = ["NullSummaryWriter", "rank_zero_summary_writer"]
 
 
 class NullSummaryWriter:
-    """Accepts every ``SummaryWriter`` call (``add_scalar``, ``add_image``, ``flush``, ``close``...) and does nothing."""
+    """Accepts every ``SummaryWriter`` call (``add_scalar``, ``add_image``, ``flush``, ``close``...) and does
+    nothing."""
 
     def __getattr__(self, name: str):
         return lambda *args, **kwargs: None

@@ -49,7 +49,9 @@ class AdversarialLoss:
         if loss_type not in LOSS_TYPES:
             raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
         self.loss_type, self.smoothing = loss_type, smoothing
-        self.real_range, self.fake_range, self.flip_prob = real_range, fake_range, flip_prob
+        self.real_range = real_range
+        self.fake_range = fake_range
+        self.flip_prob = flip_prob
         self.rng = rng
 
     def _uniform(self, like: torch.Tensor, value_range: tuple[float, float] | None, default: float) -> torch.Tensor:

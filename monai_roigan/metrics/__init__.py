@@ -15,13 +15,13 @@ from .brisque import BRISQUEModel, brisque, brisque_features, brisque_scores, fi
 from .distribution import domain_features, frechet_distance, kernel_distance, precision_recall
 from .diversity import mean_pairwise_msssim
 from .encoders import FileEncoder
+from .fidelity import class_fidelity
 from .geometry import geometry_score, relative_living_times
 from .memorization import memorization_check
 from .niqe import NIQEModel, fit_niqe_model, niqe
 from .piqe import piqe, piqe_maps, piqe_scores, quality_band
 from .quality_table import PER_IMAGE_COLUMNS, SET_COLUMNS, compare_sets, per_image_quality
 from .reference import REFERENCE_METRICS, nearest_indices, pair_metrics, reference_metrics
-from .fidelity import class_fidelity
 
 __all__ = [
     "BRISQUEModel",

@@ -91,7 +91,9 @@ class BRISQUEModel:
 
     def scale(self, features: np.ndarray) -> np.ndarray:
         """(36,) raw features -> scaled as ``svm-scale -r`` does (see the module docstring)."""
-        x, lo, hi = np.asarray(features, dtype=np.float64), self.feature_min, self.feature_max
+        x = np.asarray(features, dtype=np.float64)
+        lo = self.feature_min
+        hi = self.feature_max
         usable = np.isfinite(lo) & np.isfinite(hi) & (lo != hi)
         with np.errstate(divide="ignore", invalid="ignore"):
             scaled = self.lower + (self.upper - self.lower) * (x - lo) / (hi - lo)
@@ -116,8 +118,11 @@ def _number(path, line_number: int, text: str, what: str) -> float:
 
 def _index(path, line_number: int, text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= BRISQUE_FEATURES:
-        raise ModelFileError(path, f"line {line_number}: feature index {text!r} is not in 1..{BRISQUE_FEATURES} "
-                                    f"(BRISQUE has {BRISQUE_FEATURES} features)")  # fmt: skip
+        raise ModelFileError(
+            path,
+            f"line {line_number}: feature index {text!r} is not in 1..{BRISQUE_FEATURES} "
+            f"(BRISQUE has {BRISQUE_FEATURES} features)",
+        )
     return int(text)
 
 

@@ -49,8 +49,9 @@ def _unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     d = x.shape[1]
     kxx, kyy, kxy = ((a @ b.T / d + 1.0) ** 3 for a, b in ((x, x), (y, y), (x, y)))
     m, n = len(x), len(y)
-    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-                 - 2.0 * kxy.mean())  # fmt: skip
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2.0 * kxy.mean()
+    )
 
 
 def kernel_distance(real, fake, subsets: int = 50, subset_size: int = 100, seed: int = 0) -> tuple[float, float]:
@@ -59,7 +60,9 @@ def kernel_distance(real, fake, subsets: int = 50, subset_size: int = 100, seed:
     size = min(subset_size, len(real), len(fake))
     rng = np.random.default_rng(seed)
     values = [
-        _unbiased_mmd2(real[rng.choice(len(real), size, replace=False)], fake[rng.choice(len(fake), size, replace=False)])
+        _unbiased_mmd2(
+            real[rng.choice(len(real), size, replace=False)], fake[rng.choice(len(fake), size, replace=False)]
+        )
         for _ in range(subsets)
     ]
     return float(np.mean(values)), float(np.std(values))

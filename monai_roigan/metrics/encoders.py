@@ -84,8 +84,11 @@ def encoder_file_kind(path: str | PathLike) -> str:
         return "torchscript"
     if "archive_format" in entries and any(name.startswith("models/") for name in entries):
         return "export"
-    raise ModelFileError(path, "a zip archive, but neither a TorchScript archive (torch.jit.save) nor a torch.export "
-                                "program (torch.export.save); pickled modules and state dicts are refused")  # fmt: skip
+    raise ModelFileError(
+        path,
+        "a zip archive, but neither a TorchScript archive (torch.jit.save) nor a torch.export "
+        "program (torch.export.save); pickled modules and state dicts are refused",
+    )
 
 
 def _check_export_archive(path: Path) -> None:
@@ -93,15 +96,15 @@ def _check_export_archive(path: Path) -> None:
     with zipfile.ZipFile(path) as archive:
         for entry, name in _entries(archive).items():
             if entry.startswith(_COMPILED):
-                raise ModelFileError(path, f"holds compiled or external payloads ({entry}); only a plain "
-                                            "torch.export program is read")  # fmt: skip
+                raise ModelFileError(
+                    path, f"holds compiled or external payloads ({entry}); only a plain torch.export program is read"
+                )
             if entry.startswith(("data/weights/", "data/constants/")) and entry.endswith(".pt"):
                 raise ModelFileError(path, f"legacy pickled payload {entry}; re-save it with torch.export.save")
             if entry.endswith(("_weights_config.json", "_constants_config.json")):
                 for key, meta in json.loads(archive.read(name)).get("config", {}).items():
                     if meta.get("use_pickle") or not str(meta.get("path_name", "")).startswith(_PAYLOAD_PREFIXES):
-                        raise ModelFileError(path, f"{key!r} is stored as a pickle or custom object ({entry}); "
-                                                    "refused")  # fmt: skip
+                        raise ModelFileError(path, f"{key!r} is stored as a pickle or custom object ({entry}); refused")
             if entry.startswith("data/sample_inputs/") and archive.getinfo(name).file_size:
                 try:
                     torch.load(io.BytesIO(archive.read(name)), weights_only=True)
@@ -144,14 +147,16 @@ def _export_keywords(path: Path, program) -> dict:
     spec = program.call_spec.in_spec
     args, kwargs = spec.child(0), spec.child(1)
     if args.num_leaves != 1:
-        raise ModelFileError(path, f"the exported program takes {args.num_leaves} positional inputs, not one "
-                                    "image batch")  # fmt: skip
+        raise ModelFileError(
+            path, f"the exported program takes {args.num_leaves} positional inputs, not one image batch"
+        )
     inputs = [s.arg for s in program.graph_signature.input_specs if s.kind == InputKind.USER_INPUT]
     values = dict(zip(kwargs.context, inputs[1:]))
     tensors = [name for name, arg in values.items() if not isinstance(arg, ConstantArgument)]
     if tensors:
-        raise ModelFileError(path, f"the exported program takes tensor keyword inputs {tensors}; an encoder takes "
-                                    "one image batch")  # fmt: skip
+        raise ModelFileError(
+            path, f"the exported program takes tensor keyword inputs {tensors}; an encoder takes one image batch"
+        )
     return {name: arg.value for name, arg in values.items()}
 
 
@@ -217,8 +222,9 @@ class FileEncoder:
         self.fixed_batch = shape[0]
         fixed = shape[2:]
         if self.input_size is not None and None not in fixed and fixed != (self.input_size, self.input_size):
-            raise ModelFileError(self.path, f"the exported program takes {fixed[0]}x{fixed[1]} images, not "
-                                             f"input_size={self.input_size}")  # fmt: skip
+            raise ModelFileError(
+                self.path, f"the exported program takes {fixed[0]}x{fixed[1]} images, not input_size={self.input_size}"
+            )
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 1, H, W) in [-1, 1] -> (B, 3, s, s) in ``value_range`` on the device (see the module docstring)."""
@@ -242,8 +248,9 @@ class FileEncoder:
         if not isinstance(out, torch.Tensor):
             raise ModelFileError(self.path, f"returned a {type(out).__name__}, not one tensor of features")
         if out.dim() == 0 or out.shape[0] != len(x) or out[0].numel() == 0:
-            raise ModelFileError(self.path, f"returned shape {tuple(out.shape)} for {len(x)} images: not one feature "
-                                             "vector per image")  # fmt: skip
+            raise ModelFileError(
+                self.path, f"returned shape {tuple(out.shape)} for {len(x)} images: not one feature vector per image"
+            )
         return out[:count].reshape(count, -1)
 
     @torch.no_grad()
@@ -272,7 +279,9 @@ class FileEncoder:
         call = ", ".join(f"{k}={v!r}" for k, v in self.call_kwargs.items()) or "no keywords"
         dim = f", {self.dim} features" if self.dim is not None else ""
         low, high = self.value_range
-        return (f"{self.kind} encoder {self.path.name} (sha256 {self.sha256[:12]}), 3-channel {size} inputs in "
-                f"{low:g}..{high:g}, called with {call}{dim}")  # fmt: skip
+        return (
+            f"{self.kind} encoder {self.path.name} (sha256 {self.sha256[:12]}), 3-channel {size} inputs in "
+            f"{low:g}..{high:g}, called with {call}{dim}"
+        )
 
     encoder_description = description

@@ -21,7 +21,14 @@ from scipy.ndimage import convolve
 __all__ = ["phase_congruency", "fsim"]
 
 _SCHARR = np.array([[3.0, 0.0, -3.0], [10.0, 0.0, -10.0], [3.0, 0.0, -3.0]]) / 16.0
-_SCALES, _ORIENTATIONS, _MIN_WAVELENGTH, _MULT, _SIGMA_ONF, _D_THETA, _K, _EPS = 4, 4, 6.0, 2.0, 0.55, 1.2, 2.0, 1e-4
+_SCALES = 4
+_ORIENTATIONS = 4
+_MIN_WAVELENGTH = 6.0
+_MULT = 2.0
+_SIGMA_ONF = 0.55
+_D_THETA = 1.2
+_K = 2.0
+_EPS = 1e-4
 
 
 def _frequency_grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +63,9 @@ def _orientation_energy(spectrum, gabors, spread) -> tuple[np.ndarray, np.ndarra
     amplitude = sum(np.abs(r) for r in responses)
     norm = np.sqrt(sum_even**2 + sum_odd**2) + _EPS
     mean_even, mean_odd = sum_even / norm, sum_odd / norm
-    energy = sum(r.real * mean_even + r.imag * mean_odd - np.abs(r.real * mean_odd - r.imag * mean_even)
-                 for r in responses)  # fmt: skip
+    energy = sum(
+        r.real * mean_even + r.imag * mean_odd - np.abs(r.real * mean_odd - r.imag * mean_even) for r in responses
+    )
     tau = np.median(np.abs(responses[0])) / np.sqrt(np.log(4.0))  # Rayleigh mode of the smallest scale
     total_tau = tau * (1 - (1 / _MULT) ** _SCALES) / (1 - 1 / _MULT)
     threshold = total_tau * np.sqrt(np.pi / 2) + _K * total_tau * np.sqrt((4 - np.pi) / 2)

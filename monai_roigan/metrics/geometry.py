@@ -53,8 +53,9 @@ def relative_living_times(
     return np.mean([_rlt_once(points, landmarks, gamma, i_max, rng) for _ in range(repeats)], axis=0)
 
 
-def geometry_score(a, b, landmarks: int = 64, gamma: float = 1 / 128, i_max: int = 100, repeats: int = 100,
-                   seed: int = 0) -> float:  # fmt: skip
+def geometry_score(
+    a, b, landmarks: int = 64, gamma: float = 1 / 128, i_max: int = 100, repeats: int = 100, seed: int = 0
+) -> float:
     """Sum of squared differences of the two sets' mean relative living times (0: the same topology)."""
     options = dict(landmarks=landmarks, gamma=gamma, i_max=i_max, repeats=repeats, seed=seed)
     return float(((relative_living_times(a, **options) - relative_living_times(b, **options)) ** 2).sum())

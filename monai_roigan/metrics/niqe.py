@@ -94,9 +94,9 @@ def patch_features(image: np.ndarray, patch_size: int = 32) -> tuple[np.ndarray,
     for top in range(0, full.shape[0] - patch_size + 1, patch_size):
         for left in range(0, full.shape[1] - patch_size + 1, patch_size):
             row = []
-            for k, (mscn, sigma) in enumerate(scales):
-                t, l, s = top >> k, left >> k, patch_size >> k
-                row += _features_18(mscn[t : t + s, l : l + s])
+            for k, (mscn, _sigma) in enumerate(scales):
+                size = patch_size >> k
+                row += _features_18(mscn[top >> k : (top >> k) + size, left >> k : (left >> k) + size])
             features.append(row)
             sharpness.append(float(scales[0][1][top : top + patch_size, left : left + patch_size].mean()))
     return np.asarray(features), np.asarray(sharpness)

@@ -93,8 +93,11 @@ def compare_sets(
         seed: seed of KID subsets, geometry-score landmarks and MS-SSIM pairs.
     """
     if len(candidate) == 0 or len(reference) == 0:
-        return {**dict.fromkeys((*SET_COLUMNS, "kid_std"), float("nan")), "n_candidate": len(candidate),
-                "n_reference": len(reference)}  # fmt: skip
+        return {
+            **dict.fromkeys((*SET_COLUMNS, "kid_std"), float("nan")),
+            "n_candidate": len(candidate),
+            "n_reference": len(reference),
+        }
     a, b = encode(candidate), encode(reference)
     both = min(len(a), len(b))
     enough = both >= max(2, min_points)
@@ -106,8 +109,9 @@ def compare_sets(
         "kid_std": kid[1],
         "precision": p_r[0],
         "recall": p_r[1],
-        "geometry_score": _or_nan(both >= max(3, gs_min_points),
-                                  lambda: geometry_score(b, a, repeats=gs_repeats, seed=seed)),  # fmt: skip
+        "geometry_score": _or_nan(
+            both >= max(3, gs_min_points), lambda: geometry_score(b, a, repeats=gs_repeats, seed=seed)
+        ),
         "msssim": _or_nan(len(candidate) >= 2, lambda: mean_pairwise_msssim(torch.as_tensor(candidate), seed=seed)),
         "fidelity": _fidelity(classifier, candidate, np.asarray(candidate_labels)),
         "n_candidate": len(candidate),

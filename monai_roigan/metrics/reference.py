@@ -90,5 +90,7 @@ def reference_metrics(
         else:
             chosen = rng.choice(candidates, len(members))
         for i, j in zip(members, chosen):
-            rows.append({"index": int(i), "label": int(label), "reference": int(j), **pair_metrics(fake[i], reference[j])})
+            rows.append(
+                {"index": int(i), "label": int(label), "reference": int(j), **pair_metrics(fake[i], reference[j])}
+            )
     return sorted(rows, key=lambda r: r["index"])

@@ -4,13 +4,21 @@
 
 from .inference import fold_batch_norms, inference_network
 from .loading import generator_from_state, load_generator
-from .nets import PRESETS, ContextROIGenerator, PerClassDiscriminator, PerClassGenerator, ROIClassifier, ROIDiscriminator, ROIGenerator
+from .nets import (
+    PRESETS,
+    ContextROIGenerator,
+    PerClassDiscriminator,
+    PerClassGenerator,
+    ROIClassifier,
+    ROIDiscriminator,
+    ROIGenerator,
+)
 from .sampling import (
     LATENT_DISTRIBUTIONS,
     check_truncation,
     fit_to_pipeline,
-    run_generator,
     latent_for,
+    run_generator,
     sample_latent,
     synthesize,
 )

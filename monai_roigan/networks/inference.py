@@ -63,8 +63,13 @@ def _fold_sequential(layers: list[nn.Module]) -> list[nn.Module]:
         before = out[-1] if out else None
         if _foldable(layer) and isinstance(before, (nn.Conv2d, nn.ConvTranspose2d)):
             out[-1] = fuse_conv_bn_eval(before, layer, transpose=isinstance(before, nn.ConvTranspose2d))
-        elif (_foldable(layer) and isinstance(before, nn.Unflatten) and len(out) > 1 and isinstance(out[-2], nn.Linear)
-              and out[-2].out_features % layer.num_features == 0):  # fmt: skip
+        elif (
+            _foldable(layer)
+            and isinstance(before, nn.Unflatten)
+            and len(out) > 1
+            and isinstance(out[-2], nn.Linear)
+            and out[-2].out_features % layer.num_features == 0
+        ):
             out[-2] = _fold_linear(out[-2], layer)
         else:
             out.append(layer)
@@ -114,7 +119,9 @@ def _phase_conv(layer: nn.Conv2d | nn.ConvTranspose2d) -> nn.Conv2d:
     for ry, sy, ey, ty in taps:
         for rx, sx, ex, tx in taps:
             phased[:, ry, rx, :, sy, sx, ey + reach, ex + reach] = weight[:, :, ty, tx]
-    conv = nn.Conv2d(c_in * phases**2, 4 * c_out, 2 * reach + 1, padding=reach, device=weight.device, dtype=weight.dtype)
+    conv = nn.Conv2d(
+        c_in * phases**2, 4 * c_out, 2 * reach + 1, padding=reach, device=weight.device, dtype=weight.dtype
+    )
     conv.weight = nn.Parameter(phased.reshape(conv.weight.shape))
     bias = torch.zeros(c_out, device=weight.device, dtype=weight.dtype) if layer.bias is None else layer.bias
     conv.bias = nn.Parameter(bias.repeat_interleave(4))
@@ -123,21 +130,34 @@ def _phase_conv(layer: nn.Conv2d | nn.ConvTranspose2d) -> nn.Conv2d:
 
 def _plain(layer: nn.Module) -> bool:
     """A square, zero-padded, undilated, ungrouped convolution with integer padding."""
-    return (layer.groups == 1 and layer.dilation == (1, 1) and layer.padding_mode == "zeros"
-            and not isinstance(layer.padding, str) and len(set(layer.padding)) == 1
-            and layer.kernel_size[0] == layer.kernel_size[1])  # fmt: skip
+    return (
+        layer.groups == 1
+        and layer.dilation == (1, 1)
+        and layer.padding_mode == "zeros"
+        and not isinstance(layer.padding, str)
+        and len(set(layer.padding)) == 1
+        and layer.kernel_size[0] == layer.kernel_size[1]
+    )
 
 
 def _doubles(layer: nn.Module) -> bool:
     """A transposed convolution whose output is exactly twice its input size."""
-    return (isinstance(layer, nn.ConvTranspose2d) and _plain(layer) and layer.stride == (2, 2)
-            and layer.kernel_size[0] + layer.output_padding[0] - 2 * layer.padding[0] == 2
-            and len(set(layer.output_padding)) == 1)  # fmt: skip
+    return (
+        isinstance(layer, nn.ConvTranspose2d)
+        and _plain(layer)
+        and layer.stride == (2, 2)
+        and layer.kernel_size[0] + layer.output_padding[0] - 2 * layer.padding[0] == 2
+        and len(set(layer.output_padding)) == 1
+    )
 
 
 def _keeps_size(layer: nn.Module) -> bool:
-    return (isinstance(layer, nn.Conv2d) and _plain(layer) and layer.stride == (1, 1)
-            and layer.kernel_size[0] - 2 * layer.padding[0] == 1)  # fmt: skip
+    return (
+        isinstance(layer, nn.Conv2d)
+        and _plain(layer)
+        and layer.stride == (1, 1)
+        and layer.kernel_size[0] - 2 * layer.padding[0] == 1
+    )
 
 
 @torch.no_grad()

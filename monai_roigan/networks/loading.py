@@ -36,14 +36,25 @@ def generator_geometry(state: dict) -> dict:
     """
     if "architecture" in state and "context_bank" in state:
         _, num_classes, _, output_size, _, _ = (int(v) for v in state["architecture"])
-        return {"num_classes": num_classes, "output_size": output_size, "per_class": False, "prefix": "", "kind": "context"}
+        return {
+            "num_classes": num_classes,
+            "output_size": output_size,
+            "per_class": False,
+            "prefix": "",
+            "kind": "context",
+        }
     per_class = sorted({int(k.split(".")[1]) for k in state if k.startswith("models.")})
     prefix = "models.0." if per_class else ""
     embed = state.get(f"{prefix}embed.weight")  # (num_classes, embedding_dim) or absent
     upsamplings = sum(1 for k, v in state.items() if k.startswith(f"{prefix}upsample.") and v.dim() == 4)
     num_classes = len(per_class) if per_class else (0 if embed is None else int(embed.shape[0]))
-    return {"num_classes": num_classes, "output_size": 4 * 2**upsamplings, "per_class": bool(per_class), "prefix": prefix,
-            "kind": "noise"}  # fmt: skip
+    return {
+        "num_classes": num_classes,
+        "output_size": 4 * 2**upsamplings,
+        "per_class": bool(per_class),
+        "prefix": prefix,
+        "kind": "noise",
+    }
 
 
 def generator_from_state(state: dict) -> nn.Module:

@@ -25,8 +25,15 @@ from monai.transforms import Resize
 
 from monai_roigan.utils.seeding import derived_rng
 
-__all__ = ["LATENT_DISTRIBUTIONS", "check_truncation", "sample_latent", "latent_for", "run_generator", "synthesize",
-           "fit_to_pipeline"]  # fmt: skip
+__all__ = [
+    "LATENT_DISTRIBUTIONS",
+    "check_truncation",
+    "sample_latent",
+    "latent_for",
+    "run_generator",
+    "synthesize",
+    "fit_to_pipeline",
+]
 
 #: how latents are drawn: U(-1, 1) (the paper, and the default) or N(0, 1)
 LATENT_DISTRIBUTIONS = ("uniform", "normal")

@@ -87,11 +87,15 @@ def check_generator_kind(network: nn.Module, kind: str | None, where) -> None:
         raise ValueError(f"kind must be None or 'context', got {kind!r}")
     actual = generator_kind(network)
     if kind == "context" and actual != "context":
-        raise ValueError(f"{where}: holds a {GENERATOR_KINDS[actual]}; inserting lesions into given ROIs needs a "
-                         f"{GENERATOR_KINDS['context']}")  # fmt: skip
+        raise ValueError(
+            f"{where}: holds a {GENERATOR_KINDS[actual]}; inserting lesions into given ROIs needs a "
+            f"{GENERATOR_KINDS['context']}"
+        )
     if kind is None and actual == "context" and network.context_bank.shape[0] == 0:
-        raise ValueError(f"{where}: a context generator without a context bank cannot make ROIs from noise alone; "
-                         "insert lesions into your ROIs with InsertSyntheticLesion(d)")  # fmt: skip
+        raise ValueError(
+            f"{where}: a context generator without a context bank cannot make ROIs from noise alone; "
+            "insert lesions into your ROIs with InsertSyntheticLesion(d)"
+        )
 
 
 class GeneratorSource:
@@ -111,8 +115,9 @@ class GeneratorSource:
             kind (named).
     """
 
-    def __init__(self, source: str | PathLike | nn.Module, num_classes: int | None = None, device="cpu",
-                 kind: str | None = None):  # fmt: skip
+    def __init__(
+        self, source: str | PathLike | nn.Module, num_classes: int | None = None, device="cpu", kind: str | None = None
+    ):
         self.device = str(torch.device(device))
         self.module: nn.Module | None = None
         self.path: Path | None = None
@@ -124,7 +129,9 @@ class GeneratorSource:
             self.identity = {"kind": "file", "path": str(self.path), "sha256": _file_sha256(self.path)}
             if version is not None:
                 self.identity["bundle_version"] = version
-            network = inference_network(load_generator(self.path, map_location=self.device))  # checks now, in this process
+            network = inference_network(
+                load_generator(self.path, map_location=self.device)
+            )  # checks now, in this process
             _LOADED[(str(self.path), self.identity["sha256"], self.device)] = network  # forked workers inherit it
         where = self.path or type(source).__name__
         check_generator_kind(network, kind, where)
@@ -167,8 +174,9 @@ class GeneratorSource:
         return f"GeneratorSource({self.describe()}, device={self.device!r})"
 
 
-def as_generator_source(generator: str | PathLike | nn.Module | GeneratorSource, num_classes: int, device="cpu",
-                        kind: str | None = None) -> GeneratorSource:  # fmt: skip
+def as_generator_source(
+    generator: str | PathLike | nn.Module | GeneratorSource, num_classes: int, device="cpu", kind: str | None = None
+) -> GeneratorSource:
     """``generator`` as a :class:`GeneratorSource` of ``num_classes`` classes and ``kind`` (a given source is
     checked, not rebuilt).
 
@@ -183,4 +191,3 @@ def as_generator_source(generator: str | PathLike | nn.Module | GeneratorSource,
     if source.num_classes != num_classes:
         raise ValueError(f"generator has {source.num_classes} classes, generator_classes names {num_classes}")
     return source
-

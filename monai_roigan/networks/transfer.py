@@ -33,8 +33,12 @@ def transfer_weights(source_state: dict[str, torch.Tensor], network: nn.Module) 
         source = source_state.get(name)
         if source is not None and source.shape == tensor.shape:
             target[name] = source.to(tensor.dtype)
-        elif source is not None and name.startswith(CLASS_INDEXED) and source.shape[1:] == tensor.shape[1:] \
-                and source.shape[0] >= tensor.shape[0]:  # fmt: skip
+        elif (
+            source is not None
+            and name.startswith(CLASS_INDEXED)
+            and source.shape[1:] == tensor.shape[1:]
+            and source.shape[0] >= tensor.shape[0]
+        ):
             target[name] = source[: tensor.shape[0]].to(tensor.dtype)
         else:
             kept.append(name)

@@ -1,10 +1,17 @@
 """MONAI transforms of monai-roigan: array transforms ``Foo`` and dictionary twins ``Food``."""
 
 from .breast import BreastMask, breast_mask, sample_normal_centers
-from .labels import ClassLabels
 from .copy_paste import CopyPasteLesion, CopyPasteLesiond, blend_mask
 from .insertion import InsertSyntheticLesion, InsertSyntheticLesiond
-from .io import LoadMammogram, LoadMammogramd, LoadMammogramD, LoadMammogramDict, SaveSyntheticDICOM, SaveSyntheticDICOMd
+from .io import (
+    LoadMammogram,
+    LoadMammogramD,
+    LoadMammogramd,
+    LoadMammogramDict,
+    SaveSyntheticDICOM,
+    SaveSyntheticDICOMd,
+)
+from .labels import ClassLabels
 from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
 from .synthetic import (
     DEFAULT_POOL_SIZE,

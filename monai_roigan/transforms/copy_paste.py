@@ -104,8 +104,15 @@ class CopyPasteLesion(RandomizableTransform):
         self.shape = next(iter(shapes))
         self.mask = blend_mask(self.shape[-1], inner, outer)
         self.ring = (self.mask > 0) & (self.mask < 1)
-        self.flip, self.rotate, self.scale_range, self.contrast_range = flip, rotate, scale_range, contrast_range
-        self.lesion_index, self.flipped, self.turns, self.scale, self.contrast = 0, False, 0, 1.0, 1.0
+        self.flip = flip
+        self.rotate = rotate
+        self.scale_range = scale_range
+        self.contrast_range = contrast_range
+        self.lesion_index = 0
+        self.flipped = False
+        self.turns = 0
+        self.scale = 1.0
+        self.contrast = 1.0
 
     def _draw_jitter(self, lesion_index: int | None = None) -> None:
         """Draw the lesion (unless given) and its flip, turns, scale and contrast from ``self.R``."""
@@ -193,7 +200,10 @@ class CopyPasteLesiond(RandomizableTransform, MapTransform):
             raise ValueError(f"source_classes {unknown} are not among class_names {self.labels.class_names}")
         self.sources = {self.labels.index(c) for c in source_classes}
         classes = [self.labels.index(item["label"]) for item in lesions]
-        ids = [str(item.get("id", f"{self.labels.class_names[c]}-{k}")) for k, (item, c) in enumerate(zip(lesions, classes))]
+        ids = [
+            str(item.get("id", f"{self.labels.class_names[c]}-{k}"))
+            for k, (item, c) in enumerate(zip(lesions, classes))
+        ]
         self.paster = CopyPasteLesion([item["image"] for item in lesions], ids, prob=1.0, **paste_options)
         self.by_class = {c: [k for k, own in enumerate(classes) if own == c] for c in sorted(set(classes))}
         weights = target_distribution or {self.labels.class_names[c]: 1.0 for c in self.by_class}
@@ -201,8 +211,10 @@ class CopyPasteLesiond(RandomizableTransform, MapTransform):
         missing = [self.labels.class_names[c] for c in targets if c not in self.by_class]
         values = np.array([float(w) for w in weights.values()])
         if missing or (values < 0).any() or values.sum() <= 0:
-            raise ValueError(f"target_distribution {dict(weights)}: classes without lesions in the bank {missing}, or "
-                             "weights that are negative or sum to 0")  # fmt: skip
+            raise ValueError(
+                f"target_distribution {dict(weights)}: classes without lesions in the bank {missing}, or "
+                "weights that are negative or sum to 0"
+            )
         self.targets, self.weights = targets, values / values.sum()
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):

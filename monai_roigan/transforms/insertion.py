@@ -89,11 +89,15 @@ class InsertSyntheticLesion(RandomizableTransform):
         after the size and channel checks."""
         size = self.source.output_size
         if tuple(values.shape[1:]) != (size, size):
-            raise ValueError(f"context ROI of spatial size {tuple(values.shape[1:])}: the generator {self.source.describe()} "
-                             f"in-fills ({size}, {size}) ROIs; resize the ROI first")  # fmt: skip
+            raise ValueError(
+                f"context ROI of spatial size {tuple(values.shape[1:])}: the generator {self.source.describe()} "
+                f"in-fills ({size}, {size}) ROIs; resize the ROI first"
+            )
         if values.shape[0] > 1 and not bool((values == values[:1]).all()):
-            raise ValueError(f"context ROI with {values.shape[0]} different channels: the generator paints one "
-                             "grey-level channel; give one channel or identical copies")  # fmt: skip
+            raise ValueError(
+                f"context ROI with {values.shape[0]} different channels: the generator paints one "
+                "grey-level channel; give one channel or identical copies"
+            )
         low, high = self.intensity_range
         return ((values[:1].detach().float().cpu() - low) / (high - low) * 2 - 1)[None]
 
@@ -104,13 +108,23 @@ class InsertSyntheticLesion(RandomizableTransform):
         base = convert_to_tensor(img, track_meta=False)  # a plain tensor of the input's dtype and device
         context = self._context(base)
         if mask is not None:
-            mask = check_context_mask(convert_to_tensor(mask, track_meta=False).cpu(), self.source.output_size, mask_name)
+            mask = check_context_mask(
+                convert_to_tensor(mask, track_meta=False).cpu(), self.source.output_size, mask_name
+            )
         network = self.source.get()
         device = next(network.parameters()).device
         z = latent_for(seed, class_index, 0, self.source.latent_dim, self.latent_distribution, self.truncation)[None]
         with torch.no_grad():
-            filled = network(z.to(device), torch.tensor([class_index], device=device), context.to(device),
-                             None if mask is None else mask.to(device)).float().cpu()[0]  # fmt: skip
+            filled = (
+                network(
+                    z.to(device),
+                    torch.tensor([class_index], device=device),
+                    context.to(device),
+                    None if mask is None else mask.to(device),
+                )
+                .float()
+                .cpu()[0]
+            )
         region = (network.mask if mask is None else mask).cpu()[0] > 0  # (1, S, S)
         low, high = self.intensity_range
         painted = low + (filled.clamp(-1, 1) + 1) * 0.5 * (high - low)
@@ -187,9 +201,12 @@ class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
-        self.inserter = InsertSyntheticLesion(generator, None, 1.0, generator_classes, intensity_range, device,
-                                              latent_distribution, truncation)  # fmt: skip
-        self.labels, self.label_key, self.mask_key = ClassLabels(class_names), label_key, mask_key
+        self.inserter = InsertSyntheticLesion(
+            generator, None, 1.0, generator_classes, intensity_range, device, latent_distribution, truncation
+        )
+        self.labels = ClassLabels(class_names)
+        self.label_key = label_key
+        self.mask_key = mask_key
         unknown = [c for c in source_classes if c not in self.labels.class_names]
         if unknown:
             raise ValueError(f"source_classes {unknown} are not among class_names {self.labels.class_names}")
@@ -199,8 +216,10 @@ class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
         values = np.array([float(w) for w in weights.values()])
         wrong = [c for c in weights if c not in known]
         if wrong or not weights or (values < 0).any() or values.sum() <= 0:
-            raise ValueError(f"target_distribution {weights}: classes {wrong} are not both generator classes "
-                             f"{list(generator_classes)} and pipeline classes, or weights are negative or sum to 0")  # fmt: skip
+            raise ValueError(
+                f"target_distribution {weights}: classes {wrong} are not both generator classes "
+                f"{list(generator_classes)} and pipeline classes, or weights are negative or sum to 0"
+            )
         self.targets, self.weights = list(weights), values / values.sum()
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):

@@ -16,7 +16,8 @@ Conventions:
   ``synthetic_index`` (the ROI's latent is :func:`~monai_roigan.networks.sampling.latent_for` of seed,
   generator class and index), ``synthetic_draw`` (a number drawn per output from a pool, so that two draws of
   one pool ROI get different file names; -1 otherwise) and a file name ``synthetic_<class>_<seed>_<index>``
-  (``_d<draw>`` appended for pool draws); the keys of the replaced image that point at its source (:data:`SOURCE_IMAGE_KEYS`:
+  (``_d<draw>`` appended for pool draws); the keys of the replaced image that point at its source
+  (:data:`SOURCE_IMAGE_KEYS`:
   file name, source path, ROI centre) are overwritten, so that no synthetic ROI points at a patient image.
 
 Randomness comes from the transform's ``self.R`` only (``set_random_state``, and MONAI's per-worker
@@ -43,13 +44,30 @@ from monai.utils import TransformBackends
 from torch import nn
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
-from monai_roigan.networks.sampling import check_latent_distribution, check_truncation, fit_to_pipeline, run_generator, synthesize
+from monai_roigan.networks.sampling import (
+    check_latent_distribution,
+    check_truncation,
+    fit_to_pipeline,
+    run_generator,
+    synthesize,
+)
 from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
 
-__all__ = ["SyntheticROIAugment", "SyntheticROIAugmentd", "ROIBank", "SampleFilter", "SOURCE_IMAGE_KEYS",
-           "DEFAULT_POOL_SIZE", "AcceptedCandidates", "accepted_candidates", "balancing_distribution",
-           "check_single_roi", "mark_real", "synthetic_meta"]  # fmt: skip
+__all__ = [
+    "SyntheticROIAugment",
+    "SyntheticROIAugmentd",
+    "ROIBank",
+    "SampleFilter",
+    "SOURCE_IMAGE_KEYS",
+    "DEFAULT_POOL_SIZE",
+    "AcceptedCandidates",
+    "accepted_candidates",
+    "balancing_distribution",
+    "check_single_roi",
+    "mark_real",
+    "synthetic_meta",
+]
 
 logger = logging.getLogger("monai_roigan.synthetic")
 
@@ -100,11 +118,14 @@ def accepted_candidates(
         keep = torch.ones(size, dtype=torch.bool) if sample_filter is None else sample_filter(batch, class_index)
         images.append(batch[keep])
         indices.append(torch.arange(start, start + size)[keep])
-        found, rejected, start = found + int(keep.sum()), 0 if keep.any() else rejected + size, start + size
+        found = found + int(keep.sum())
+        rejected = 0 if keep.any() else rejected + size
+        start = start + size
     if not images:
         return AcceptedCandidates(torch.empty(0), torch.empty(0, dtype=torch.long), 0, 0, 0)
-    return AcceptedCandidates(torch.cat(images)[:wanted].contiguous(), torch.cat(indices)[:wanted], start, found,
-                              rejected)  # fmt: skip
+    return AcceptedCandidates(
+        torch.cat(images)[:wanted].contiguous(), torch.cat(indices)[:wanted], start, found, rejected
+    )
 
 
 class ROIBank:
@@ -154,7 +175,9 @@ class ROIBank:
         pool_classes: Sequence[int] = (),
         pool_seed: int = 0,
     ):
-        self.source, self.bank_size, self.latent_distribution = source, int(bank_size), latent_distribution
+        self.source = source
+        self.bank_size = int(bank_size)
+        self.latent_distribution = latent_distribution
         self.truncation = check_truncation(truncation)
         check_latent_distribution(latent_distribution)
         self.sample_filter, self.max_rejected = sample_filter, int(max_rejected)
@@ -163,7 +186,9 @@ class ROIBank:
         self.refills: dict[int, int] = {}
         self.generated: dict[int, int] = {}
         self.accepted: dict[int, int] = {}
-        self.pool: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # class -> (images (P, 1, S, S), latent indices (P,))
+        self.pool: dict[
+            int, tuple[torch.Tensor, torch.Tensor]
+        ] = {}  # class -> (images (P, 1, S, S), latent indices (P,))
         if self.pool_size is None:
             self.warm_up()
         else:
@@ -198,18 +223,28 @@ class ROIBank:
 
     def _check_rejected(self, class_index: int, rejected: int) -> None:
         if rejected >= self.max_rejected:
-            raise RuntimeError(f"the sample filter rejected {rejected} synthetic ROIs of generator class "
-                               f"{class_index} in a row; lower its threshold or drop the filter for that class")  # fmt: skip
+            raise RuntimeError(
+                f"the sample filter rejected {rejected} synthetic ROIs of generator class "
+                f"{class_index} in a row; lower its threshold or drop the filter for that class"
+            )
 
     def _fill_pool(self, class_index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(images (P, 1, S, S), their latent indices (P,)) of ``class_index``: P = ``pool_size``, or fewer (with a
         warning) when the filter rejected ``max_rejected`` candidates in a row."""
-        found = accepted_candidates(lambda ks: self._synthesize(class_index, ks, self.pool_seed), self.sample_filter,
-                                    class_index, self.pool_size, self.bank_size, self.max_rejected)  # fmt: skip
+        found = accepted_candidates(
+            lambda ks: self._synthesize(class_index, ks, self.pool_seed),
+            self.sample_filter,
+            class_index,
+            self.pool_size,
+            self.bank_size,
+            self.max_rejected,
+        )
         self._count(class_index, found.generated, found.accepted)
         if len(found.indices) < self.pool_size:
-            logger.warning(f"the sample filter rejected {found.rejected} synthetic ROIs of generator class {class_index} "
-                           f"in a row: its pool holds {len(found.indices)} of {self.pool_size}")  # fmt: skip
+            logger.warning(
+                f"the sample filter rejected {found.rejected} synthetic ROIs of generator class {class_index} "
+                f"in a row: its pool holds {len(found.indices)} of {self.pool_size}"
+            )
         return found.images, found.indices
 
     def _refill(self, class_index: int, seed: int) -> None:
@@ -217,7 +252,9 @@ class ROIBank:
         num = sizes[min(self.refills.get(class_index, 0), len(sizes) - 1)]
         self.refills[class_index] = self.refills.get(class_index, 0) + 1
         images = self._synthesize(class_index, range(num), seed)
-        keep = torch.ones(num, dtype=torch.bool) if self.sample_filter is None else self.sample_filter(images, class_index)
+        keep = (
+            torch.ones(num, dtype=torch.bool) if self.sample_filter is None else self.sample_filter(images, class_index)
+        )
         self._count(class_index, num, int(keep.sum()))
         self.stores[class_index] = [(images[k], seed, k) for k in range(num - 1, -1, -1) if keep[k]]
 
@@ -308,8 +345,16 @@ class SyntheticROIAugment(RandomizableTransform):
         self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
         wanted = self.class_names if pool_classes is None else list(pool_classes)
         pooled = [self.generator_classes.index(name) for name in wanted if name in self.generator_classes]
-        self.bank = ROIBank(self.source, bank_size, latent_distribution, truncation, sample_filter, pool_size=pool_size,
-                            pool_classes=pooled, pool_seed=pool_seed)  # fmt: skip
+        self.bank = ROIBank(
+            self.source,
+            bank_size,
+            latent_distribution,
+            truncation,
+            sample_filter,
+            pool_size=pool_size,
+            pool_classes=pooled,
+            pool_seed=pool_seed,
+        )
         self.max_synthetic_share = check_share(max_synthetic_share)
         self.outputs: dict[int, list[int]] = {}  # pipeline class -> [samples put out, synthetic among them]
 
@@ -375,8 +420,10 @@ def check_single_roi(img) -> None:
     """Raise ``ValueError`` unless ``img`` is one 2D ROI (C, H, W): a batch or a volume would get one class."""
     shape = tuple(img.shape) if hasattr(img, "shape") else np.shape(img)  # np.shape of a MetaTensor copies it
     if len(shape) != 3:
-        raise ValueError(f"expects one ROI of shape (C, H, W), got {shape}: apply it per sample, in the dataset's "
-                         "transforms before batching, on 2D ROIs")  # fmt: skip
+        raise ValueError(
+            f"expects one ROI of shape (C, H, W), got {shape}: apply it per sample, in the dataset's "
+            "transforms before batching, on 2D ROIs"
+        )
 
 
 def synthetic_meta(img, class_name: str, generator: str, seed: int, index: int, draw: int = -1) -> dict:
@@ -392,8 +439,14 @@ def synthetic_meta(img, class_name: str, generator: str, seed: int, index: int, 
         if key in meta:
             meta[key] = _blank(meta[key], marker)
     meta["filename_or_obj"] = marker
-    meta.update(synthetic=True, synthetic_generator=generator, synthetic_class=class_name, synthetic_seed=seed,
-                synthetic_index=index, synthetic_draw=draw)  # fmt: skip
+    meta.update(
+        synthetic=True,
+        synthetic_generator=generator,
+        synthetic_class=class_name,
+        synthetic_seed=seed,
+        synthetic_index=index,
+        synthetic_draw=draw,
+    )
     if "class_name" in meta:
         meta["class_name"] = class_name
     return meta
@@ -420,8 +473,14 @@ def mark_real(img):
     if isinstance(img, torch.Tensor) and not isinstance(img, MetaTensor):
         img = MetaTensor(img)
     if isinstance(img, MetaTensor):
-        img.meta.update(synthetic=False, synthetic_generator="", synthetic_class="", synthetic_seed=-1,
-                        synthetic_index=-1, synthetic_draw=-1)  # fmt: skip
+        img.meta.update(
+            synthetic=False,
+            synthetic_generator="",
+            synthetic_class="",
+            synthetic_seed=-1,
+            synthetic_index=-1,
+            synthetic_draw=-1,
+        )
     return img
 
 
@@ -466,14 +525,32 @@ class SyntheticROIAugmentd(RandomizableTransform, MapTransform):
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
-        names, self.label_key, self.class_map = list(class_names), label_key, dict(class_map or {})
+        names = list(class_names)
+        self.label_key = label_key
+        self.class_map = dict(class_map or {})
         check_class_map(self.class_map, names, generator_classes)
         self.target = target_classes(target_distribution, names, generator_classes)
-        reachable = ([names[c] for c, w in zip(*self.target) if w > 0] if self.target is not None
-                     else [self.class_map.get(name, name) for name in names])  # fmt: skip
-        self.augment = SyntheticROIAugment(generator, 1.0, class_names, generator_classes, intensity_range, bank_size,
-                                           device, latent_distribution, truncation, sample_filter, max_synthetic_share,
-                                           pool_size, pool_seed, pool_classes=reachable)  # fmt: skip
+        reachable = (
+            [names[c] for c, w in zip(*self.target) if w > 0]
+            if self.target is not None
+            else [self.class_map.get(name, name) for name in names]
+        )
+        self.augment = SyntheticROIAugment(
+            generator,
+            1.0,
+            class_names,
+            generator_classes,
+            intensity_range,
+            bank_size,
+            device,
+            latent_distribution,
+            truncation,
+            sample_filter,
+            max_synthetic_share,
+            pool_size,
+            pool_seed,
+            pool_classes=reachable,
+        )
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
         super().set_random_state(seed, state)
@@ -513,13 +590,16 @@ def check_class_map(class_map: Mapping[str, str], class_names: Sequence[str], ge
     known = set(class_names)
     for source, target in class_map.items():
         if source not in known or target not in generator_classes or target not in known:
-            raise ValueError(f"class_map entry {source!r} -> {target!r}: names must be pipeline classes "
-                             f"{sorted(known)} and the target a generator class {list(generator_classes)}; "
-                             "to map 'normal', pass class_names=ALL_CLASSES (monai_roigan.data)")  # fmt: skip
+            raise ValueError(
+                f"class_map entry {source!r} -> {target!r}: names must be pipeline classes "
+                f"{sorted(known)} and the target a generator class {list(generator_classes)}; "
+                "to map 'normal', pass class_names=ALL_CLASSES (monai_roigan.data)"
+            )
 
 
-def target_classes(target_distribution: Mapping[str, float] | None, class_names: Sequence[str],
-                   generator_classes: Sequence[str]) -> tuple[list[int], np.ndarray] | None:  # fmt: skip
+def target_classes(
+    target_distribution: Mapping[str, float] | None, class_names: Sequence[str], generator_classes: Sequence[str]
+) -> tuple[list[int], np.ndarray] | None:
     """(pipeline class indices, normalised weights) of ``target_distribution``, or None; ``ValueError`` for classes
     the pipeline or the generator does not know, or weights that are negative or sum to 0."""
     if target_distribution is None:
@@ -527,12 +607,16 @@ def target_classes(target_distribution: Mapping[str, float] | None, class_names:
     unknown = [c for c in target_distribution if c not in generator_classes or c not in class_names]
     weights = np.array([float(w) for w in target_distribution.values()])
     if unknown or (weights < 0).any() or weights.sum() <= 0:
-        raise ValueError(f"target_distribution {dict(target_distribution)}: unknown classes {unknown} "
-                         "or weights that are negative or sum to 0")  # fmt: skip
+        raise ValueError(
+            f"target_distribution {dict(target_distribution)}: unknown classes {unknown} "
+            "or weights that are negative or sum to 0"
+        )
     return [list(class_names).index(c) for c in target_distribution], weights / weights.sum()
 
 
-def balancing_distribution(class_counts: Mapping[str, int], prob: float | None = None) -> tuple[float, dict[str, float]]:
+def balancing_distribution(
+    class_counts: Mapping[str, int], prob: float | None = None
+) -> tuple[float, dict[str, float]]:
     """``(prob, target_distribution)`` for :class:`SyntheticROIAugmentd` that makes the classes a pipeline sees
     equally frequent on average (the *balance mode*).
 
@@ -560,4 +644,3 @@ def balancing_distribution(class_counts: Mapping[str, int], prob: float | None =
         return 0.0, {name: 1.0 / k for name in names}
     target = np.clip((1.0 / k - (1.0 - prob) * shares) / prob, 0.0, None)
     return float(prob), {name: float(t) for name, t in zip(names, target / target.sum())}
-

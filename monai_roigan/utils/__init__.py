@@ -1,6 +1,7 @@
 """Small shared utilities: exceptions, atomic writes, safe loading, seeding, progress (``utils.progress``) and the
 commands' help and logging set-up (``utils.cli``)."""
 
+from .atomic import atomic_write
 from .errors import (
     AnnotationError,
     CheckpointError,
@@ -9,7 +10,6 @@ from .errors import (
     MissingImageError,
     UnsupportedTransferSyntaxError,
 )
-from .atomic import atomic_write
 from .safe_load import load_state_file
 from .seeding import derived_rng
 

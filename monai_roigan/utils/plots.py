@@ -11,8 +11,9 @@ from matplotlib.figure import Figure
 __all__ = ["metric_boxplots"]
 
 
-def metric_boxplots(groups: Mapping[str, Mapping[str, Sequence[float]]], metrics: Sequence[str],
-                    path: str | PathLike, title: str = "") -> None:  # fmt: skip
+def metric_boxplots(
+    groups: Mapping[str, Mapping[str, Sequence[float]]], metrics: Sequence[str], path: str | PathLike, title: str = ""
+) -> None:
     """One box plot per metric (side by side), one box per group, saved as PNG at 100 dpi.
 
     Args:

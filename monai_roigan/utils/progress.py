@@ -41,8 +41,11 @@ def _on_terminal() -> bool:
 def _console_logging_above_bar():
     """While a bar is drawn, console log lines are printed above it (``tqdm.write``) instead of through it; only
     when the root logger has a console handler, so that no output appears that logging would not have made."""
-    consoles = [h for h in logging.getLogger().handlers
-                if type(h) is logging.StreamHandler and h.stream in (sys.stdout, sys.stderr)]  # fmt: skip
+    consoles = [
+        h
+        for h in logging.getLogger().handlers
+        if type(h) is logging.StreamHandler and h.stream in (sys.stdout, sys.stderr)
+    ]
     return logging_redirect_tqdm() if has_redirect and consoles else contextlib.nullcontext()
 
 
@@ -99,12 +102,22 @@ def progress(
     logger.info("%s: done, %d %s in %.1f s", desc, count, unit, time.perf_counter() - start)
 
 
-def _logged(iterable: Iterable[T], desc: str, total: int | None, logger: logging.Logger, unit: str,
-            log_every: float, log_interval_s: float, start: float):  # fmt: skip
+def _logged(
+    iterable: Iterable[T],
+    desc: str,
+    total: int | None,
+    logger: logging.Logger,
+    unit: str,
+    log_every: float,
+    log_interval_s: float,
+    start: float,
+):
     """The log-line form of :func:`progress`; returns the number of items yielded."""
     logger.info("%s: 0/%s %s", desc, "?" if total is None else total, unit)
     step = max(1, math.ceil(total * log_every)) if total else None
-    next_mark, last_time, count = step, start, 0
+    next_mark = step
+    last_time = start
+    count = 0
     for item in iterable:
         yield item
         count += 1

@@ -18,13 +18,14 @@ def format_value(value, digits: int = 3) -> str:
         return str(value)
     if isinstance(value, int) or math.isinf(value):
         return str(value)
-    if value != 0 and abs(value) < 10 ** -digits:
+    if value != 0 and abs(value) < 10**-digits:
         return f"{value:.{digits - 1}e}"
     return f"{value:.{digits}f}"
 
 
-def markdown_table(rows: Sequence[Mapping], columns: Sequence[str], headers: Sequence[str] | None = None,
-                   digits: int = 3) -> str:  # fmt: skip
+def markdown_table(
+    rows: Sequence[Mapping], columns: Sequence[str], headers: Sequence[str] | None = None, digits: int = 3
+) -> str:
     """A GitHub-flavoured markdown table of ``rows`` (missing cells are empty)."""
     headers = list(headers or columns)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]

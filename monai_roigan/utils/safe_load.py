@@ -36,9 +36,13 @@ def load_state_file(path: str | PathLike, map_location="cpu") -> dict:
         if refused:  # the unpickler met a reference to code (a function or class) and stopped before running it
             problem = f"refused by the safe loader: it holds pickled code or objects other than tensors ({refused[0]})"
             raise CheckpointError(path, problem) from None
-        raise CheckpointError(path, "unreadable, truncated or not a torch file (the safe unpickler could not parse it)") from None
+        raise CheckpointError(
+            path, "unreadable, truncated or not a torch file (the safe unpickler could not parse it)"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise CheckpointError(path, f"unreadable, truncated or not a torch file ({type(err).__name__}: {err})") from None
+        raise CheckpointError(
+            path, f"unreadable, truncated or not a torch file ({type(err).__name__}: {err})"
+        ) from None
     if not isinstance(state, dict):
         raise CheckpointError(path, f"expected a dict of tensors, found {type(state).__name__}")
     return state

@@ -50,15 +50,15 @@ Modules, in import order (each imports only from those above it):
   ``python -m monai_roigan.data.phantom``).
 """
 
+from monai_roigan.data.phantom.cli import main
 from monai_roigan.data.phantom.common import (
     DEFAULT_CLASS_WEIGHTS,
     LESION_RADIUS_RANGES,
     PHANTOM_VERSION,
     PhantomLesion,
 )
-from monai_roigan.data.phantom.render import render_phantom_mammogram
 from monai_roigan.data.phantom.dataset import format_info_row, make_phantom_dataset
-from monai_roigan.data.phantom.cli import main
+from monai_roigan.data.phantom.render import render_phantom_mammogram
 
 __all__ = [
     "PhantomLesion",

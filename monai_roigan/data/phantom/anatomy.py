@@ -105,7 +105,7 @@ def _pectoral_muscle(rng: np.random.Generator, anatomy: _Anatomy) -> tuple[np.nd
     width = np.minimum(width, anatomy.depth - 40 * s)
     cols = np.arange(size, dtype=np.float32)[None, :] - anatomy.chest_col
     edge = rng.uniform(3.0, 8.0) * s
-    inside = (width[:, None] - cols)
+    inside = width[:, None] - cols
     mask = np.clip(inside / edge + 0.5, 0, 1).astype(np.float32)
     grow = np.clip(inside / np.maximum(width[:, None], 1), 0, 1)
     return mask, (mask * (0.55 + 0.45 * np.sqrt(grow))).astype(np.float32)
@@ -148,8 +148,9 @@ def _build_anatomy(seed: int, refnum: int, tissue: str, size: int) -> _Anatomy:
     skin = _skin_distance(mask, reach)
     x = np.clip(skin / reach, 0, 1)
     thickness = (1 - (1 - x) ** rng.uniform(1.6, 2.4)).astype(np.float32)
-    anatomy = _Anatomy(size, chest_col, film_end, depth, (nipple_row, chest_col + float(depth.max())),
-                       mask, skin, thickness)
+    anatomy = _Anatomy(
+        size, chest_col, film_end, depth, (nipple_row, chest_col + float(depth.max())), mask, skin, thickness
+    )
     pectoral, muscle = _pectoral_muscle(rng, anatomy)
     anatomy.pectoral, anatomy.muscle = pectoral * mask, muscle * mask
     anatomy.envelope = _gland_envelope(rng, anatomy, tissue)

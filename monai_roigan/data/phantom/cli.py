@@ -24,12 +24,20 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("output_dir", help="Folder to write; it is created if needed.")
-    parser.add_argument("--num_images", "--num-images", type=int, default=60,
-                        help=f"Number of phantom mammograms to write (1-{_MAX_IMAGES}).")  # fmt: skip
+    parser.add_argument(
+        "--num_images",
+        "--num-images",
+        type=int,
+        default=60,
+        help=f"Number of phantom mammograms to write (1-{_MAX_IMAGES}).",
+    )
     parser.add_argument("--seed", type=int, default=0, help="Global seed; image k is the same for any --num_images.")
     parser.add_argument("--size", type=int, default=1024, help="Image side in pixels (1024 as in MIAS).")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="Rewrite a folder that already has an Info.txt made with other parameters.")  # fmt: skip
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="Rewrite a folder that already has an Info.txt made with other parameters.",
+    )
     return parser
 
 
@@ -39,8 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_cli_logging()
     args = build_parser().parse_args(argv)
     try:
-        root = make_phantom_dataset(args.output_dir, args.num_images, args.seed, size=args.size,
-                                    overwrite=args.overwrite)  # fmt: skip
+        root = make_phantom_dataset(
+            args.output_dir, args.num_images, args.seed, size=args.size, overwrite=args.overwrite
+        )
     except (FileExistsError, ValueError) as err:
         logger.error("%s", err)
         return 2
@@ -48,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     row_counts = Counter(tokens[2] for tokens in rows)
     image_counts = Counter(code for _, code in {(tokens[0], tokens[2]) for tokens in rows})
     lines = [f"{len({tokens[0] for tokens in rows})} phantom images in {root}"]
-    lines += [f"  {code}: {image_counts.get(code, 0)} images, {row_counts.get(code, 0)} Info.txt rows"
-              for code in MIAS_CODES]  # fmt: skip
+    lines += [
+        f"  {code}: {image_counts.get(code, 0)} images, {row_counts.get(code, 0)} Info.txt rows" for code in MIAS_CODES
+    ]
     logger.info("%s", "\n".join(lines))
     return 0

@@ -51,7 +51,9 @@ def _scanner_artifact(rng: np.random.Generator, grey: np.ndarray, anatomy: _Anat
 
 def _text_bitmap(text: str, scale: int) -> np.ndarray:
     """Bool (h, w) bitmap of ``text`` in PIL's built-in bitmap font, enlarged ``scale`` times (blocky)."""
-    font = ImageFont.load_default_imagefont() if hasattr(ImageFont, "load_default_imagefont") else ImageFont.load_default()
+    font = (
+        ImageFont.load_default_imagefont() if hasattr(ImageFont, "load_default_imagefont") else ImageFont.load_default()
+    )
     left, top, right, bottom = font.getbbox(text)
     img = Image.new("L", (right - left + 2, bottom - top + 2))
     ImageDraw.Draw(img).text((1 - left, 1 - top), text, fill=255, font=font)

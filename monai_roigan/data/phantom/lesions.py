@@ -96,7 +96,7 @@ def _render_asym(canvas: _Canvas, rng: np.random.Generator, row: int, col: int, 
     win = _window(canvas.att.shape, row, col, 1.3 * radius)
     ell, angle = win.ellipse(rng.uniform(0, np.pi), rng.uniform(0.5, 0.85))
     rho = ell / (0.6 * radius * _irregular_radius(rng, angle, 0.3))
-    envelope = np.exp(-rho**2) * win.taper(radius, 1.3 * radius)
+    envelope = np.exp(-(rho**2)) * win.taper(radius, 1.3 * radius)
     texture = _power_law_noise(rng, win.r.shape, 3.0, longest=0.6 * radius)
     tissue = expit((ndi.gaussian_filter(texture, 0.04 * radius) + 0.3) / 0.5)
     amp = rng.uniform(0.5, 0.65)
@@ -161,9 +161,7 @@ _LESION_RENDERERS: dict[str, Callable[[_Canvas, np.random.Generator, int, int, i
 }
 
 
-def _place_lesions(
-    rng: np.random.Generator, anatomy: _Anatomy, radii: Sequence[int]
-) -> list[tuple[int, int, int]]:
+def _place_lesions(rng: np.random.Generator, anatomy: _Anatomy, radii: Sequence[int]) -> list[tuple[int, int, int]]:
     """Centres (canonical row, col) for lesions of the given radii, inside the breast.
 
     A centre needs its whole circle (plus a margin, reduced step by step when nothing fits) inside the

@@ -6,7 +6,7 @@ import numpy as np
 
 from monai_roigan.data.classes import MIAS_CODES, MIAS_TISSUES
 from monai_roigan.data.phantom.anatomy import _build_anatomy
-from monai_roigan.data.phantom.common import LESION_RADIUS_RANGES, _MALIGNANT_PROBABILITY, _REF_SIZE, PhantomLesion
+from monai_roigan.data.phantom.common import _MALIGNANT_PROBABILITY, _REF_SIZE, LESION_RADIUS_RANGES, PhantomLesion
 from monai_roigan.data.phantom.film import _apply_padding, _film_exposure, _scanner_artifact, _stamp_background
 from monai_roigan.data.phantom.lesions import _LESION_RENDERERS, _Canvas, _place_lesions
 from monai_roigan.data.phantom.tissue import _normal_attenuation
@@ -70,6 +70,6 @@ def render_phantom_mammogram(
     flipped = refnum % 2 == 1
     if flipped:
         grey = np.ascontiguousarray(grey[:, ::-1])
-        lesions = [PhantomLesion(l.code, l.severity, l.row, size - 1 - l.col, l.radius) for l in lesions]
+        lesions = [PhantomLesion(les.code, les.severity, les.row, size - 1 - les.col, les.radius) for les in lesions]
     _stamp_background(frng, grey, anatomy, "R" if flipped else "L", flipped)
     return np.clip(np.rint(grey), 0, 255).astype(np.uint8), lesions

@@ -96,7 +96,9 @@ def _vessels(rng: np.random.Generator, anatomy: _Anatomy) -> np.ndarray:
     size, s = anatomy.size, anatomy.size / _REF_SIZE
     layer = np.zeros((size, size), np.float32)
     for _ in range(rng.integers(1, 4)):
-        start = np.array([rng.uniform(0.05, 0.6) * size, anatomy.chest_col + rng.uniform(0.1, 0.4) * anatomy.depth.max()])
+        start = np.array(
+            [rng.uniform(0.05, 0.6) * size, anatomy.chest_col + rng.uniform(0.1, 0.4) * anatomy.depth.max()]
+        )
         target = np.array(anatomy.nipple) + rng.normal(0, 80 * s, 2)
         angle = math.atan2(target[0] - start[0], target[1] - start[1])
         length = float(np.hypot(*(target - start))) * rng.uniform(0.5, 0.9)

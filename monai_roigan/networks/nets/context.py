@@ -12,7 +12,8 @@ lesion ROI holds its lesion), feathered over its inner ``mask_feather * S`` pixe
 
 The network is MONAI's :class:`~monai.networks.nets.BasicUNet` (four down-samplings; up-sampling by interpolation
 and convolution rather than transposed convolution, which leaves no checkerboard texture) on
-``2 + condition_channels`` input channels: the masked context, the mask, and a conditioning map that a linear layer makes from ``[z, embed(y)]`` at a quarter
+``2 + condition_channels`` input channels: the masked context, the mask, and a conditioning map that a linear layer
+makes from ``[z, embed(y)]`` at a quarter
 of the ROI size and bilinear up-sampling spreads over the ROI (so noise and class reach every pixel, with spatial
 variation). The label embedding has ``num_classes + 1`` rows: row ``num_classes`` is *normal tissue*, used while
 training on normal-tissue ROIs; the public classes are the ``num_classes`` lesion classes.
@@ -52,12 +53,15 @@ def disc_mask(size: int, radius: float, feather: float) -> torch.Tensor:
     if not 0 <= feather < radius:
         raise ValueError(f"mask_feather {feather} must lie in [0, mask_radius={radius})")
     centre = (size - 1) / 2
-    yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij")
+    yy, xx = torch.meshgrid(
+        torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij"
+    )
     inside = radius * size - torch.sqrt((yy - centre) ** 2 + (xx - centre) ** 2)  # pixels inside the rim
     mask = (inside / max(feather * size, 1e-6)).clamp(0, 1) if feather > 0 else (inside > 0).double()
     if bool((mask > 0).all()):  # the corner pixels' centres lie inside the disc
-        raise ValueError(f"mask_radius {radius} would leave no context: the disc covers every pixel of a "
-                         f"{size}x{size} ROI")  # fmt: skip
+        raise ValueError(
+            f"mask_radius {radius} would leave no context: the disc covers every pixel of a {size}x{size} ROI"
+        )
     return mask.float()[None, None]
 
 
@@ -119,7 +123,9 @@ class ContextROIGenerator(nn.Module):
             raise ValueError(f"a context generator needs num_classes >= 1, got {num_classes}")
         if output_size % 16:
             raise ValueError(f"output_size must be a multiple of 16, got {output_size}")
-        self.latent_dim, self.num_classes, self.output_size = int(latent_dim), int(num_classes), int(output_size)
+        self.latent_dim = int(latent_dim)
+        self.num_classes = int(num_classes)
+        self.output_size = int(output_size)
         self.embedding_dim = int(embedding_dim or min(latent_dim, 64))
         self.condition_channels, base = int(condition_channels), max(8, int(round(128 * width)))
         if context_bank is not None:
@@ -133,17 +139,29 @@ class ContextROIGenerator(nn.Module):
         self.embed = nn.Embedding(self.num_classes + 1, self.embedding_dim)
         quarter = output_size // 4
         self.condition = nn.Linear(self.latent_dim + self.embedding_dim, self.condition_channels * quarter * quarter)
-        self.unet = BasicUNet(spatial_dims=2, in_channels=2 + self.condition_channels, out_channels=1,
-                              features=(base, base, 2 * base, 4 * base, 8 * base, base), norm="batch",
-                              upsample="nontrainable")  # fmt: skip
+        self.unet = BasicUNet(
+            spatial_dims=2,
+            in_channels=2 + self.condition_channels,
+            out_channels=1,
+            features=(base, base, 2 * base, 4 * base, 8 * base, base),
+            norm="batch",
+            upsample="nontrainable",
+        )
         self.apply(init_dcgan_weights)
 
     @classmethod
     def from_state(cls, state: dict) -> ContextROIGenerator:
         """An untrained generator whose architecture fits ``state`` (its ``architecture`` and bank shapes)."""
         latent_dim, num_classes, base, size, cond, emb = (int(v) for v in state["architecture"])
-        return cls(latent_dim, num_classes, base / 128, size, bank_size=int(state["context_bank"].shape[0]),
-                   condition_channels=cond, embedding_dim=emb)  # fmt: skip
+        return cls(
+            latent_dim,
+            num_classes,
+            base / 128,
+            size,
+            bank_size=int(state["context_bank"].shape[0]),
+            condition_channels=cond,
+            embedding_dim=emb,
+        )
 
     @torch.no_grad()
     def set_context_bank(self, rois: torch.Tensor) -> None:
@@ -158,8 +176,10 @@ class ContextROIGenerator(nn.Module):
     def bank_index(self, z: torch.Tensor) -> torch.Tensor:
         """(B,) index into the context bank for latents (B, latent_dim): a hash of z, the same for the same z."""
         if self.context_bank.shape[0] == 0:
-            raise ValueError("this context generator has no context bank (bank_size=0): give it context ROIs, e.g. "
-                             "through InsertSyntheticLesion(d)")  # fmt: skip
+            raise ValueError(
+                "this context generator has no context bank (bank_size=0): give it context ROIs, e.g. "
+                "through InsertSyntheticLesion(d)"
+            )
         keys = torch.round(z.float() * 2**16).long()
         weights = torch.arange(1, z.shape[1] + 1, device=z.device, dtype=torch.long) * 2654435761
         return torch.remainder((keys * weights).sum(dim=1), self.context_bank.shape[0])

@@ -63,7 +63,12 @@ class PerClassGenerator(ClassDispatch):
     """
 
     def __init__(
-        self, num_classes: int = 4, latent_dim: int = 100, width: float = 1.0, output_size: int = 64, kernel_size: int = 5
+        self,
+        num_classes: int = 4,
+        latent_dim: int = 100,
+        width: float = 1.0,
+        output_size: int = 64,
+        kernel_size: int = 5,
     ):
         nets = [ROIGenerator(latent_dim, 0, width, output_size, kernel_size=kernel_size) for _ in range(num_classes)]
         super().__init__(nets)

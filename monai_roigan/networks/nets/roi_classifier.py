@@ -16,8 +16,17 @@ class ROIClassifier(nn.Sequential):
 
     def __init__(self, num_classes: int, input_size: int = 64):
         def block(c_in: int, c_out: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2))
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)
+            )
 
         side = input_size // 16
-        super().__init__(block(1, 16), block(16, 32), block(32, 64), block(64, 64), nn.Flatten(), nn.Dropout(0.3),
-                         nn.Linear(64 * side * side, num_classes))  # fmt: skip
+        super().__init__(
+            block(1, 16),
+            block(16, 32),
+            block(32, 64),
+            block(64, 64),
+            nn.Flatten(),
+            nn.Dropout(0.3),
+            nn.Linear(64 * side * side, num_classes),
+        )

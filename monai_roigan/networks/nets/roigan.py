@@ -76,7 +76,9 @@ class ROIGenerator(nn.Module):
         kernel_size: int = 5,
     ):
         super().__init__()
-        self.latent_dim, self.num_classes, self.output_size = latent_dim, num_classes, output_size
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.output_size = output_size
         steps = _num_upsamplings(output_size)
         self.embedding_dim = 0 if num_classes == 0 else (embedding_dim or min(latent_dim, 64))
         self.embed = nn.Embedding(num_classes, self.embedding_dim) if num_classes else None

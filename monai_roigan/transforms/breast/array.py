@@ -1,7 +1,8 @@
 """Breast-region segmentation of a mammogram and sampling of normal-tissue ROI centres.
 
 The breast is the largest connected bright region after a conservative threshold (half of Otsu's on a
-smoothed, 4x-downsampled image) and a small opening. Holes are not filled: a dark film strip enclosed by a bright film edge must stay outside. Film labels, markers and scanner strips are separate
+smoothed, 4x-downsampled image) and a small opening. Holes are not filled: a dark film strip enclosed by a bright film
+edge must stay outside. Film labels, markers and scanner strips are separate
 components and are therefore excluded. This is a coarse mask for choosing where normal-tissue ROIs may be
 cut, not a segmentation for measurement.
 """
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 from monai.config import NdarrayOrTensor
 from monai.transforms import Transform
-from monai.utils import convert_to_numpy, convert_to_dst_type
+from monai.utils import convert_to_dst_type, convert_to_numpy
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 from skimage.transform import downscale_local_mean

@@ -1,10 +1,10 @@
 from .array import LoadMammogram, SaveSyntheticDICOM
 from .dictionary import (
-    LoadMammogramd,
     LoadMammogramD,
+    LoadMammogramd,
     LoadMammogramDict,
-    SaveSyntheticDICOMd,
     SaveSyntheticDICOMD,
+    SaveSyntheticDICOMd,
     SaveSyntheticDICOMDict,
 )
 

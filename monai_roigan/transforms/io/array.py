@@ -63,7 +63,8 @@ class LoadMammogram(Transform):
 
 
 class SaveSyntheticDICOM(Transform):
-    """Write a synthetic ROI as a DICOM Secondary Capture file marked SYNTHETIC (see :mod:`~monai_roigan.data.dicom_writer`).
+    """Write a synthetic ROI as a DICOM Secondary Capture file marked SYNTHETIC (see
+    :mod:`~monai_roigan.data.dicom_writer`).
 
     The input is a MetaTensor (1, H, W) or (H, W) in [-1, 1] whose meta carries ``synthetic=True`` and the
     ``synthetic_class``, ``synthetic_seed``, ``synthetic_index`` and ``synthetic_generator`` keys that
@@ -72,7 +73,8 @@ class SaveSyntheticDICOM(Transform):
     is refused: this writer would label it synthetic.
 
     Files go to ``output_dir/<class>/<class>_s<seed>_<index>.dcm`` (``..._d<draw>.dcm`` for a draw from the
-    augmentation's pool, ``synthetic_draw`` >= 0, so two draws of one pool ROI are two files); every file written by one instance
+    augmentation's pool, ``synthetic_draw`` >= 0, so two draws of one pool ROI are two files); every file written by
+    one instance
     belongs to one study, each class to one series. The written path is stored in ``meta["saved_to"]``.
 
     Args:
@@ -93,11 +95,14 @@ class SaveSyntheticDICOM(Transform):
                 "SaveSyntheticDICOM writes synthetic ROIs only; this image's meta has no synthetic=True "
                 f"(source {meta.get('filename_or_obj', 'unknown')!r})"
             )
-        name, seed, index = meta["synthetic_class"], int(meta["synthetic_seed"]), int(meta["synthetic_index"])
+        name = meta["synthetic_class"]
+        seed = int(meta["synthetic_seed"])
+        index = int(meta["synthetic_index"])
         spacing = float(meta.get("spacing_mm", self.spacing_mm))
         array = np.asarray(img.detach().cpu().numpy() if hasattr(img, "detach") else img, dtype=np.float32)
-        dataset = synthetic_dicom_dataset(array, name, seed, index, str(meta["synthetic_generator"]), self.series,
-                                          spacing_mm=spacing)  # fmt: skip
+        dataset = synthetic_dicom_dataset(
+            array, name, seed, index, str(meta["synthetic_generator"]), self.series, spacing_mm=spacing
+        )
         draw = int(meta.get("synthetic_draw", -1))  # >= 0: one of several draws of a pool ROI
         stem = f"{name}_s{seed}_{index:05d}" + (f"_d{draw}" if draw >= 0 else "")
         path = write_synthetic_dicom(self.output_dir / name / f"{stem}.dcm", dataset)

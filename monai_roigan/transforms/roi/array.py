@@ -102,14 +102,18 @@ class ExtractROI(Transform):
             raise ValueError(f"{source}: ExtractROI expects a (1, H, W) image, got shape {tuple(image.shape)}")
         row, col = _checked_center(center, image.shape[1:], source)
         window = roi_window_size(self.roi_size, radius, self.adaptive, self.margin)
-        roi = crop_centered(image.as_tensor() if isinstance(image, MetaTensor) else image, (row, col), window, self.pad_value)
+        roi = crop_centered(
+            image.as_tensor() if isinstance(image, MetaTensor) else image, (row, col), window, self.pad_value
+        )
         if self.median is not None:
             roi = self.median(roi)
         roi = convert_to_tensor(self.resize(roi), track_meta=False)
         lo, hi = self.output_range
         roi = roi * (hi - lo) + lo
         meta.update(roi_center=(row, col), roi_window=window, roi_spacing=_roi_spacing(meta, window, self.output_size))
-        meta["affine"] = roi_affine(meta.get("affine"), (row - window // 2, col - window // 2), window / self.output_size)
+        meta["affine"] = roi_affine(
+            meta.get("affine"), (row - window // 2, col - window // 2), window / self.output_size
+        )
         meta["filename_or_obj"] = roi_file_name(str(meta.get("filename_or_obj", source)), row, col)
         meta["spatial_shape"] = np.array([self.output_size, self.output_size])
         return MetaTensor(roi.float(), meta=meta)
@@ -177,7 +181,9 @@ class MaskToCenter(Transform):
         rows, cols = np.nonzero(array > values.min()) if values.size == 2 else (np.array([]), np.array([]))
         if rows.size == 0:
             raise ValueError(f"{source}: ROI mask is empty")
-        scale = (1.0, 1.0) if image_shape is None else (image_shape[-2] / array.shape[0], image_shape[-1] / array.shape[1])
+        scale = (
+            (1.0, 1.0) if image_shape is None else (image_shape[-2] / array.shape[0], image_shape[-1] / array.shape[1])
+        )
         center = (int(round(rows.mean() * scale[0])), int(round(cols.mean() * scale[1])))
         extent = max((rows.max() - rows.min() + 1) * scale[0], (cols.max() - cols.min() + 1) * scale[1])
         return center, int(math.ceil(extent / 2))

@@ -13,7 +13,17 @@ from monai_roigan.transforms.roi.array import ExtractROI, MaskToCenter
 __all__ = ["ExtractROId", "MaskToCenterd", "ENTRY_META_KEYS"]
 
 #: datalist fields copied into each ROI's meta, when present
-ENTRY_META_KEYS = ("class_name", "label", "abnormality", "severity", "refnum", "patient_id", "laterality", "view", "dataset")
+ENTRY_META_KEYS = (
+    "class_name",
+    "label",
+    "abnormality",
+    "severity",
+    "refnum",
+    "patient_id",
+    "laterality",
+    "view",
+    "dataset",
+)
 
 
 class ExtractROId(MapTransform):
@@ -74,7 +84,9 @@ class MaskToCenterd(MapTransform):
         allow_missing_keys: bool = True,
     ):
         super().__init__(keys, allow_missing_keys)
-        self.image_key, self.center_key, self.radius_key = image_key, center_key, radius_key
+        self.image_key = image_key
+        self.center_key = center_key
+        self.radius_key = radius_key
         self.overwrite = overwrite
         self.loader = LoadMammogram()
         self.to_center = MaskToCenter()

@@ -22,9 +22,14 @@ import pydicom
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import (
-    DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
-    JPEGBaseline8Bit, RLELossless, SecondaryCaptureImageStorage,
-)  # fmt: skip
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEGBaseline8Bit,
+    RLELossless,
+    SecondaryCaptureImageStorage,
+)
 
 HERE = Path(__file__).resolve().parent
 CASES: list[dict] = []
@@ -46,9 +51,14 @@ def dicom_dataset(pixels: np.ndarray = REFERENCE, **attrs) -> FileDataset:
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset("corpus", {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.SamplesPerPixel, ds.PhotometricInterpretation = "MG", 1, "MONOCHROME2"
+    ds.Modality = "MG"
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = pixels.shape
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 0
     ds.PixelData = pixels.astype("<u2").tobytes()
     for key, value in attrs.items():
         setattr(ds, key, value)
@@ -82,9 +92,13 @@ def write_pgm_cases() -> None:
         ("ascii_non_numeric.pgm", "malformed values", b"P2\n2 2\n255\n1 2 x 4\n", "non-numeric"),
         ("ascii_truncated.pgm", "truncated files", b"P2\n4 4\n255\n1 2 3\n", "truncated pixel data"),
         ("ascii_negative.pgm", "malformed values", b"P2\n2 2\n255\n1 -2 3 4\n", "outside 0..65535"),
-        ("garbage_after_magic.pgm", "malformed values", b"P5" + bytes(rng.randrange(256) for _ in range(300)),
-         "PGM header"),
-    ]  # fmt: skip
+        (
+            "garbage_after_magic.pgm",
+            "malformed values",
+            b"P5" + bytes(rng.randrange(256) for _ in range(300)),
+            "PGM header",
+        ),
+    ]
     for name, fault, data, match in cases:
         case(f"pgm/{name}", "image", fault, "MammogramReadError", match).write_bytes(data)
 
@@ -113,49 +127,141 @@ def write_dicom_cases() -> None:
         ("cut_at_pixel_tag.dcm", "truncated files", good[: pixel_offset + 4], "MammogramReadError", ""),
         ("no_pixel_data.dcm", "missing pixel data", dicom_bytes(no_pixels), "MammogramReadError", "no pixel data"),
         ("missing_bits_stored.dcm", "missing pixel data", dicom_bytes(no_bits), "MammogramReadError", "incomplete"),
-        ("absurd_rows.dcm", "absurd dimensions", dicom_bytes(dicom_dataset(Rows=60000, Columns=60000)),
-         "MammogramReadError", "implausible image size"),
-        ("absurd_rows_rle.dcm", "absurd dimensions", dicom_bytes(_set(rle, Rows=40000, Columns=40000)),
-         "MammogramReadError", "implausible image size"),
-        ("lying_rows.dcm", "absurd dimensions", dicom_bytes(dicom_dataset(Rows=4000, Columns=4000)),
-         "MammogramReadError", "truncated pixel data"),
-        ("zero_rows.dcm", "absurd dimensions", dicom_bytes(dicom_dataset(Rows=0)), "MammogramReadError",
-         "implausible image size"),
-        ("bits_allocated_12.dcm", "wrong bit depths", dicom_bytes(dicom_dataset(BitsAllocated=12)),
-         "MammogramReadError", "Bits Allocated"),
-        ("bits_stored_0.dcm", "wrong bit depths", dicom_bytes(dicom_dataset(BitsStored=0, HighBit=0)),
-         "MammogramReadError", "BitsStored 0"),
-        ("bits_stored_above_allocated.dcm", "wrong bit depths",
-         dicom_bytes(dicom_dataset(BitsStored=17, HighBit=16)), "MammogramReadError", "BitsStored 17"),
-        ("one_bit_extra_frames.dcm", "wrong bit depths",
-         dicom_bytes(dicom_dataset(np.zeros((1, 16), np.uint16), BitsAllocated=1, BitsStored=1, HighBit=0,
-                                   PixelData=bytes(16))),
-         "MammogramReadError", "decoded pixel array has shape"),
-        ("rgb.dcm", "wrong bit depths", dicom_bytes(dicom_dataset(SamplesPerPixel=3, PhotometricInterpretation="RGB")),
-         "MammogramReadError", ""),
-        ("palette.dcm", "wrong bit depths", dicom_bytes(dicom_dataset(PhotometricInterpretation="PALETTE COLOR")),
-         "MammogramReadError", "not grayscale"),
-        ("unknown_syntax.dcm", "odd transfer syntaxes", dicom_bytes(_syntax(dicom_dataset(), "1.2.3.4.5.6")),
-         "UnsupportedTransferSyntaxError", "1.2.3.4.5.6"),
-        ("jpeg_syntax_native_data.dcm", "odd transfer syntaxes", _with_syntax(good, JPEGBaseline8Bit),
-         "MammogramReadError", ""),
-        ("jpeg_syntax_16bit.dcm", "odd transfer syntaxes",
-         dicom_bytes(_encapsulated(dicom_dataset(), JPEGBaseline8Bit)), "MammogramReadError", ""),
-        ("missing_syntax.dcm", "odd transfer syntaxes", _without_syntax(good), "MammogramReadError",
-         "TransferSyntaxUID"),
-        ("window_width_zero.dcm", "malformed values", dicom_bytes(dicom_dataset(WindowCenter=100, WindowWidth=0)),
-         "MammogramReadError", "invalid VOI window"),
-        ("slope_overflow.dcm", "malformed values", dicom_bytes(dicom_dataset(RescaleSlope="1e400", RescaleIntercept=0)),
-         "MammogramReadError", "non-finite"),
+        (
+            "absurd_rows.dcm",
+            "absurd dimensions",
+            dicom_bytes(dicom_dataset(Rows=60000, Columns=60000)),
+            "MammogramReadError",
+            "implausible image size",
+        ),
+        (
+            "absurd_rows_rle.dcm",
+            "absurd dimensions",
+            dicom_bytes(_set(rle, Rows=40000, Columns=40000)),
+            "MammogramReadError",
+            "implausible image size",
+        ),
+        (
+            "lying_rows.dcm",
+            "absurd dimensions",
+            dicom_bytes(dicom_dataset(Rows=4000, Columns=4000)),
+            "MammogramReadError",
+            "truncated pixel data",
+        ),
+        (
+            "zero_rows.dcm",
+            "absurd dimensions",
+            dicom_bytes(dicom_dataset(Rows=0)),
+            "MammogramReadError",
+            "implausible image size",
+        ),
+        (
+            "bits_allocated_12.dcm",
+            "wrong bit depths",
+            dicom_bytes(dicom_dataset(BitsAllocated=12)),
+            "MammogramReadError",
+            "Bits Allocated",
+        ),
+        (
+            "bits_stored_0.dcm",
+            "wrong bit depths",
+            dicom_bytes(dicom_dataset(BitsStored=0, HighBit=0)),
+            "MammogramReadError",
+            "BitsStored 0",
+        ),
+        (
+            "bits_stored_above_allocated.dcm",
+            "wrong bit depths",
+            dicom_bytes(dicom_dataset(BitsStored=17, HighBit=16)),
+            "MammogramReadError",
+            "BitsStored 17",
+        ),
+        (
+            "one_bit_extra_frames.dcm",
+            "wrong bit depths",
+            dicom_bytes(
+                dicom_dataset(
+                    np.zeros((1, 16), np.uint16), BitsAllocated=1, BitsStored=1, HighBit=0, PixelData=bytes(16)
+                )
+            ),
+            "MammogramReadError",
+            "decoded pixel array has shape",
+        ),
+        (
+            "rgb.dcm",
+            "wrong bit depths",
+            dicom_bytes(dicom_dataset(SamplesPerPixel=3, PhotometricInterpretation="RGB")),
+            "MammogramReadError",
+            "",
+        ),
+        (
+            "palette.dcm",
+            "wrong bit depths",
+            dicom_bytes(dicom_dataset(PhotometricInterpretation="PALETTE COLOR")),
+            "MammogramReadError",
+            "not grayscale",
+        ),
+        (
+            "unknown_syntax.dcm",
+            "odd transfer syntaxes",
+            dicom_bytes(_syntax(dicom_dataset(), "1.2.3.4.5.6")),
+            "UnsupportedTransferSyntaxError",
+            "1.2.3.4.5.6",
+        ),
+        (
+            "jpeg_syntax_native_data.dcm",
+            "odd transfer syntaxes",
+            _with_syntax(good, JPEGBaseline8Bit),
+            "MammogramReadError",
+            "",
+        ),
+        (
+            "jpeg_syntax_16bit.dcm",
+            "odd transfer syntaxes",
+            dicom_bytes(_encapsulated(dicom_dataset(), JPEGBaseline8Bit)),
+            "MammogramReadError",
+            "",
+        ),
+        (
+            "missing_syntax.dcm",
+            "odd transfer syntaxes",
+            _without_syntax(good),
+            "MammogramReadError",
+            "TransferSyntaxUID",
+        ),
+        (
+            "window_width_zero.dcm",
+            "malformed values",
+            dicom_bytes(dicom_dataset(WindowCenter=100, WindowWidth=0)),
+            "MammogramReadError",
+            "invalid VOI window",
+        ),
+        (
+            "slope_overflow.dcm",
+            "malformed values",
+            dicom_bytes(dicom_dataset(RescaleSlope="1e400", RescaleIntercept=0)),
+            "MammogramReadError",
+            "non-finite",
+        ),
         # odd but valid: must decode to REFERENCE / 4095
-        ("deflated.dcm", "odd transfer syntaxes", dicom_bytes(_syntax(dicom_dataset(), DeflatedExplicitVRLittleEndian)),
-         "ok", ""),
-        ("implicit_vr.dcm", "odd transfer syntaxes", dicom_bytes(_syntax(dicom_dataset(), ImplicitVRLittleEndian)),
-         "ok", ""),
+        (
+            "deflated.dcm",
+            "odd transfer syntaxes",
+            dicom_bytes(_syntax(dicom_dataset(), DeflatedExplicitVRLittleEndian)),
+            "ok",
+            "",
+        ),
+        (
+            "implicit_vr.dcm",
+            "odd transfer syntaxes",
+            dicom_bytes(_syntax(dicom_dataset(), ImplicitVRLittleEndian)),
+            "ok",
+            "",
+        ),
         ("big_endian.dcm", "odd transfer syntaxes", _big_endian(), "ok", ""),
         ("rle.dcm", "odd transfer syntaxes", dicom_bytes(_rle()), "ok", ""),
         ("latin1_text_declared_utf8.dcm", "non-UTF-8 text", _latin1_text(), "ok", ""),
-    ]  # fmt: skip
+    ]
     for name, fault, data, expect, match in cases:
         kwargs = {"voi": "window"} if name == "window_width_zero.dcm" else {}
         case(f"dicom/{name}", "image", fault, expect, match, **kwargs).write_bytes(data)
@@ -227,35 +333,79 @@ def write_mias_cases() -> None:
         ("utf16.txt", "non-UTF-8 text", (MIAS_HEADER + good).encode("utf-16"), "AnnotationError", "no MIAS table rows"),
         ("latin1_header.txt", "non-UTF-8 text", ("Société MIAS ©\n" + good).encode("latin-1"), "ok", ""),
         ("crlf.txt", "malformed values", (MIAS_HEADER + good).replace("\n", "\r\n").encode(), "ok", ""),
-        ("truncated_row.txt", "truncated files", (MIAS_HEADER + good + "mdb004 D").encode(), "AnnotationError",
-         "line 7"),
+        (
+            "truncated_row.txt",
+            "truncated files",
+            (MIAS_HEADER + good + "mdb004 D").encode(),
+            "AnnotationError",
+            "line 7",
+        ),
         ("unknown_tissue.txt", "malformed values", (good + "mdb004 X NORM\n").encode(), "AnnotationError", "tissue"),
-        ("unknown_class.txt", "malformed values", (good + "mdb004 F BLOB B 1 1 1\n").encode(), "AnnotationError",
-         "abnormality class"),
-        ("missing_severity.txt", "malformed values", (good + "mdb004 F CIRC 1 1 1\n").encode(), "AnnotationError",
-         "severity"),
-        ("outside_image.txt", "absurd dimensions", (good + "mdb004 F CIRC B 2000 425 10\n").encode(),
-         "AnnotationError", "outside"),
-        ("huge_coordinate.txt", "absurd dimensions", (good + "mdb004 F CIRC B 99999999999999999999 4 1\n").encode(),
-         "AnnotationError", "integer"),
-        ("negative_radius.txt", "malformed values", (good + "mdb004 F CIRC B 5 4 -1\n").encode(), "AnnotationError",
-         "integer"),
-        ("superscript_digit.txt", "non-UTF-8 text", (good + "mdb004 F CIRC B ³16 4 1\n").encode("latin-1"),
-         "AnnotationError", "integer"),
-        ("norm_with_coordinates.txt", "malformed values", (good + "mdb004 F NORM B 1 1 1\n").encode(),
-         "AnnotationError", "NORM"),
+        (
+            "unknown_class.txt",
+            "malformed values",
+            (good + "mdb004 F BLOB B 1 1 1\n").encode(),
+            "AnnotationError",
+            "abnormality class",
+        ),
+        (
+            "missing_severity.txt",
+            "malformed values",
+            (good + "mdb004 F CIRC 1 1 1\n").encode(),
+            "AnnotationError",
+            "severity",
+        ),
+        (
+            "outside_image.txt",
+            "absurd dimensions",
+            (good + "mdb004 F CIRC B 2000 425 10\n").encode(),
+            "AnnotationError",
+            "outside",
+        ),
+        (
+            "huge_coordinate.txt",
+            "absurd dimensions",
+            (good + "mdb004 F CIRC B 99999999999999999999 4 1\n").encode(),
+            "AnnotationError",
+            "integer",
+        ),
+        (
+            "negative_radius.txt",
+            "malformed values",
+            (good + "mdb004 F CIRC B 5 4 -1\n").encode(),
+            "AnnotationError",
+            "integer",
+        ),
+        (
+            "superscript_digit.txt",
+            "non-UTF-8 text",
+            (good + "mdb004 F CIRC B ³16 4 1\n").encode("latin-1"),
+            "AnnotationError",
+            "integer",
+        ),
+        (
+            "norm_with_coordinates.txt",
+            "malformed values",
+            (good + "mdb004 F NORM B 1 1 1\n").encode(),
+            "AnnotationError",
+            "NORM",
+        ),
         ("bad_refnum.txt", "malformed values", (good + "mdb4x F NORM\n").encode(), "AnnotationError", "malformed row"),
-    ]  # fmt: skip
+    ]
     for name, fault, data, expect, match in cases:
         case(f"mias/{name}", "mias_info", fault, expect, match).write_bytes(data)
 
 
-CBIS_HEADER = ("patient_id,breast_density,left or right breast,image view,abnormality id,abnormality type,"
-               "mass shape,mass margins,assessment,pathology,subtlety,image file path,"
-               "cropped image file path,ROI mask file path\n")  # fmt: skip
-CBIS_ROW = ("P_00001,3,LEFT,CC,1,mass,IRREGULAR-ARCHITECTURAL_DISTORTION,SPICULATED,4,MALIGNANT,4,"
-            "\"Mass-Training_P_00001_LEFT_CC/1.3.6/1.3.6/000000.dcm\",\"Mass-Training_P_00001_LEFT_CC_1/1.3/1.3/"
-            "000000.dcm\n\",\"Mass-Training_P_00001_LEFT_CC_1/1.3/1.3/000001.dcm\n\"\n")  # fmt: skip
+CBIS_HEADER = (
+    "patient_id,breast_density,left or right breast,image view,abnormality id,abnormality type,"
+    "mass shape,mass margins,assessment,pathology,subtlety,image file path,"
+    "cropped image file path,ROI mask file path\n"
+)
+CBIS_ROW = (
+    "P_00001,3,LEFT,CC,1,mass,IRREGULAR-ARCHITECTURAL_DISTORTION,SPICULATED,4,MALIGNANT,4,"
+    '"Mass-Training_P_00001_LEFT_CC/1.3.6/1.3.6/000000.dcm","Mass-Training_P_00001_LEFT_CC_1/1.3/1.3/'
+    '000000.dcm\n","Mass-Training_P_00001_LEFT_CC_1/1.3/1.3/000001.dcm\n"\n'
+)
 
 
 def write_cbis_cases() -> None:
@@ -264,26 +414,71 @@ def write_cbis_cases() -> None:
         ("empty.csv", "empty files", b"", "AnnotationError", "missing column"),
         ("header_only.csv", "truncated files", CBIS_HEADER.encode(), "ok", ""),
         ("binary_garbage.csv", "wrong magic", bytes(rng.randrange(256) for _ in range(3000)), "AnnotationError", ""),
-        ("missing_column.csv", "malformed values", CBIS_HEADER.replace("image view,", "").encode(), "AnnotationError",
-         "image_view"),
-        ("short_row.csv", "truncated files", (CBIS_HEADER + "P_00001,3,LEFT,CC\n").encode(), "AnnotationError",
-         "fields"),
-        ("unterminated_quote.csv", "truncated files", (CBIS_HEADER + CBIS_ROW[:150]).encode(), "AnnotationError",
-         "fields"),
-        ("bad_laterality.csv", "malformed values", (CBIS_HEADER + CBIS_ROW.replace("LEFT,CC", "MIDDLE,CC")).encode(),
-         "AnnotationError", "laterality"),
-        ("bad_view.csv", "malformed values", (CBIS_HEADER + CBIS_ROW.replace("LEFT,CC", "LEFT,XX")).encode(),
-         "AnnotationError", "view"),
-        ("bad_abnormality_id.csv", "malformed values", (CBIS_HEADER + CBIS_ROW.replace(",CC,1,", ",CC,one,")).encode(),
-         "AnnotationError", "abnormality id"),
+        (
+            "missing_column.csv",
+            "malformed values",
+            CBIS_HEADER.replace("image view,", "").encode(),
+            "AnnotationError",
+            "image_view",
+        ),
+        (
+            "short_row.csv",
+            "truncated files",
+            (CBIS_HEADER + "P_00001,3,LEFT,CC\n").encode(),
+            "AnnotationError",
+            "fields",
+        ),
+        (
+            "unterminated_quote.csv",
+            "truncated files",
+            (CBIS_HEADER + CBIS_ROW[:150]).encode(),
+            "AnnotationError",
+            "fields",
+        ),
+        (
+            "bad_laterality.csv",
+            "malformed values",
+            (CBIS_HEADER + CBIS_ROW.replace("LEFT,CC", "MIDDLE,CC")).encode(),
+            "AnnotationError",
+            "laterality",
+        ),
+        (
+            "bad_view.csv",
+            "malformed values",
+            (CBIS_HEADER + CBIS_ROW.replace("LEFT,CC", "LEFT,XX")).encode(),
+            "AnnotationError",
+            "view",
+        ),
+        (
+            "bad_abnormality_id.csv",
+            "malformed values",
+            (CBIS_HEADER + CBIS_ROW.replace(",CC,1,", ",CC,one,")).encode(),
+            "AnnotationError",
+            "abnormality id",
+        ),
         ("utf16.csv", "non-UTF-8 text", (CBIS_HEADER + CBIS_ROW).encode("utf-16"), "AnnotationError", "missing column"),
-        ("latin1_field.csv", "non-UTF-8 text", (CBIS_HEADER + CBIS_ROW.replace("SPICULATED", "SPICULÉ")).encode("latin-1"),
-         "ok", ""),
-        ("nul_bytes.csv", "malformed values", (CBIS_HEADER + CBIS_ROW.replace("P_00001,3", "P_0\x0001,3")).encode(),
-         "ok", ""),
-        ("huge_field.csv", "absurd dimensions", (CBIS_HEADER + "P_00001," + "x" * 200_000 + "\n").encode(),
-         "AnnotationError", "malformed CSV"),
-    ]  # fmt: skip
+        (
+            "latin1_field.csv",
+            "non-UTF-8 text",
+            (CBIS_HEADER + CBIS_ROW.replace("SPICULATED", "SPICULÉ")).encode("latin-1"),
+            "ok",
+            "",
+        ),
+        (
+            "nul_bytes.csv",
+            "malformed values",
+            (CBIS_HEADER + CBIS_ROW.replace("P_00001,3", "P_0\x0001,3")).encode(),
+            "ok",
+            "",
+        ),
+        (
+            "huge_field.csv",
+            "absurd dimensions",
+            (CBIS_HEADER + "P_00001," + "x" * 200_000 + "\n").encode(),
+            "AnnotationError",
+            "malformed CSV",
+        ),
+    ]
     for name, fault, data, expect, match in cases:
         case(f"cbis/{name}", "cbis_csv", fault, expect, match).write_bytes(data)
 
