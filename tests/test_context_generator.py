@@ -120,9 +120,10 @@ def test_the_inserted_class_follows_the_label_on_a_brightness_toy_task():
         latent_dim=16, num_classes=2, width=0.0625, output_size=size, mask_radius=0.3, mask_feather=0.0
     )
     d = ROIDiscriminator(num_classes=3, width=0.0625, input_size=size, aux_classifier=True)
+    # 30 epochs: at 20 the class was followed for 3 of 4 seeds (one dark latent painted bright); at 30, for all 4
     trainer = ContextGanTrainer(
         "cpu",
-        20,
+        30,
         DataLoader(data, batch_size=16, shuffle=True, drop_last=True),
         g,
         torch.optim.Adam(g.parameters(), 2e-3, betas=(0.5, 0.999)),
