@@ -178,8 +178,8 @@ def generate_rois(
         uid_prefix: root of the DICOM UIDs (default pydicom's).
         optimize: generate with the network's inference copy (:func:`~monai_roigan.networks.inference_network`:
             batch norms folded, sub-pixel tail, channels-last on the CPU; ``network`` is unchanged). The images
-            agree with ``network``'s in eval mode to float32 rounding; on the CPU the default preset runs 1.3-2.0x
-            faster per ROI than the plain network in channels-last memory (docs/performance.md).
+            agree with ``network``'s in eval mode to float32 rounding and come faster than from the plain network
+            (docs/performance.md).
 
     Returns:
         One record per ROI this process wrote: ``class_name``, ``label``, ``index``, ``seed``, ``files``.

@@ -92,7 +92,7 @@ def train_roi_classifier(
         lr: Adam's learning rate.
         seed: the only source of randomness (weights, order, transforms); the global RNGs are left untouched.
         drop_last: skip incomplete batches (otherwise only batches of one item are skipped).
-        channels_last: train in channels-last memory (1.3x faster on the CPU; the same results to float rounding).
+        channels_last: train in channels-last memory (faster on the CPU; the same results to float rounding).
         input_size: S, the ROIs' side in pixels (a multiple of 16).
         balanced: draw items with replacement, every class equally often (:func:`balancing_weights`), instead of
             a permutation per pass: oversampling of the rare classes.

@@ -78,7 +78,7 @@ class ROIGanTrainer(Trainer):
         amp, amp_dtype: mixed precision on or off, and ``"bfloat16"`` or ``"float16"``.
         seed: seed of the trainer's random stream ``self.rng`` (latents, loss noise, DiffAugment).
         channels_last: run both networks (and the EMA copy) and the real batches in channels-last memory:
-            +8% ROIs/s for the default preset on 2 CPU cores (docs/performance.md); results agree with the
+            faster on the CPU for the default preset (measured in docs/results.md); results agree with the
             default layout to float32 rounding, so runs are not bit-identical across the two settings.
         epoch_length, train_handlers, key_train_metric, additional_metrics: as for MONAI's ``Trainer``.
     """

@@ -17,10 +17,9 @@
    but the convolutions now have 32 and 4 output channels instead of 8 and 1, which oneDNN vectorises.
 3. **Channels-last memory** on the CPU.
 
-On the 2-core CPU the default preset runs 1.3-2.0x faster per ROI than the plain network in channels-last
-memory (``benchmarks/bench_generator.py``; 0.51x a float32 matmul's FLOP rate at batch 256 instead of 0.43x,
-``benchmarks/run_all.py``; docs/performance.md). The copy is for inference only:
-it has no batch norms left to train, and ``network`` is not changed.
+``benchmarks/bench_generator.py`` (per ROI) and ``benchmarks/run_all.py`` (FLOP rate against a matmul) time it
+against the plain network (docs/performance.md; the measured numbers are in docs/results.md). The copy is for
+inference only: it has no batch norms left to train, and ``network`` is not changed.
 """
 
 from __future__ import annotations
