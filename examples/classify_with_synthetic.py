@@ -29,7 +29,8 @@ from monai.transforms import Compose, RandFlipd, RandRotate90d
 from monai_roigan.apps import SyntheticBalancedDataset, training_datalist, training_rois
 from monai_roigan.data import ABNORMALITY_CLASSES
 from monai_roigan.evaluation import ROISet, fold_scores, train_arm_classifier
-from monai_roigan.transforms import DEFAULT_POOL_SIZE, SyntheticROIAugmentd
+from monai_roigan.networks import DEFAULT_POOL_SIZE
+from monai_roigan.transforms import SyntheticROIAugmentd
 
 RARE = ("architectural_distortion", "asymmetry")
 

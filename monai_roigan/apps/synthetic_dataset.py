@@ -28,10 +28,11 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from monai_roigan.data.classes import ABNORMALITY_CLASSES
+from monai_roigan.networks.pool import SampleFilter, accepted_candidates
 from monai_roigan.networks.sampling import check_truncation, fit_to_pipeline, synthesize
 from monai_roigan.networks.source import GeneratorSource, as_generator_source
 from monai_roigan.transforms.labels import ClassLabels
-from monai_roigan.transforms.synthetic import SampleFilter, accepted_candidates, check_share, mark_real, synthetic_meta
+from monai_roigan.transforms.synthetic import check_share, mark_real, synthetic_meta
 
 __all__ = ["SyntheticBalancedDataset"]
 

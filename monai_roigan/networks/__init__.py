@@ -1,6 +1,7 @@
 """Networks: the ROI-mammoGAN generator and discriminator (conditional or per class) and the ROI classifier
 (``networks.nets``); loading a trained generator from its weights; its inference copy; and sampling it
-(``networks.sampling``: latents, truncation, batched generation, fitting ROIs to a pipeline)."""
+(``networks.sampling``: latents, truncation, batched generation, fitting ROIs to a pipeline); and the pool of generated
+ROIs with the loop that fills it with the candidates a sample filter accepts (``networks.pool``)."""
 
 from .inference import fold_batch_norms, inference_network
 from .loading import generator_from_state, load_generator
@@ -13,6 +14,7 @@ from .nets import (
     ROIDiscriminator,
     ROIGenerator,
 )
+from .pool import DEFAULT_POOL_SIZE, AcceptedCandidates, ROIBank, SampleFilter, accepted_candidates
 from .sampling import (
     LATENT_DISTRIBUTIONS,
     check_truncation,
@@ -26,7 +28,9 @@ from .source import GeneratorSource, as_generator_source, describe_weights
 from .transfer import discriminator_blocks, freeze_lower_blocks, transfer_weights
 
 __all__ = [
+    "AcceptedCandidates",
     "ContextROIGenerator",
+    "DEFAULT_POOL_SIZE",
     "GeneratorSource",
     "LATENT_DISTRIBUTIONS",
     "PRESETS",
@@ -34,7 +38,10 @@ __all__ = [
     "PerClassGenerator",
     "ROIClassifier",
     "ROIDiscriminator",
+    "ROIBank",
     "ROIGenerator",
+    "SampleFilter",
+    "accepted_candidates",
     "as_generator_source",
     "check_truncation",
     "describe_weights",

@@ -1,24 +1,42 @@
-"""MONAI transforms of monai-roigan: array transforms ``Foo`` and dictionary twins ``Food``."""
+"""MONAI transforms of monai-roigan: array transforms ``Foo`` and dictionary twins ``Food`` (aliases ``FooD``,
+``FooDict``), one topic folder each (``array.py``, ``dictionary.py``), as in MONAI.
+
+``ROIBank``, ``SampleFilter`` and ``DEFAULT_POOL_SIZE`` live in :mod:`monai_roigan.networks.pool` and are
+re-exported here.
+"""
+
+from monai_roigan.networks.pool import DEFAULT_POOL_SIZE, ROIBank, SampleFilter
 
 from .breast import BreastMask, breast_mask, sample_normal_centers
-from .copy_paste import CopyPasteLesion, CopyPasteLesiond, blend_mask
-from .insertion import InsertSyntheticLesion, InsertSyntheticLesiond
+from .copy_paste import CopyPasteLesion, CopyPasteLesionD, CopyPasteLesiond, CopyPasteLesionDict, blend_mask
+from .insertion import InsertSyntheticLesion, InsertSyntheticLesionD, InsertSyntheticLesiond, InsertSyntheticLesionDict
 from .io import (
     LoadMammogram,
     LoadMammogramD,
     LoadMammogramd,
     LoadMammogramDict,
     SaveSyntheticDICOM,
+    SaveSyntheticDICOMD,
     SaveSyntheticDICOMd,
+    SaveSyntheticDICOMDict,
 )
 from .labels import ClassLabels
-from .roi import ExtractROI, ExtractROId, MaskToCenter, MaskToCenterd, crop_centered
+from .roi import (
+    ExtractROI,
+    ExtractROID,
+    ExtractROId,
+    ExtractROIDict,
+    MaskToCenter,
+    MaskToCenterD,
+    MaskToCenterd,
+    MaskToCenterDict,
+    crop_centered,
+)
 from .synthetic import (
-    DEFAULT_POOL_SIZE,
-    ROIBank,
-    SampleFilter,
     SyntheticROIAugment,
+    SyntheticROIAugmentD,
     SyntheticROIAugmentd,
+    SyntheticROIAugmentDict,
     balancing_distribution,
 )
 
@@ -28,22 +46,34 @@ __all__ = [
     "ClassLabels",
     "CopyPasteLesion",
     "CopyPasteLesiond",
+    "CopyPasteLesionD",
+    "CopyPasteLesionDict",
     "ExtractROI",
     "ExtractROId",
+    "ExtractROID",
+    "ExtractROIDict",
     "InsertSyntheticLesion",
     "InsertSyntheticLesiond",
+    "InsertSyntheticLesionD",
+    "InsertSyntheticLesionDict",
     "LoadMammogram",
     "LoadMammogramd",
     "LoadMammogramD",
     "LoadMammogramDict",
     "MaskToCenter",
     "MaskToCenterd",
+    "MaskToCenterD",
+    "MaskToCenterDict",
     "ROIBank",
     "SampleFilter",
     "SaveSyntheticDICOM",
     "SaveSyntheticDICOMd",
+    "SaveSyntheticDICOMD",
+    "SaveSyntheticDICOMDict",
     "SyntheticROIAugment",
     "SyntheticROIAugmentd",
+    "SyntheticROIAugmentD",
+    "SyntheticROIAugmentDict",
     "balancing_distribution",
     "blend_mask",
     "breast_mask",

@@ -76,7 +76,7 @@ class SaveSyntheticDICOMd(MapTransform):
         allow_missing_keys: bool = False,
     ):
         super().__init__(keys, allow_missing_keys)
-        self.saver = SaveSyntheticDICOM(output_dir, spacing_mm=spacing_mm, uid_prefix=uid_prefix)
+        self.saver = SaveSyntheticDICOM(output_dir=output_dir, spacing_mm=spacing_mm, uid_prefix=uid_prefix)
         self.skip_real = skip_real
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:

@@ -10,7 +10,15 @@ from monai.transforms import MapTransform
 from monai_roigan.transforms.io.array import LoadMammogram
 from monai_roigan.transforms.roi.array import ExtractROI, MaskToCenter
 
-__all__ = ["ExtractROId", "MaskToCenterd", "ENTRY_META_KEYS"]
+__all__ = [
+    "ExtractROId",
+    "ExtractROID",
+    "ExtractROIDict",
+    "MaskToCenterd",
+    "MaskToCenterD",
+    "MaskToCenterDict",
+    "ENTRY_META_KEYS",
+]
 
 #: datalist fields copied into each ROI's meta, when present
 ENTRY_META_KEYS = (
@@ -102,3 +110,7 @@ class MaskToCenterd(MapTransform):
             center, radius = self.to_center(mask, shape)
             d[self.center_key], d[self.radius_key] = list(center), radius
         return d
+
+
+ExtractROID = ExtractROIDict = ExtractROId
+MaskToCenterD = MaskToCenterDict = MaskToCenterd
