@@ -1,6 +1,7 @@
 """The MONAI bundle: configs parse, metadata is complete, and train -> inference -> TorchScript works end to end."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -8,7 +9,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from monai.bundle import ConfigParser
+from monai.bundle import ConfigParser, ConfigWorkflow
+from monai.bundle.reference_resolver import ReferenceResolver
 from PIL import Image
 
 from monai_roigan.networks import ROIGenerator, synthesize
@@ -22,7 +24,8 @@ def overlay(*names: str) -> str:
     return "[" + ",".join(f"'{CONFIGS / n}'" for n in ("train.json", *names)) + "]"
 
 
-#: settings that only train.json may define: evaluation, the downstream experiment and inference read them from it
+#: settings that only train.json may define: evaluation and the downstream experiment read them from it
+#: (inference.json runs alone, so it defines those it reads, with train.json's values: see the agreement test)
 SHARED_SETTINGS = {
     "bundle_root",
     "model_path",
@@ -42,7 +45,6 @@ SHARED_SETTINGS = {
     "d_width",
     "latent_dim",
     "conditional",
-    "mode",
     "heldout_seed",
     "test_dataset_dir",
     "test_dataset",
@@ -134,7 +136,7 @@ def test_train_config_builds_the_paper_networks_when_overridden():
     assert sum(p.numel() for p in d.parameters()) == 17_495_425
 
 
-@pytest.mark.parametrize("name", ["inference.json", "evaluate.json", "downstream.json"])
+@pytest.mark.parametrize("name", ["evaluate.json", "downstream.json"])
 def test_overlays_take_data_class_split_and_sampling_settings_from_train_json(name):
     """One source of truth: an overlay defines none of the shared settings, so they cannot differ from training's."""
     keys = set(json.loads((CONFIGS / name).read_text()))
@@ -156,17 +158,140 @@ def test_no_config_reads_dead_or_positional_keys():
         "@quality_score",
         "@export_generator",
     }
+    for path in CONFIGS.glob("*.json"):  # the evaluation ROIs are one object (EvaluationROIs), read by name
+        assert not re.search(r"@real_rois(\[|\.)", path.read_text()), path.name
 
 
-def bundle(*args, cwd=REPO):
+#: every documented way to run the bundle: the config files (in --config_file order) and the ids MONAI runs there
+#: (the run targets; ``ckpt_export network_def`` reads ``network_def`` with train.json and inference.json)
+BUNDLE_RUNS = [
+    (("train.json",), ("training", "initialize", "run", "finalize")),
+    (("inference.json",), ("inference", "initialize", "run", "finalize")),
+    (("train.json", "inference.json"), ("inference", "initialize", "run", "finalize", "network_def")),
+    (("train.json", "evaluate.json"), ("evaluate", "initialize", "run", "finalize")),
+    (("train.json", "downstream.json"), ("downstream", "initialize", "run", "finalize")),
+    (("train.json", "pretrain.json"), ("training", "initialize", "run", "finalize")),
+    (("train.json", "context.json"), ("training", "initialize", "run", "finalize")),
+    (("train.json", "paper.json"), ("training", "initialize", "run", "finalize")),
+    (("train.json", "per_class.json"), ("training", "initialize", "run", "finalize")),
+    (("train.json", "per_class.json", "inference.json"), ("inference", "run", "network_def")),
+    (("train.json", "multi_gpu_train.json"), ("training", "initialize", "run", "finalize")),
+    (("inference.json", "multi_gpu_inference.json"), ("inference",)),
+    (("train.json", "inference.json", "multi_gpu_inference.json"), ("inference",)),
+]
+
+#: keys read by something other than a config item, each with its reader. ``imports``: MONAI evaluates every
+#: ``$import`` item first. ``sample_filter``: Python code builds the bundle's sample filter from train.json
+#: (docs/augmentation.md, tests/test_sample_filter.py: ``parser.get_parsed_content("sample_filter")``).
+READ_OUTSIDE_THE_CONFIGS = {"imports", "sample_filter"}
+
+#: keys that train.json and inference.json both define with different values by design: each job's own steps
+#: and output folder
+PER_JOB_KEYS = {"imports", "initialize", "run", "finalize", "output_dir"}
+
+
+def _top_key(key: str) -> str:
+    """The top-level item a config key sets: ``trainer#insert_prob`` sets ``trainer``, ``+imports`` ``imports``."""
+    return ReferenceResolver.split_id(key.lstrip("+"))[0]
+
+
+def _reachable(merged: dict, targets) -> set[str]:
+    """The top-level items that the ``targets`` read, directly or through other items."""
+    seen, todo = set(), [t for t in targets if t in merged]
+    while todo:
+        key = todo.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        refs = ReferenceResolver.find_refs_in_config(merged[key], key)
+        todo += [_top_key(r) for r in refs if _top_key(r) in merged and not r.startswith(key + "::")]
+    return seen
+
+
+def test_every_config_key_is_read():
+    """A key that no run target reads (directly, through another key or through an overlay's run) is dead: it
+    misleads whoever overrides it. Every config file takes part in a documented run."""
+    configs = sorted(p.name for p in CONFIGS.glob("*.json") if p.name != "metadata.json")
+    assert sorted({n for names, _ in BUNDLE_RUNS for n in names}) == configs, "a config no documented run uses"
+    read: dict[str, set[str]] = {name: set() for name in configs}
+    for names, targets in BUNDLE_RUNS:
+        merged = ConfigParser.load_config_files([str(CONFIGS / n) for n in names])
+        reachable = _reachable(merged, targets)
+        for position, name in enumerate(names):
+            replaced_later = {k for n in names[position + 1 :] for k in json.loads((CONFIGS / n).read_text())}
+            for key in json.loads((CONFIGS / name).read_text()):
+                if _top_key(key) in reachable | READ_OUTSIDE_THE_CONFIGS and key not in replaced_later:
+                    read[name].add(key)  # a key that a later file replaces is not read in this run
+    for name in configs:
+        dead = set(json.loads((CONFIGS / name).read_text())) - read[name]
+        assert not dead, f"{name} defines keys nothing reads: {sorted(dead)}"
+
+
+@pytest.mark.parametrize("names", [names for names, _ in BUNDLE_RUNS], ids=lambda names: "+".join(names))
+def test_every_documented_run_defines_every_key_it_refers_to(names):
+    """So that an overlay's check (``monai_roigan.apps.check_overlay``) passes in every documented run."""
+    from monai_roigan.apps.bundle_config import undefined_references
+
+    parser = ConfigParser()
+    parser.read_config([str(CONFIGS / n) for n in names])
+    parser.parse()
+    assert undefined_references(parser.ref_resolver) == []
+
+
+def test_train_and_inference_json_agree_on_every_setting_both_define():
+    """inference.json runs alone, so it defines the settings it reads; each must have train.json's value, so
+    that the two files cannot drift apart (one setting, one value)."""
+    train = json.loads((CONFIGS / "train.json").read_text())
+    inference = json.loads((CONFIGS / "inference.json").read_text())
+    shared = (set(train) & set(inference)) - PER_JOB_KEYS
+    assert {"bundle_root", "model_path", "device", "class_names", "seed", "truncation"} <= shared
+    assert {k: inference[k] for k in shared} == {k: train[k] for k in shared}
+
+
+@pytest.mark.parametrize(
+    "names, target, missing",
+    [
+        (("evaluate.json",), "evaluate", "model_path"),
+        (("downstream.json",), "downstream", "real_rois"),
+        (("pretrain.json",), "training", "trainer"),
+        (("multi_gpu_inference.json",), "inference", "generate"),
+    ],
+)
+def test_an_overlay_without_its_base_names_the_missing_keys_and_the_command(names, target, missing):
+    """In-process (fast) form of the subprocess test below, for every overlay with a run target."""
+    workflow = ConfigWorkflow(
+        config_file=[str(CONFIGS / n) for n in names], logging_file=False, workflow_type=None, run_id=target
+    )
+    with pytest.raises(RuntimeError) as raised:
+        workflow.initialize()
+        workflow.run()
+    message = str(raised.value.__cause__)
+    base = "inference.json" if names[0].startswith("multi_gpu") else "train.json"
+    assert f"{CONFIGS / names[0]} is an overlay on {base}" in message and f"`{missing}`" in message
+    assert f"--config_file \"['{CONFIGS / base}','{CONFIGS / names[0]}']\"" in message
+
+
+def bundle(*args, cwd=REPO, log=None, check=True):
+    """``python -m monai.bundle *args``; with ``log``, its stdout and stderr go to that file (not a terminal)."""
     cmd = [sys.executable, "-m", "monai.bundle", *args]
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    if log is None:
+        result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+    else:
+        with open(log, "w") as out:
+            result = subprocess.run(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True, timeout=600)
+    if check:
+        assert result.returncode == 0, (result.stdout or "")[-3000:] + (result.stderr or "")[-3000:]
     return result
+
+
+#: the trained fixture's log_interval: an INFO line of losses every 2 iterations
+LOG_INTERVAL = 2
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
+    """A bundle trained 2 epochs (batches of 8, several iterations each) on a small phantom, its output written to
+    ``train.log`` (a file, as in a batch job)."""
     root = tmp_path_factory.mktemp("bundle")
     bundle(
         "run",
@@ -176,15 +301,53 @@ def trained(tmp_path_factory):
         "--bundle_root",
         str(root),
         "--max_epochs",
-        "1",
+        "2",
         "--num_phantom_images",
         "10",
         "--augment",
         "rot90",
         "--width",
         "0.0625",
+        "--batch_size",
+        "8",
+        "--log_interval",
+        str(LOG_INTERVAL),
+        log=root / "train.log",
     )
     return root
+
+
+def test_a_training_logged_to_a_file_has_no_bar_and_a_line_every_log_interval(trained):
+    """Off a terminal ignite's bar is not drawn, and StatsHandler logs every ``log_interval`` iterations (MONAI's
+    StatsHandler reads an int ``iteration_log`` as "every iteration")."""
+    log = (trained / "train.log").read_text()
+    assert "\r" not in log and "█" not in log and "%|" not in log, "a tqdm bar in a log file"
+    lines = re.findall(r"Epoch: (\d+)/(\d+), Iter: (\d+)/(\d+) --", log)
+    assert lines, log[-3000:]
+    epochs, per_epoch = int(lines[0][1]), int(lines[0][3])
+    assert epochs * per_epoch >= 2 * LOG_INTERVAL, "too few iterations to tell an interval from every iteration"
+    assert len(lines) == epochs * per_epoch // LOG_INTERVAL
+    assert all(((int(e) - 1) * per_epoch + int(i)) % LOG_INTERVAL == 0 for e, _, i, _ in lines)
+
+
+def test_engine_progress_bar_and_every(monkeypatch):
+    import io
+
+    from ignite.handlers import ProgressBar
+
+    from monai_roigan.utils.progress import engine_progress_bar, every
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert not isinstance(engine_progress_bar(persist=False), ProgressBar)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert isinstance(engine_progress_bar(persist=False), ProgressBar)
+    assert [k for k in range(1, 61) if every(20)(None, k)] == [20, 40, 60]
+    with pytest.raises(ValueError, match="positive"):
+        every(0)
 
 
 def test_training_writes_model_samples_curves_checkpoint(trained):
@@ -335,9 +498,40 @@ def test_per_class_mode_trains_generates_and_exports(tmp_path):
     assert scripted(torch.rand(3, 100) * 2 - 1, torch.tensor([3, 0, 3])).shape == (3, 1, 64, 64)
 
 
+@pytest.mark.parametrize("name", ["evaluate.json", "downstream.json"])
+def test_an_overlay_run_alone_fails_naming_the_missing_key_and_the_command(name, tmp_path):
+    """``python -m monai.bundle run --config_file bundle/configs/evaluate.json`` (without train.json): the error
+    names the file, a missing key and the command that works, not MONAI's bare "`@model_path` is not defined"."""
+    relative = f"bundle/configs/{name}"
+    result = bundle("run", "--config_file", relative, "--bundle_root", str(tmp_path), check=False)
+    assert result.returncode != 0
+    assert f"{relative} is an overlay on train.json: " in result.stderr and "`model_path`" in result.stderr
+    assert f"--config_file \"['bundle/configs/train.json','{relative}']\"" in result.stderr
+    assert "is not defined in the config content" not in result.stderr
+
+
+def test_inference_json_alone_writes_rois(tmp_path):
+    """As in MONAI's model zoo, ``python -m monai.bundle run --config_file bundle/configs/inference.json`` runs
+    alone on a bundle with ``models/model.pt``."""
+    generator = ROIGenerator(num_classes=4, width=1 / 16).eval()
+    (tmp_path / "models").mkdir()
+    torch.save(generator.state_dict(), tmp_path / "models" / "model.pt")
+    relative = "bundle/configs/inference.json"
+    bundle("run", "--config_file", relative, "--bundle_root", str(tmp_path), "--num_per_class", "2")
+    out = tmp_path / "runs" / "inference"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["items"]) == 8
+    assert sorted({i["class_name"] for i in manifest["items"]}) == sorted(
+        json.loads((CONFIGS / "train.json").read_text())["class_names"]
+    )
+    written = np.asarray(nib.load(out / "mass" / "mass_00001.nii.gz").dataobj)
+    np.testing.assert_allclose(written, synthesize(generator, 3, [1], seed=0)[0, 0].numpy(), atol=1e-5)
+    assert (out / "mass" / "mass_00001.png").is_file()
+
+
 def test_a_width_one_model_generates_through_inference_json_alone(tmp_path):
     """inference.json loads the generator from its weights: a paper-width model.pt needs no paper.json, and MONAI's
-    default run id (``run``) generates."""
+    default run id (``run``) generates; here in the overlay form, on train.json, which keeps working."""
     generator = ROIGenerator(num_classes=4, width=1.0).eval()
     (tmp_path / "models").mkdir()
     torch.save(generator.state_dict(), tmp_path / "models" / "model.pt")

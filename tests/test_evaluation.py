@@ -17,6 +17,7 @@ from monai_roigan.evaluation import (
     ARMS,
     NON_SYNTHETIC_ARMS,
     TASKS,
+    EvaluationROIs,
     ROISet,
     evaluate_generator,
     evaluation_rois,
@@ -164,13 +165,7 @@ def tiny_setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluation")
     generator = ROIGenerator(latent_dim=16, num_classes=4, width=1 / 64).eval()
     rois = evaluation_rois(root / "cache", num_phantom_images=16, normal_per_image=2)
-    return root, generator, rois.train, rois.held_out, rois.source, rois.normal_train, rois.normal_held_out
-
-
-@pytest.fixture(scope="module")
-def tiny_normals(tiny_setup):
-    """Normal-tissue ROIs of the training and the held-out phantom."""
-    return tiny_setup[5:]
+    return root, generator, rois
 
 
 def test_normal_rois_follow_the_split_by_woman(tmp_path):
@@ -186,14 +181,12 @@ def test_normal_rois_follow_the_split_by_woman(tmp_path):
 
 
 def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
-    root, generator, train, held, source = tiny_setup[:5]
+    root, generator, rois = tiny_setup
     report = evaluate_generator(
         generator,
-        train,
-        held,
+        rois,
         root / "eval",
         CLASSES,
-        held_out_source=source,
         num_per_class=6,
         table_images=4,
         classifier_epochs=1,
@@ -230,21 +223,17 @@ def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
     assert len(sets) == 4 * 5
 
 
-def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
-    root, generator, train, held, source = tiny_setup[:5]
-    normal_train, normal_held = tiny_normals
+def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup):
+    root, generator, rois = tiny_setup
+    train, held, normal_train, normal_held = rois.train, rois.held_out, rois.normal_train, rois.normal_held_out
     report = run_downstream(
         generator,
-        train,
-        held,
+        rois,
         root / "down",
         CLASSES,
         k=2,
         steps=3,
         batch_size=8,
-        held_out_source=source,
-        normal_train=normal_train,
-        normal_held_out=normal_held,
         tasks=TASKS,
         repeats=2,
         synthetic_shares=(0.5,),
@@ -283,40 +272,33 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup, tiny_normals):
     with pytest.raises(ValueError, match="noise-to-ROI generator.*needs a context generator"):
         run_downstream(
             generator,
-            train,
-            held,
+            rois,
             root / "down2",
             CLASSES,
             k=2,
             steps=3,
             arms=["copy_paste", "inserted"],
-            normal_train=normal_train,
-            normal_held_out=normal_held,
             tasks=TASKS,
         )
     assert not (root / "down2").exists(), "refused before any classifier is trained"
 
 
-def test_the_inserted_arm_runs_on_a_context_generator_without_a_bank(tiny_setup, tiny_normals):
+def test_the_inserted_arm_runs_on_a_context_generator_without_a_bank(tiny_setup):
     """In-filling the fold's own normal ROIs needs no bank, and tops each class up as copy-paste does."""
     from monai_roigan.networks import ContextROIGenerator
 
-    root, _, train, held, source = tiny_setup[:5]
-    normal_train, normal_held = tiny_normals
+    root, _, rois = tiny_setup
     torch.manual_seed(0)
     bankless = ContextROIGenerator(latent_dim=16, num_classes=4, width=1 / 16)
     run_downstream(
         bankless,
-        train,
-        held,
+        rois,
         root / "down3",
         CLASSES,
         k=2,
         steps=2,
         batch_size=8,
         arms=["copy_paste", "inserted"],
-        normal_train=normal_train,
-        normal_held_out=normal_held,
         tasks=("lesion_type",),
     )
     rows = list(csv.DictReader(open(root / "down3" / "downstream_folds.csv")))
@@ -324,60 +306,56 @@ def test_the_inserted_arm_runs_on_a_context_generator_without_a_bank(tiny_setup,
     assert all(int(r["train_rois"]) == int(rows[0]["train_rois"]) for r in rows if r["fold"] == rows[0]["fold"])
 
 
-def test_downstream_is_deterministic_for_a_seed(tiny_setup, tiny_normals):
-    root, generator, train, held, source = tiny_setup[:5]
-    normal_train, normal_held = tiny_normals
+def test_downstream_is_deterministic_for_a_seed(tiny_setup):
+    root, generator, rois = tiny_setup
     runs = []
     for name in ("a", "b"):
         run_downstream(
             generator,
-            train,
-            held,
+            rois,
             root / name,
             CLASSES,
             k=2,
             steps=4,
             batch_size=8,
             arms=["copy_paste", "synthetic"],
-            normal_train=normal_train,
-            normal_held_out=normal_held,
             tasks=TASKS,
         )
         runs.append((root / name / "downstream_folds.csv").read_text())
     assert runs[0] == runs[1]
     run_downstream(
         generator,
-        train,
-        held,
+        rois,
         root / "c",
         CLASSES,
         k=2,
         steps=4,
         batch_size=8,
         arms=["copy_paste", "synthetic"],
-        normal_train=normal_train,
-        normal_held_out=normal_held,
         tasks=TASKS,
         seed=1,
     )
     assert (root / "c" / "downstream_folds.csv").read_text() != runs[0]
 
 
-def test_downstream_refuses_bad_configurations_before_training(tiny_setup, tiny_normals):
-    root, generator, train, held, _ = tiny_setup[:5]
-    normal_train, normal_held = tiny_normals
+def test_downstream_refuses_bad_configurations_before_training(tiny_setup):
+    root, generator, rois = tiny_setup
+    train, held = rois.train, rois.held_out
+    plain = EvaluationROIs(train, held)  # no normal-tissue ROIs
     with pytest.raises(ValueError, match="unknown arm"):
-        run_downstream(generator, train, held, root / "down", CLASSES, arms=["gan"])
+        run_downstream(generator, plain, root / "down", CLASSES, arms=["gan"])
     with pytest.raises(ValueError, match="unknown task"):
-        run_downstream(generator, train, held, root / "down", CLASSES, tasks=["segmentation"])
+        run_downstream(generator, plain, root / "down", CLASSES, tasks=["segmentation"])
     with pytest.raises(ValueError, match="need normal-tissue ROIs"):
-        run_downstream(generator, train, held, root / "down", CLASSES, tasks=["abnormal_vs_normal"], arms=["real"])
+        run_downstream(generator, plain, root / "down", CLASSES, tasks=["abnormal_vs_normal"], arms=["real"])
     with pytest.raises(ValueError, match="need normal-tissue ROIs"):
-        run_downstream(generator, train, held, root / "down", CLASSES, arms=["copy_paste"])
+        run_downstream(generator, plain, root / "down", CLASSES, arms=["copy_paste"])
     with pytest.raises(ValueError, match="no ROI of class"):
-        run_downstream(generator, train, held.subset(held.labels != 1), root / "down", CLASSES, arms=["real"])
+        run_downstream(
+            generator, EvaluationROIs(train, held.subset(held.labels != 1)), root / "down", CLASSES, arms=["real"]
+        )
     with pytest.raises(ValueError, match="synthetic_shares must be positive"):
-        run_downstream(generator, train, held, root / "down", CLASSES, arms=["synthetic_share"], synthetic_shares=(0,))
+        run_downstream(generator, plain, root / "down", CLASSES, arms=["synthetic_share"], synthetic_shares=(0,))
 
 
 def test_normal_task_scores_known_answers():
@@ -405,8 +383,8 @@ def test_oversampling_draws_every_class_equally_often():
 def test_rare_subsampling_keeps_a_share_of_rare_mammograms_and_says_so(tiny_setup):
     from monai_roigan.evaluation.downstream import _keep_rare_share
 
-    _, _, train, held, _ = tiny_setup[:5]
-    both = ROISet.concat([train, held])
+    _, _, rois = tiny_setup
+    both = ROISet.concat([rois.train, rois.held_out])
     kept = _keep_rare_share(both, [1], 0.5, seed=0)
     rare_before, rare_after = set(both.groups[both.labels == 1]), set(kept.groups[kept.labels == 1])
     assert rare_after < rare_before and len(rare_after) == len(rare_before) - round(0.5 * len(rare_before))
@@ -459,19 +437,14 @@ def test_external_test_set_is_disjoint_and_scored_whole(phantom_dir, tmp_path, e
     generator = ROIGenerator(latent_dim=16, num_classes=4, width=1 / 64).eval()
     run_downstream(
         generator,
-        rois.train,
-        rois.held_out,
+        rois,
         tmp_path / "down",
         CLASSES,
         k=2,
         steps=3,
         batch_size=8,
         arms=["real", "copy_paste"],
-        normal_train=rois.normal_train,
-        normal_held_out=rois.normal_held_out,
         tasks=TASKS,
-        external=True,
-        held_out_source=rois.source,
     )
     rows = list(csv.DictReader(open(tmp_path / "down" / "downstream_folds.csv")))
     whole = {"lesion_type": len(rois.held_out), "abnormal_vs_normal": len(rois.held_out) + len(rois.normal_held_out)}

@@ -149,13 +149,12 @@ def toy_evaluation():
 
 @pytest.mark.filterwarnings("ignore:Matrix is singular")  # FID of a handful of ROIs
 def test_evaluation_logs_its_steps_and_what_it_wrote(toy_evaluation, tmp_path, info_logs, capsys):
-    from monai_roigan.evaluation import evaluate_generator
+    from monai_roigan.evaluation import EvaluationROIs, evaluate_generator
 
     generator, train, held = toy_evaluation
     report = evaluate_generator(
         generator,
-        train,
-        held,
+        EvaluationROIs(train, held),
         tmp_path / "eval",
         CLASSES,
         num_per_class=4,
@@ -176,11 +175,18 @@ def test_evaluation_logs_its_steps_and_what_it_wrote(toy_evaluation, tmp_path, i
 
 
 def test_downstream_logs_progress_and_what_it_wrote(toy_evaluation, tmp_path, info_logs, capsys):
-    from monai_roigan.evaluation import run_downstream
+    from monai_roigan.evaluation import EvaluationROIs, run_downstream
 
     generator, train, held = toy_evaluation
     run_downstream(
-        generator, train, held, tmp_path / "down", CLASSES, k=2, steps=2, batch_size=8, arms=["real", "synthetic"]
+        generator,
+        EvaluationROIs(train, held),
+        tmp_path / "down",
+        CLASSES,
+        k=2,
+        steps=2,
+        batch_size=8,
+        arms=["real", "synthetic"],
     )
     lines = info_logs("downstream")
     progress_lines = _progress_lines(lines, "downstream classifiers")

@@ -1,11 +1,13 @@
 """Workflows that combine the layers below (as ``monai.apps`` does): ROI preparation and its command, the GAN's
-training data, the pre-flight checks of a training run, generation (in memory and to files), the class-balanced
-dataset, the sample filter that keeps only synthetic ROIs a real-trained classifier recognises, tissue
-pretraining (learn tissue first, then lesions) and the context bank of the lesion in-filling generator.
+training data, the pre-flight checks of a training run and of the bundle's overlay configs, generation (in
+memory and to files), the class-balanced dataset, the sample filter that keeps only synthetic ROIs a
+real-trained classifier recognises, tissue pretraining (learn tissue first, then lesions) and the context bank of
+the lesion in-filling generator.
 
 Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 """
 
+from .bundle_config import check_overlay
 from .context import context_bank
 from .generation import OUTPUT_FORMATS, as_formats, generate, generate_rois
 from .preflight import check_training_options, check_training_setup
@@ -21,6 +23,7 @@ __all__ = [
     "SyntheticBalancedDataset",
     "as_formats",
     "check_min_confidence",
+    "check_overlay",
     "check_training_options",
     "check_training_setup",
     "context_bank",

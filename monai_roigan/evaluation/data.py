@@ -73,15 +73,21 @@ class ROISet:
 
 
 class EvaluationROIs(NamedTuple):
-    """The real ROIs of an evaluation; ``normal_*`` are normal-tissue ROIs (label ``len(class_names)``), empty
-    unless asked for. No patient is in both a ``train*`` and a ``held_out*`` set. ``external``: the held-out ROIs
-    come from an external test set (another folder), the training ones from the whole training folder."""
+    """The real ROIs of an evaluation, passed whole to :func:`~monai_roigan.evaluation.evaluate_generator` and
+    :func:`~monai_roigan.evaluation.run_downstream` (``@real_rois`` in the bundle).
+
+    ``train``: the ROIs the generator trained on (no dihedral copies); ``held_out``: ROIs of women it never saw;
+    ``source``: a sentence naming where ``held_out`` comes from, for the reports; ``normal_*``: normal-tissue ROIs
+    (label ``len(class_names)``) of the training and the held-out women (None or empty: none). No patient is in
+    both a ``train*`` and a ``held_out*`` set. ``external``: the held-out ROIs come from an external test set
+    (another folder), the training ones from the whole training folder. :func:`evaluation_rois` makes one from
+    the bundle's settings; ``EvaluationROIs(train, held_out)`` wraps two :class:`ROISet` by hand."""
 
     train: ROISet
     held_out: ROISet
-    source: str
-    normal_train: ROISet
-    normal_held_out: ROISet
+    source: str = "held-out real ROIs"
+    normal_train: ROISet | None = None
+    normal_held_out: ROISet | None = None
     external: bool = False
 
 
@@ -116,8 +122,8 @@ def evaluation_rois(
     test_dataset: str | None = None,
     test_datalist: str | PathLike | None = None,
 ) -> EvaluationROIs:
-    """(ROIs the generator trained on, held-out ROIs, a sentence naming the held-out source, normal-tissue ROIs of
-    the training women, normal-tissue ROIs of the held-out women).
+    """The real ROIs of an evaluation as one :class:`EvaluationROIs`: the ROIs the generator trained on, held-out
+    ROIs, a sentence naming the held-out source, normal-tissue ROIs of the training and of the held-out women.
 
     The arguments mean what they mean in the training bundle and must have the same values as there
     (``cache_dir``, ``dataset_dir``, ``dataset``, ``datalist``, ``seed``, ``num_phantom_images``,

@@ -46,7 +46,7 @@ from monai_roigan.evaluation.arms import (
     check_inserted_source,
     expand_arms,
 )
-from monai_roigan.evaluation.data import ROISet
+from monai_roigan.evaluation.data import EvaluationROIs, ROISet
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.utils.progress import progress
 from monai_roigan.utils.report import markdown_table, write_csv
@@ -304,8 +304,7 @@ def _jobs(
 
 def run_downstream(
     generator: str | PathLike | torch.nn.Module,
-    train: ROISet,
-    held_out: ROISet,
+    rois: EvaluationROIs,
     output_dir: str | PathLike,
     class_names: Sequence[str],
     k: int = 5,
@@ -316,13 +315,9 @@ def run_downstream(
     batch_size: int = 32,
     truncation: float = 1.0,
     seed: int = 0,
-    held_out_source: str = "held-out real ROIs",
-    normal_train: ROISet | None = None,
-    normal_held_out: ROISet | None = None,
     tasks: Sequence[str] = ("lesion_type",),
     repeats: int = 1,
     synthetic_shares: Sequence[float] = (0.25, 0.5, 1.0),
-    external: bool = False,
     min_confidence: float = 0.5,
 ) -> Path:
     """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv`` and
@@ -330,7 +325,13 @@ def run_downstream(
 
     Args:
         generator: a bundle folder, weights file or generator module.
-        train: the generator's training ROIs (no dihedral copies); held_out: ROIs of women it never saw.
+        rois: the real ROIs (:func:`~monai_roigan.evaluation.evaluation_rois`, or ``EvaluationROIs(train, held_out,
+            ...)``): ``train``, the generator's training ROIs (no dihedral copies); ``held_out``, ROIs of women it
+            never saw; ``source``, their origin for the report; ``normal_train`` and ``normal_held_out``,
+            normal-tissue ROIs of the training and the held-out women (label K; the ``abnormal_vs_normal`` task
+            and the copy-paste arms need them); ``external``: ``held_out`` is an external test set, so the folds
+            split the training ROIs (``train`` and ``normal_train``) by woman, and every classifier is scored on
+            the whole external set.
         class_names: the generator's classes in label order (the lesion classes).
         k: folds over the held-out women; repeats: how many times new folds are drawn.
         arms: see :mod:`monai_roigan.evaluation.arms` (None: every arm that applies to the generator, ``inserted``
@@ -342,19 +343,18 @@ def run_downstream(
         truncation: latent scale psi of the synthetic ROIs (as evaluation and inference; the bundle default 1.0 is the
         full range).
         seed: seed of the folds, the subsampling, the classifiers and the synthetic ROIs.
-        normal_train, normal_held_out: normal-tissue ROIs of the training and the held-out women (label K).
         tasks: some of :data:`TASKS`.
-        external: ``held_out`` is an external test set: the folds split the training ROIs (``train`` and
-            ``normal_train``) by woman, and every classifier is scored on the whole external set.
         min_confidence: the sample filter's threshold in the ``synthetic_filtered`` arm.
 
     Raises:
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, a class without
             test ROIs, or the ``inserted`` arm without a context generator; all before any training.
     """
+    rois = rois if isinstance(rois, EvaluationROIs) else EvaluationROIs(*rois)
+    train, held_out, held_out_source, external = rois.train, rois.held_out, rois.source, rois.external
     none = ROISet.from_items([])
-    normal_train = none if normal_train is None else normal_train
-    normal_held_out = none if normal_held_out is None else normal_held_out
+    normal_train = none if rois.normal_train is None else rois.normal_train
+    normal_held_out = none if rois.normal_held_out is None else rois.normal_held_out
     names = expand_arms(ARMS if arms is None else arms, synthetic_shares)  # an unknown arm fails first
     wanted = set(names) - set(NON_SYNTHETIC_ARMS)
     kind = "context" if wanted == {"inserted"} else None  # in-filling alone needs no context bank

@@ -35,7 +35,7 @@ from monai.metrics import compute_roc_auc
 
 from monai_roigan.data.splits import holdout_groups, split_by_groups
 from monai_roigan.engines.classifier import roi_items, train_roi_classifier
-from monai_roigan.evaluation.data import ROISet
+from monai_roigan.evaluation.data import EvaluationROIs, ROISet
 from monai_roigan.evaluation.report import write_report
 from monai_roigan.metrics.brisque import find_brisque_model, load_brisque_model
 from monai_roigan.metrics.distribution import domain_features
@@ -241,11 +241,9 @@ def synthetic_teaches(
 
 def evaluate_generator(
     generator: str | PathLike | torch.nn.Module,
-    train: ROISet,
-    held_out: ROISet,
+    rois: EvaluationROIs,
     output_dir: str | PathLike,
     class_names: Sequence[str],
-    held_out_source: str = "held-out real ROIs",
     num_per_class: int = 100,
     table_images: int = 10,
     truncation: float = 1.0,
@@ -260,10 +258,11 @@ def evaluate_generator(
 
     Args:
         generator: a bundle folder, weights file or generator module (:class:`GeneratorSource`).
-        train: the real ROIs the generator trained on (no dihedral copies); the judges are fitted on them.
-        held_out: real ROIs of mammograms the generator never saw, split here by mammogram into floor and reference.
+        rois: the real ROIs (:func:`~monai_roigan.evaluation.evaluation_rois`, or ``EvaluationROIs(train, held_out)``):
+            ``rois.train``, the ROIs the generator trained on (no dihedral copies), fit the judges;
+            ``rois.held_out``, ROIs of mammograms the generator never saw, are split here by mammogram into floor
+            and reference; ``rois.source`` names where they come from in the report. Normal-tissue ROIs are unused.
         class_names: the generator's classes, in label order.
-        held_out_source: a sentence naming where ``held_out`` comes from, for the report.
         num_per_class: synthetic ROIs per class; ``table_images`` of them (random, seeded) fill the per-class tables.
         truncation, latent_distribution: how latents are drawn (as the bundle's inference).
         seed: seed of the synthetic ROIs, the split, the noise, the judges and every random choice.
@@ -273,6 +272,8 @@ def evaluate_generator(
         gs_repeats: landmark draws per geometry score.
     """
     started = time.perf_counter()
+    rois = rois if isinstance(rois, EvaluationROIs) else EvaluationROIs(*rois)
+    train, held_out = rois.train, rois.held_out
     source = GeneratorSource(generator, num_classes=len(class_names))
     _step(1, f"{num_per_class} synthetic ROIs per class of {len(class_names)} classes")
     synthetic = _synthetic_set(source.get(), len(class_names), num_per_class, seed, latent_distribution, truncation)
@@ -294,7 +295,7 @@ def evaluate_generator(
     teaches = synthetic_teaches(synthetic, held_out, judges.classifier, len(class_names), classifier_epochs, seed)
     context = {
         "generator": source.describe(),
-        "held_out_source": held_out_source,
+        "held_out_source": rois.source,
         "truncation": truncation,
         "seed": seed,
         "num_per_class": num_per_class,

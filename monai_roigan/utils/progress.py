@@ -6,6 +6,10 @@ every 10% of the items and at the end. Both are shown only while ``logger`` is e
 of the ``monai_roigan`` logger (standard :mod:`logging`) turns them on and off, as it does every other line of
 the package. Ignite engines already have :class:`ignite.handlers.ProgressBar`; this is for the loops
 that are not engines.
+
+The training engines follow the same rule: :func:`engine_progress_bar` is ignite's bar on a terminal and nothing
+elsewhere, where the INFO lines of MONAI's ``StatsHandler`` every ``log_interval`` iterations (:func:`every`)
+are the progress.
 """
 
 from __future__ import annotations
@@ -15,15 +19,16 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 from monai.utils import optional_import
 
 tqdm, has_tqdm = optional_import("tqdm", name="tqdm")
 logging_redirect_tqdm, has_redirect = optional_import("tqdm.contrib.logging", name="logging_redirect_tqdm")
+ProgressBar, _ = optional_import("ignite.handlers", name="ProgressBar")
 
-__all__ = ["PACKAGE_LOGGER", "progress"]
+__all__ = ["PACKAGE_LOGGER", "engine_progress_bar", "every", "on_terminal", "progress"]
 
 T = TypeVar("T")
 
@@ -31,11 +36,42 @@ T = TypeVar("T")
 PACKAGE_LOGGER = "monai_roigan"
 
 
-def _on_terminal() -> bool:
+def on_terminal() -> bool:
+    """Whether progress goes to a terminal (``sys.stderr``, where ``tqdm`` draws): a bar there, log lines elsewhere."""
     try:
         return bool(sys.stderr.isatty())
     except (AttributeError, ValueError):  # no stderr, or a closed one
         return False
+
+
+class _NoBar:
+    """The handler :func:`engine_progress_bar` gives off a terminal: attaching it does nothing."""
+
+    def attach(self, engine: Any, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def engine_progress_bar(**kwargs: Any) -> Any:
+    """ignite's :class:`~ignite.handlers.ProgressBar` (``kwargs``, e.g. ``persist=False``) for an engine's
+    ``train_handlers`` on a terminal; elsewhere (a log file, a batch job) a handler that draws nothing, so a log
+    holds no bar redrawn every iteration."""
+    return ProgressBar(**kwargs) if on_terminal() else _NoBar()
+
+
+def every(interval: int) -> Callable[[Any, int], bool]:
+    """An ignite event filter true on every ``interval``-th event (iterations 20, 40, ... for ``interval=20``).
+
+    For ``StatsHandler(iteration_log=...)``: MONAI reads an int there as "true", a line every iteration, and
+    only a callable as a filter. (``TensorBoardStatsHandler`` takes the int itself as an interval.)
+    """
+    interval = int(interval)
+    if interval < 1:
+        raise ValueError(f"a log interval is a positive number of events, got {interval}")
+
+    def _every(engine: Any, event: int) -> bool:
+        return event % interval == 0
+
+    return _every
 
 
 def _console_logging_above_bar():
@@ -91,7 +127,7 @@ def progress(
         yield from iterable
         return
     start, count = time.perf_counter(), 0
-    if has_tqdm and _on_terminal():
+    if has_tqdm and on_terminal():
         bar = tqdm(iterable, desc=desc, total=total, unit=unit, file=sys.stderr, dynamic_ncols=True)
         with _console_logging_above_bar(), bar:
             for item in bar:
