@@ -17,7 +17,7 @@ from monai.data import DataLoader
 from monai.utils import set_determinism
 
 from monai_roigan.apps import training_datalist, training_rois
-from monai_roigan.engines import DiffAugment, ROIGanTrainer, make_ema
+from monai_roigan.engines import DiffAugment, GanLosses, Precision, ROIGanTrainer, make_ema
 from monai_roigan.handlers import GanCheckpointLoader, GanCheckpointSaver
 from monai_roigan.networks import ROIDiscriminator, ROIGenerator
 
@@ -44,10 +44,9 @@ def build(datalist, device, width, iterations, amp, amp_dtype, ckpt_dir=None, re
         g_opt,
         d,
         d_opt,
-        diffaugment=DiffAugment(("translation",)),
         ema=ema,
-        amp=amp,
-        amp_dtype=amp_dtype,
+        losses=GanLosses(diffaugment=DiffAugment(("translation",))),
+        precision=Precision(amp=amp, amp_dtype=amp_dtype),
         epoch_length=len(loader),
         train_handlers=handlers,
     )

@@ -59,7 +59,15 @@ from quality_phantom import BUNDLE_SETTINGS, quality_gate  # noqa: E402
 
 from monai_roigan.apps import ConfidenceFilter, prepare_roi_dataset, training_datalist, training_rois  # noqa: E402
 from monai_roigan.data.phantom import make_phantom_dataset  # noqa: E402
-from monai_roigan.engines import ContextGanTrainer, DiffAugment, ROIGanTrainer, make_ema, update_ema  # noqa: E402
+from monai_roigan.engines import (  # noqa: E402
+    ContextGanTrainer,
+    DiffAugment,
+    GanLosses,
+    Precision,
+    ROIGanTrainer,
+    make_ema,
+    update_ema,
+)
 from monai_roigan.losses import AdversarialLoss  # noqa: E402
 from monai_roigan.networks import (  # noqa: E402
     ContextROIGenerator,
@@ -108,13 +116,12 @@ def run_trainer(datalist, device, iterations: int, channels_last: bool = False, 
         g_opt,
         d,
         d_opt,
-        adversarial_loss=AdversarialLoss(),
-        diffaugment=DiffAugment(("translation",)),
-        aux_weight=AUX,
-        mode_seeking_weight=MODE_SEEKING,
         ema=ema,
+        losses=GanLosses(
+            AdversarialLoss(), DiffAugment(("translation",)), aux_weight=AUX, mode_seeking_weight=MODE_SEEKING
+        ),
+        precision=Precision(channels_last=channels_last),
         epoch_length=len(data),
-        channels_last=channels_last,
         **extra,
     )
     start = time.perf_counter()

@@ -15,7 +15,7 @@ from monai.data import DataLoader, MetaTensor
 from monai_roigan.apps import context_bank
 from monai_roigan.apps.preflight import check_resume_compatible
 from monai_roigan.apps.training_data import drop_background_rois
-from monai_roigan.engines import ContextGanTrainer
+from monai_roigan.engines import ContextGanTrainer, GanLosses, GeneratorInput
 from monai_roigan.networks import ContextROIGenerator, GeneratorSource, ROIDiscriminator, ROIGenerator, load_generator
 from monai_roigan.networks.nets import disc_mask
 from monai_roigan.transforms import InsertSyntheticLesion, InsertSyntheticLesiond, SyntheticROIAugment
@@ -129,8 +129,8 @@ def test_the_inserted_class_follows_the_label_on_a_brightness_toy_task():
         torch.optim.Adam(g.parameters(), 2e-3, betas=(0.5, 0.999)),
         d,
         torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999)),
-        latent_dim=16,
-        aux_weight=1.0,
+        losses=GanLosses(aux_weight=1.0),
+        generator_input=GeneratorInput(latent_dim=16),
         num_lesion_classes=2,
         seed=0,
     )
@@ -395,8 +395,8 @@ def test_the_context_trainer_gives_the_same_weights_for_the_same_seed():
             torch.optim.Adam(g.parameters()),
             d,
             torch.optim.Adam(d.parameters()),
-            latent_dim=8,
-            aux_weight=1.0,
+            losses=GanLosses(aux_weight=1.0),
+            generator_input=GeneratorInput(latent_dim=8),
             num_lesion_classes=2,
             seed=seed,
         ).run()
@@ -407,3 +407,15 @@ def test_the_context_trainer_gives_the_same_weights_for_the_same_seed():
     other = train(1)
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert any(not torch.equal(first[k], other[k]) for k in first if first[k].is_floating_point())
+    with pytest.raises(ValueError, match=r"generator_input.conditional must be True"):
+        ContextGanTrainer(
+            "cpu",
+            1,
+            DataLoader(data, batch_size=8),
+            None,
+            None,
+            None,
+            None,
+            generator_input=GeneratorInput(latent_dim=8, conditional=False),
+            num_lesion_classes=2,
+        )

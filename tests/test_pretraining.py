@@ -12,7 +12,7 @@ from monai.data import DataLoader
 from monai_roigan.apps import tissue_datalist, training_datalist, training_rois, transfer_pretrained
 from monai_roigan.data import ABNORMALITY_CLASSES
 from monai_roigan.data.splits import split_datalist
-from monai_roigan.engines import ROIGanTrainer, make_ema
+from monai_roigan.engines import GanLosses, ROIGanTrainer, make_ema
 from monai_roigan.networks import (
     ROIDiscriminator,
     ROIGenerator,
@@ -54,9 +54,8 @@ def fine_tune(d: ROIDiscriminator, g: ROIGenerator, iterations: int = 6):
         torch.optim.Adam(g.parameters(), 2e-3),
         d,
         torch.optim.Adam(d.parameters(), 2e-3),
-        aux_weight=1.0,
-        mode_seeking_weight=1.0,
         ema=make_ema(g, 0.9),
+        losses=GanLosses(aux_weight=1.0, mode_seeking_weight=1.0),
         epoch_length=iterations,
     )
     trainer.run()

@@ -1,12 +1,14 @@
 """GAN training: a conditional toy task, determinism, checkpoints, resume after a crash, the NaN guard."""
 
+from dataclasses import FrozenInstanceError
+
 import pytest
 import torch
 from ignite.engine import Events
 from monai.data import DataLoader
 from monai.utils import set_determinism
 
-from monai_roigan.engines import DiffAugment, ROIGanTrainer, make_ema
+from monai_roigan.engines import DiffAugment, GanLosses, GeneratorInput, Precision, ROIGanTrainer, make_ema
 from monai_roigan.handlers import (
     ExportGenerator,
     FixedNoiseSamples,
@@ -47,7 +49,8 @@ def make_trainer(
     """A tiny 2-class trainer with the NaN guard, a checkpoint saver (every 4 iterations, 2 kept;
     ``trainer.checkpointer``,
     not attached with ``attach_saver=False``) and, with ``resume``, a checkpoint loader; ``guard_last`` attaches the
-    guard after the saver (the order must not matter)."""
+    guard after the saver (the order must not matter). ``losses``: further :class:`GanLosses` fields (``aux_weight``,
+    ``mode_seeking_weight``)."""
     set_determinism(seed=seed)
     aux = losses.get("aux_weight", 0) > 0
     g = ROIGenerator(num_classes=2, width=PRESETS["tiny"])
@@ -72,13 +75,9 @@ def make_trainer(
         g_opt,
         d,
         d_opt,
-        AdversarialLoss(),
-        diffaugment=DiffAugment(("translation",)),
-        r1_gamma=0.1,
-        r1_interval=2,
         ema=ema,
+        losses=GanLosses(AdversarialLoss(), DiffAugment(("translation",)), r1_gamma=0.1, r1_interval=2, **losses),
         seed=seed,
-        **losses,
         train_handlers=[*ordered, *loader, *handlers],
     )
     trainer.checkpointer = checkpointer
@@ -138,8 +137,8 @@ def test_auxiliary_and_mode_seeking_losses(tmp_path):
             trainer.g_optimizer,
             trainer.d_network,
             trainer.d_optimizer,
-            aux_weight=1.0,
-            conditional=False,
+            losses=GanLosses(aux_weight=1.0),
+            generator_input=GeneratorInput(conditional=False),
         )
 
 
@@ -162,6 +161,24 @@ def test_mode_seeking_term_penalises_collapse(tmp_path):
     assert float(trainer._mode_seeking(g(z, labels), z, labels)) == 0.0
     a, b = ROIGanTrainer._same_label_pairs(torch.tensor([0, 1, 0, 1, 2, 2, 3]), 7)
     assert sorted(zip(a.tolist(), b.tolist())) == [(0, 2), (1, 3), (4, 5)]  # only pairs that share a label
+
+
+def test_settings_validate_themselves_and_the_trainer_reads_them(tmp_path):
+    with pytest.raises(ValueError, match="latent_distribution must be one of"):
+        GeneratorInput(latent_distribution="laplace")
+    with pytest.raises(ValueError, match="amp_dtype must be 'bfloat16' or 'float16'"):
+        Precision(amp_dtype="float32")
+    with pytest.raises(FrozenInstanceError):
+        GanLosses().aux_weight = 1.0
+    trainer, _, _ = make_trainer(tmp_path, aux_weight=0.5)
+    assert (trainer.r1_gamma, trainer.r1_interval, trainer.aux_weight, trainer.mode_seeking_weight) == (0.1, 2, 0.5, 0)
+    assert (trainer.latent_dim, trainer.latent_distribution, trainer.conditional) == (100, "uniform", True)
+    assert (trainer.amp_enabled, trainer.amp_dtype, trainer.memory_format) == (
+        False,
+        torch.bfloat16,
+        torch.contiguous_format,
+    )
+    assert trainer.adversarial_loss.rng is trainer.rng and trainer.diffaugment.rng is trainer.rng
 
 
 def test_same_seed_same_weights(tmp_path):

@@ -36,7 +36,7 @@ class ContextGanTrainer(ROIGanTrainer):
         insert_prob: probability that a tissue ROI's fake gets a lesion class instead of tissue.
         reconstruction_weight: weight of the in-mask reconstruction term (0 disables).
         outside_weight: weight of the outside-the-mask term on the raw output (0 disables).
-        other arguments: as for :class:`ROIGanTrainer` (``conditional`` must be True).
+        other arguments: as for :class:`ROIGanTrainer` (``generator_input.conditional`` must be True).
     """
 
     def __init__(
@@ -50,8 +50,9 @@ class ContextGanTrainer(ROIGanTrainer):
     ):
         if not 0 <= float(insert_prob) <= 1:
             raise ValueError(f"insert_prob must lie in [0, 1], got {insert_prob}")
-        if kwargs.get("conditional") is False:
-            raise ValueError("a context generator is conditional: conditional must be True")
+        generator_input = kwargs.get("generator_input")
+        if generator_input is not None and generator_input.conditional is False:
+            raise ValueError("a context generator is conditional: generator_input.conditional must be True")
         super().__init__(*args, **kwargs)
         self.num_lesion_classes, self.insert_prob = int(num_lesion_classes), float(insert_prob)
         self.reconstruction_weight, self.outside_weight = float(reconstruction_weight), float(outside_weight)

@@ -27,7 +27,7 @@ The iteration output (``engine.state.output``, set before MONAI's ``IterationEve
 end of the iteration) is a dict with the scalars ``g_loss``, ``d_loss``,
 ``d_real_acc`` (share of real ROIs the discriminator calls real), ``d_fake_acc`` (share of fakes it calls
 fake), ``r1``, ``aux_loss`` (the discriminator's auxiliary cross-entropy on real ROIs, 0 when off) and the
-tensors ``reals`` and ``fakes``. AMP (``amp=True``) runs the forward passes under
+tensors ``reals`` and ``fakes``. AMP (``Precision(amp=True)``) runs the forward passes under
 ``torch.autocast`` in ``amp_dtype`` (bfloat16 or float16, the latter with a gradient scaler).
 """
 
@@ -46,8 +46,9 @@ from torch.optim.swa_utils import AveragedModel
 from monai_roigan.engines.distributed import average_gradients, broadcast_modules, check_identical
 from monai_roigan.engines.events import ScoreEvents
 from monai_roigan.engines.regularizers import DiffAugment, r1_penalty, update_ema
+from monai_roigan.engines.settings import GanLosses, GeneratorInput, Precision
 from monai_roigan.losses.adversarial import AdversarialLoss
-from monai_roigan.networks.sampling import check_latent_distribution, sample_latent
+from monai_roigan.networks.sampling import sample_latent
 
 __all__ = ["ROIGanTrainer", "SCALAR_KEYS"]
 
@@ -64,22 +65,14 @@ class ROIGanTrainer(Trainer):
         g_network, d_network: :class:`~monai_roigan.networks.nets.ROIGenerator` / ``ROIDiscriminator``
             (or any modules with ``forward(x, labels)``).
         g_optimizer, d_optimizer: their optimizers.
-        adversarial_loss: :class:`~monai_roigan.losses.AdversarialLoss` (default: the paper's BCE).
-        latent_dim: size of z (paper: 100).
-        latent_distribution: ``"uniform"`` (paper) or ``"normal"``.
-        conditional: pass labels to the networks (False for one unconditional model per class).
-        diffaugment: a :class:`DiffAugment`, or None.
-        r1_gamma, r1_interval: R1 penalty weight (0 disables) and how often it is applied (lazy R1).
-        aux_weight: weight of the auxiliary classification losses (needs a discriminator built with
-            ``aux_classifier=True`` and ``conditional=True``; 0 disables).
-        mode_seeking_weight: weight of the mode-seeking term (0 disables).
         ema: an :class:`~torch.optim.swa_utils.AveragedModel` of ``g_network``, updated each iteration.
+        losses: the adversarial loss, DiffAugment, R1, auxiliary and mode-seeking settings (:class:`GanLosses`;
+            None: its defaults, the paper's BCE and no extra terms).
+        generator_input: latent size and distribution and whether labels reach the networks
+            (:class:`GeneratorInput`; None: its defaults, the paper's 100-dimensional U(-1, 1), conditional).
+        precision: mixed precision and memory layout (:class:`Precision`; None: float32, the default layout).
         image_key, label_key: batch keys.
-        amp, amp_dtype: mixed precision on or off, and ``"bfloat16"`` or ``"float16"``.
         seed: seed of the trainer's random stream ``self.rng`` (latents, loss noise, DiffAugment).
-        channels_last: run both networks (and the EMA copy) and the real batches in channels-last memory:
-            faster on the CPU for the default preset (measured in docs/results.md); results agree with the
-            default layout to float32 rounding, so runs are not bit-identical across the two settings.
         epoch_length, train_handlers, key_train_metric, additional_metrics: as for MONAI's ``Trainer``.
     """
 
@@ -92,35 +85,29 @@ class ROIGanTrainer(Trainer):
         g_optimizer: torch.optim.Optimizer,
         d_network: torch.nn.Module,
         d_optimizer: torch.optim.Optimizer,
-        adversarial_loss: AdversarialLoss | None = None,
-        latent_dim: int = 100,
-        latent_distribution: str = "uniform",
-        conditional: bool = True,
-        diffaugment: DiffAugment | None = None,
-        r1_gamma: float = 0.0,
-        r1_interval: int = 4,
-        aux_weight: float = 0.0,
-        mode_seeking_weight: float = 0.0,
         ema: AveragedModel | None = None,
+        losses: GanLosses | None = None,
+        generator_input: GeneratorInput | None = None,
+        precision: Precision | None = None,
         image_key: str = "image",
         label_key: str = "label",
-        amp: bool = False,
-        amp_dtype: str = "bfloat16",
         seed: int = 0,
-        channels_last: bool = False,
         epoch_length: int | None = None,
         train_handlers: Sequence | None = None,
         key_train_metric: dict | None = None,
         additional_metrics: dict | None = None,
     ):
+        losses = GanLosses() if losses is None else losses
+        generator_input = GeneratorInput() if generator_input is None else generator_input
+        precision = Precision() if precision is None else precision
         self.rng = torch.Generator().manual_seed(int(seed))
         self.world_size, self.rank = idist.get_world_size(), idist.get_rank()
         # one process draws from rng; each rank of a distributed run draws from its own stream, reseeded every
         # iteration from the shared rng (identical on all ranks, the one checkpointed) and the rank
         self.draw_rng = self.rng if self.world_size == 1 else torch.Generator()
-        self.adversarial_loss = adversarial_loss or AdversarialLoss()
+        self.adversarial_loss = losses.adversarial_loss or AdversarialLoss()
         self.adversarial_loss.rng = self.draw_rng
-        self.diffaugment = diffaugment or DiffAugment(policy=())
+        self.diffaugment = losses.diffaugment or DiffAugment(policy=())
         self.diffaugment.rng = self.draw_rng
         super().__init__(
             device=device,
@@ -137,23 +124,22 @@ class ROIGanTrainer(Trainer):
         self.g_optimizer = g_optimizer
         self.d_network = d_network
         self.d_optimizer = d_optimizer
-        check_latent_distribution(latent_distribution)
-        self.latent_dim, self.latent_distribution = latent_dim, latent_distribution
-        self.conditional = conditional
+        self.latent_dim = generator_input.latent_dim
+        self.latent_distribution = generator_input.latent_distribution
+        self.conditional = generator_input.conditional
         self.image_key = image_key
         self.label_key = label_key
-        self.r1_gamma = r1_gamma
-        self.r1_interval = max(1, int(r1_interval))
+        self.r1_gamma = losses.r1_gamma
+        self.r1_interval = max(1, int(losses.r1_interval))
         self.ema = ema
-        if aux_weight > 0 and not conditional:
+        if losses.aux_weight > 0 and not generator_input.conditional:
             raise ValueError("aux_weight > 0 needs conditional=True (the auxiliary head predicts the class label)")
-        self.aux_weight, self.mode_seeking_weight = float(aux_weight), float(mode_seeking_weight)
-        if amp_dtype not in ("bfloat16", "float16"):
-            raise ValueError(f"amp_dtype must be 'bfloat16' or 'float16', got {amp_dtype!r}")
+        self.aux_weight, self.mode_seeking_weight = float(losses.aux_weight), float(losses.mode_seeking_weight)
         # not `self.amp`: MONAI's Trainer.run() would then build its own (unused) CUDA GradScaler
-        self.amp_enabled, self.amp_dtype = amp, getattr(torch, amp_dtype)
-        scale = amp and amp_dtype == "float16"  # bfloat16 needs no loss scaling
+        self.amp_enabled, self.amp_dtype = precision.amp, getattr(torch, precision.amp_dtype)
+        scale = precision.amp and precision.amp_dtype == "float16"  # bfloat16 needs no loss scaling
         self.scalers = {name: torch.amp.GradScaler(torch.device(device).type, enabled=scale) for name in ("d", "g")}
+        channels_last = precision.channels_last
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         for network in (g_network, d_network, ema):
             if network is not None and channels_last:
