@@ -26,7 +26,7 @@ Rows (goal in brackets):
    the phantom's ROIs) judges every batch of 64 versus generation alone; the context generator's forward at batch
    256 in GFLOP/s versus the matmul [>= 0.25: its U-Net keeps batch norms that ``inference_network`` does not
    fold]; ``ContextGanTrainer`` ROIs/s is printed below the table;
-6. the quality gate of the README's training (the full default preset, about 5 minutes, then
+6. the quality gate of the README's training (the full default preset, then
    ``quality_phantom.py``): the share of generated ROIs a classifier of real ROIs assigns to their class, over the
    gate's 0.80 [>= 1], and the largest MS-SSIM difference [<= 0.10]. A training that drifts (a changed default, a
    changed random stream, another machine's float rounding) shows here; ``--skip_quality`` leaves it out.
@@ -300,7 +300,7 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=100)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--pairs", type=int, default=5, help="adjacent epoch pairs of the pipeline row (median ratio)")
-    p.add_argument("--skip_quality", action="store_true", help="leave out row 5 (a full default training, ~5 min)")
+    p.add_argument("--skip_quality", action="store_true", help="leave out row 6 (a full default training)")
     args = p.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

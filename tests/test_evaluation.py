@@ -19,6 +19,7 @@ from monai_roigan.evaluation import (
     TASKS,
     EvaluationROIs,
     ROISet,
+    as_evaluation_rois,
     evaluate_generator,
     evaluation_rois,
     expand_arms,
@@ -225,7 +226,10 @@ def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
 
 def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup):
     root, generator, rois = tiny_setup
-    train, held, normal_train, normal_held = rois.train, rois.held_out, rois.normal_train, rois.normal_held_out
+    train = rois.train
+    held = rois.held_out
+    normal_train = rois.normal_train
+    normal_held = rois.normal_held_out
     report = run_downstream(
         generator,
         rois,
@@ -486,3 +490,12 @@ def test_train_on_synthetic_test_on_real_separates_teaching_from_misleading_gene
     misleading = synthetic_teaches(rois([3, 2, 1, 0]), real, judge, 4, epochs=20, seed=0)
     assert np.mean([row["synthetic_trained_auc"] for row in misleading]) < 0.5  # worse than chance on average
     assert [row["real_trained_auc"] for row in misleading] == [row["real_trained_auc"] for row in teaching]
+
+
+@pytest.mark.parametrize("run", [evaluate_generator, run_downstream])
+def test_a_single_roi_set_in_place_of_the_evaluation_rois_is_refused_naming_the_signature(tiny_setup, tmp_path, run):
+    """The pre-0.9.0 call passed the training set where the whole EvaluationROIs now goes."""
+    _, generator, rois = tiny_setup
+    with pytest.raises(TypeError, match=rf"{run.__name__}\(generator, rois, .*EvaluationROIs.*got ROISet"):
+        run(generator, rois.train, tmp_path, ["a", "b", "c", "d"])
+    assert as_evaluation_rois((rois.train, rois.held_out), "x") == EvaluationROIs(rois.train, rois.held_out)

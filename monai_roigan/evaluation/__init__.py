@@ -3,7 +3,7 @@ experiment (``downstream``, its arms in ``arms``) and the real ROIs both use (``
 imports it."""
 
 from .arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, classic_augmentation, expand_arms
-from .data import EvaluationROIs, ROISet, evaluation_rois
+from .data import EvaluationROIs, ROISet, as_evaluation_rois, evaluation_rois
 from .downstream import (
     MAIN_SCORE,
     TASKS,
@@ -22,6 +22,7 @@ __all__ = [
     "ARMS",
     "ArmData",
     "EvaluationROIs",
+    "as_evaluation_rois",
     "MAIN_SCORE",
     "NON_SYNTHETIC_ARMS",
     "ROISet",

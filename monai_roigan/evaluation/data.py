@@ -30,7 +30,7 @@ from monai_roigan.data.roi_cache import load_roi_cache, roi_cache_datalist
 from monai_roigan.data.splits import held_out_normal_groups, split_datalist
 from monai_roigan.utils.errors import ConfigurationError
 
-__all__ = ["EvaluationROIs", "ROISet", "evaluation_rois"]
+__all__ = ["EvaluationROIs", "ROISet", "as_evaluation_rois", "evaluation_rois"]
 
 
 @dataclass
@@ -89,6 +89,23 @@ class EvaluationROIs(NamedTuple):
     normal_train: ROISet | None = None
     normal_held_out: ROISet | None = None
     external: bool = False
+
+
+def as_evaluation_rois(rois, caller: str) -> EvaluationROIs:
+    """``rois`` as an :class:`EvaluationROIs` (a plain tuple of its fields is accepted).
+
+    Raises:
+        TypeError: anything else, e.g. a single :class:`ROISet` passed where the whole evaluation set is expected
+            (the form of calls before 0.9.0, which passed the training and held-out sets one by one).
+    """
+    if isinstance(rois, EvaluationROIs):
+        return rois
+    if isinstance(rois, tuple) and 2 <= len(rois) <= len(EvaluationROIs._fields):
+        return EvaluationROIs(*rois)
+    raise TypeError(
+        f"{caller}(generator, rois, output_dir, class_names, ...) takes the evaluation ROIs as one EvaluationROIs "
+        f"(evaluation_rois(...) or EvaluationROIs(train, held_out)), got {type(rois).__name__}"
+    )
 
 
 def _normal_split(normals: ROISet, train: ROISet, held: ROISet, fraction: float, seed: int) -> tuple[ROISet, ROISet]:

@@ -46,7 +46,7 @@ from monai_roigan.evaluation.arms import (
     check_inserted_source,
     expand_arms,
 )
-from monai_roigan.evaluation.data import EvaluationROIs, ROISet
+from monai_roigan.evaluation.data import EvaluationROIs, ROISet, as_evaluation_rois
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.utils.progress import progress
 from monai_roigan.utils.report import markdown_table, write_csv
@@ -350,8 +350,11 @@ def run_downstream(
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, a class without
             test ROIs, or the ``inserted`` arm without a context generator; all before any training.
     """
-    rois = rois if isinstance(rois, EvaluationROIs) else EvaluationROIs(*rois)
-    train, held_out, held_out_source, external = rois.train, rois.held_out, rois.source, rois.external
+    rois = as_evaluation_rois(rois, "run_downstream")
+    train = rois.train
+    held_out = rois.held_out
+    held_out_source = rois.source
+    external = rois.external
     none = ROISet.from_items([])
     normal_train = none if rois.normal_train is None else rois.normal_train
     normal_held_out = none if rois.normal_held_out is None else rois.normal_held_out

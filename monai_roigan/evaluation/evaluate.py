@@ -35,7 +35,7 @@ from monai.metrics import compute_roc_auc
 
 from monai_roigan.data.splits import holdout_groups, split_by_groups
 from monai_roigan.engines.classifier import roi_items, train_roi_classifier
-from monai_roigan.evaluation.data import EvaluationROIs, ROISet
+from monai_roigan.evaluation.data import EvaluationROIs, ROISet, as_evaluation_rois
 from monai_roigan.evaluation.report import write_report
 from monai_roigan.metrics.brisque import find_brisque_model, load_brisque_model
 from monai_roigan.metrics.distribution import domain_features
@@ -272,7 +272,7 @@ def evaluate_generator(
         gs_repeats: landmark draws per geometry score.
     """
     started = time.perf_counter()
-    rois = rois if isinstance(rois, EvaluationROIs) else EvaluationROIs(*rois)
+    rois = as_evaluation_rois(rois, "evaluate_generator")
     train, held_out = rois.train, rois.held_out
     source = GeneratorSource(generator, num_classes=len(class_names))
     _step(1, f"{num_per_class} synthetic ROIs per class of {len(class_names)} classes")

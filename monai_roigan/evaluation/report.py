@@ -1,4 +1,4 @@
-"""``report.md``, its CSV files and its figures, from the tables :func:`~monai_roigan.engines.evaluate_generator`
+"""``report.md``, its CSV files and its figures, from the tables :func:`~monai_roigan.evaluation.evaluate_generator`
 computes. Layout and wording only: every number comes from the caller."""
 
 from __future__ import annotations
