@@ -266,10 +266,7 @@ def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batc
 
 
 def _jobs(
-    train,
-    held_out,
-    normal_train,
-    normal_held_out,
+    rois: EvaluationROIs,
     class_names,
     k,
     repeats,
@@ -280,16 +277,21 @@ def _jobs(
     seed,
     truncation,
     source,
-    external,
     min_confidence,
 ):
     """``(repeat, fold, task, arm, ArmData, test ROIs)`` of every classifier to train, in the report's order."""
     for repeat in range(repeats):
-        for fold, (lesions, normals, test) in enumerate(
-            _fold_sets(
-                train, held_out, normal_train, normal_held_out, len(class_names), k, seed + 1000 * repeat, external
-            )
-        ):
+        folds = _fold_sets(
+            rois.train,
+            rois.held_out,
+            rois.normal_train,
+            rois.normal_held_out,
+            len(class_names),
+            k,
+            seed + 1000 * repeat,
+            rois.external,
+        )
+        for fold, (lesions, normals, test) in enumerate(folds):
             fold_seed = seed + 1000 * repeat + fold
             lesions = _keep_rare_share(lesions, rare, rare_fraction, fold_seed)
             for task in tasks:
@@ -350,42 +352,23 @@ def run_downstream(
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, a class without
             test ROIs, or the ``inserted`` arm without a context generator; all before any training.
     """
-    rois = as_evaluation_rois(rois, "run_downstream")
-    train = rois.train
-    held_out = rois.held_out
-    held_out_source = rois.source
-    external = rois.external
     none = ROISet.from_items([])
-    normal_train = none if rois.normal_train is None else rois.normal_train
-    normal_held_out = none if rois.normal_held_out is None else rois.normal_held_out
+    rois = as_evaluation_rois(rois, "run_downstream")
+    rois = rois._replace(normal_train=rois.normal_train or none, normal_held_out=rois.normal_held_out or none)
     names = expand_arms(ARMS if arms is None else arms, synthetic_shares)  # an unknown arm fails first
     wanted = set(names) - set(NON_SYNTHETIC_ARMS)
     kind = "context" if wanted == {"inserted"} else None  # in-filling alone needs no context bank
     source = GeneratorSource(generator, num_classes=len(class_names), kind=kind) if wanted else None
     if arms is None and source.kind != "context":
         names = [n for n in names if n != "inserted"]
-    _check_inputs(tasks, names, normal_train, normal_held_out, held_out, class_names)
+    _check_inputs(tasks, names, rois.normal_train, rois.normal_held_out, rois.held_out, class_names)
     if "inserted" in names:
         check_inserted_source(source)
     rare = [list(class_names).index(n) for n in rare_classes]
     rows = []
+    min_confidence = check_min_confidence(min_confidence)
     jobs = _jobs(
-        train,
-        held_out,
-        normal_train,
-        normal_held_out,
-        class_names,
-        k,
-        repeats,
-        tasks,
-        names,
-        rare,
-        rare_fraction,
-        seed,
-        truncation,
-        source,
-        external,
-        check_min_confidence(min_confidence),
+        rois, class_names, k, repeats, tasks, names, rare, rare_fraction, seed, truncation, source, min_confidence
     )
     total = repeats * k * len(tasks) * len(names)
     for repeat, fold, task, arm, data, task_test in progress(
@@ -414,7 +397,7 @@ def run_downstream(
         )
     setup = {
         "generator": "none (no synthetic arm)" if source is None else source.describe(),
-        "held_out_source": held_out_source,
+        "held_out_source": rois.source,
         "k": k,
         "repeats": repeats,
         "steps": steps,
@@ -422,8 +405,8 @@ def run_downstream(
         "truncation": truncation,
         "rare_classes": list(rare_classes),
         "rare_fraction": rare_fraction,
-        "normal_test_rois": len(normal_held_out),
-        "external": external,
+        "normal_test_rois": len(rois.normal_held_out),
+        "external": rois.external,
         "min_confidence": min_confidence,
     }
     return _write_downstream(Path(output_dir), rows, tasks, names, class_names, setup)

@@ -27,6 +27,7 @@ from monai.utils import optional_import
 tqdm, has_tqdm = optional_import("tqdm", name="tqdm")
 logging_redirect_tqdm, has_redirect = optional_import("tqdm.contrib.logging", name="logging_redirect_tqdm")
 ProgressBar, _ = optional_import("ignite.handlers", name="ProgressBar")
+CallableEventWithFilter, _ = optional_import("ignite.engine.events", name="CallableEventWithFilter")
 
 __all__ = ["PACKAGE_LOGGER", "engine_progress_bar", "every", "on_terminal", "progress"]
 
@@ -67,11 +68,7 @@ def every(interval: int) -> Callable[[Any, int], bool]:
     interval = int(interval)
     if interval < 1:
         raise ValueError(f"a log interval is a positive number of events, got {interval}")
-
-    def _every(engine: Any, event: int) -> bool:
-        return event % interval == 0
-
-    return _every
+    return CallableEventWithFilter.every_event_filter(interval)
 
 
 def _console_logging_above_bar():
