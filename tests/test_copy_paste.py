@@ -83,11 +83,41 @@ def test_dictionary_version_turns_normals_into_lesions_and_rewrites_labels():
     assert batch["image"].shape == (2, 1, S, S) and list(batch["image"].meta["pasted"]) == [True, False]
 
 
+def test_intensity_match_moves_the_lesion_level_part_way_to_the_tissue():
+    base = torch.full((1, S, S), -0.4)
+    bright = lesion(level=0.6, background=0.2)  # its surroundings 0.6 above the tissue
+    fixed = {"flip": False, "rotate": False, "scale_range": (1, 1), "contrast_range": (1, 1)}
+    for match, shift in ((1.0, -0.6), (0.5, -0.3), (0.0, 0.0)):
+        paste = CopyPasteLesion([bright], intensity_match=match, **fixed)
+        out = paste(base)
+        core = paste.mask == 1
+        torch.testing.assert_close(out[:, core], bright[:, core] + shift, rtol=0, atol=1e-6)
+
+
+def test_radius_range_draws_the_disc_size_per_paste_and_keeps_the_tissue_outside():
+    paste = CopyPasteLesion([lesion()], radius_range=(0.6, 1.5)).set_random_state(0)
+    sizes = set()
+    for k in range(8):
+        out = paste(tissue(k))
+        sizes.add(int((paste.mask > 0).sum()))
+        assert torch.equal(out[:, paste.mask == 0], tissue(k)[:, paste.mask == 0])
+        assert float(paste.mask.max()) == 1.0
+    assert len(sizes) >= 4  # the disc's size varies between pastes
+    assert int((blend_mask(S, 0.35, 0.6) > 0).sum()) == int((CopyPasteLesion([lesion()]).mask > 0).sum())
+    again = CopyPasteLesion([lesion()], radius_range=[0.6, 1.5]).set_random_state(0)  # a JSON list works too
+    paste.set_random_state(0)
+    assert all(torch.equal(paste(tissue(k)), again(tissue(k))) for k in range(3))
+
+
 def test_clear_errors():
     with pytest.raises(ValueError, match="at least one lesion"):
         CopyPasteLesion([])
     with pytest.raises(ValueError, match="one shape"):
         CopyPasteLesion([lesion(), torch.zeros(1, 32, 32)])
+    with pytest.raises(ValueError, match="radius_range must be"):
+        CopyPasteLesion([lesion()], radius_range=(1.2, 0.8))
+    with pytest.raises(ValueError, match=r"intensity_match must be in \[0, 1\], got 1.5"):
+        CopyPasteLesion([lesion()], intensity_match=1.5)
     with pytest.raises(ValueError, match="tissue ROI of shape"):
         CopyPasteLesion([lesion()])(torch.zeros(1, 32, 32))
     bank = [{"image": lesion(), "label": "mass"}]

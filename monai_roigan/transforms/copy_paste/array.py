@@ -10,9 +10,11 @@ raised cosine to 0 at ``outer`` of the half-width.
 
 So the tissue ROI is left exactly as it was where the mask is 0, and the (jittered) lesion is exactly what is
 inside where the mask is 1. The lesion's contrast against its own surroundings is kept (times the contrast
-jitter): ``lesion' = tissue ring mean + c * (lesion - lesion ring mean)``, the ring being where the mask falls
-from 1 to 0. ROIs are channel-first (C, H, W) in the pipeline's range (the package's ROIs: [-1, 1]); lesion and
-tissue ROIs have the same shape.
+jitter): ``lesion' = level + c * (lesion - lesion ring mean)``, the ring being where the mask falls from 1 to 0,
+and ``level`` the lesion's ring mean moved ``intensity_match`` of the way to the tissue's (1: all the way, the
+default; 0.5: half-way; 0: the lesion's own level). With ``radius_range`` the mask's radii are scaled by a factor
+drawn per paste, so the pasted disc varies in size. ROIs are channel-first (C, H, W) in the pipeline's range (the
+package's ROIs: [-1, 1]); lesion and tissue ROIs have the same shape.
 
 Randomness comes from ``self.R`` only (``set_random_state``; MONAI seeds each ``DataLoader`` worker), so the same
 seed gives the same pasted ROIs. Meta of the output (a MetaTensor): the tissue ROI's meta, plus ``pasted``
@@ -66,9 +68,13 @@ class CopyPasteLesion(RandomizableTransform):
         flip, rotate: jitter by a random left-right flip and a random multiple of 90 degrees.
         scale_range: (low, high) zoom of the lesion about the centre (1, 1: none).
         contrast_range: (low, high) factor on the lesion's contrast against its surroundings.
+        radius_range: (low, high) factor on ``inner`` and ``outer`` drawn per paste ((1, 1): a fixed mask; the
+            outer edge is capped at the half-width).
+        intensity_match: in [0, 1], how far the lesion's level moves to the tissue's (module docstring).
 
     Raises:
-        ValueError: no lesions, lesions of different shapes, ids of another count, or ranges out of order.
+        ValueError: no lesions, lesions of different shapes, ids of another count, ranges out of order, or
+            ``intensity_match`` outside [0, 1].
     """
 
     backend = [TransformBackends.TORCH]
@@ -84,6 +90,8 @@ class CopyPasteLesion(RandomizableTransform):
         rotate: bool = True,
         scale_range: tuple[float, float] = (0.85, 1.15),
         contrast_range: tuple[float, float] = (0.8, 1.2),
+        radius_range: tuple[float, float] = (1.0, 1.0),
+        intensity_match: float = 1.0,
     ):
         RandomizableTransform.__init__(self, prob)
         if len(lesions) == 0:
@@ -95,12 +103,17 @@ class CopyPasteLesion(RandomizableTransform):
         self.lesion_ids = [f"lesion-{k}" for k in range(len(lesions))] if lesion_ids is None else list(lesion_ids)
         if len(self.lesion_ids) != len(self.lesions):
             raise ValueError(f"{len(self.lesion_ids)} lesion ids for {len(self.lesions)} lesions")
-        for name, (low, high) in (("scale_range", scale_range), ("contrast_range", contrast_range)):
+        ranges = (("scale_range", scale_range), ("contrast_range", contrast_range), ("radius_range", radius_range))
+        for name, (low, high) in ranges:
             if not 0 < low <= high:
                 raise ValueError(f"{name} must be (low, high) with 0 < low <= high, got {(low, high)}")
+        if not 0.0 <= intensity_match <= 1.0:
+            raise ValueError(f"intensity_match must be in [0, 1], got {intensity_match}")
         self.shape = next(iter(shapes))
-        self.mask = blend_mask(self.shape[-1], inner, outer)
-        self.ring = (self.mask > 0) & (self.mask < 1)
+        self.inner, self.outer = inner, outer
+        self.radius_range = tuple(float(v) for v in radius_range)
+        self.intensity_match = intensity_match
+        self._set_mask(1.0)
         self.flip = flip
         self.rotate = rotate
         self.scale_range = scale_range
@@ -111,13 +124,21 @@ class CopyPasteLesion(RandomizableTransform):
         self.scale = 1.0
         self.contrast = 1.0
 
+    def _set_mask(self, factor: float) -> None:
+        """The blend mask with ``inner`` and ``outer`` scaled by ``factor`` (outer capped at 1), and its ring."""
+        outer = min(self.outer * factor, 1.0)
+        self.mask = blend_mask(self.shape[-1], self.inner * outer / self.outer, outer)
+        self.ring = (self.mask > 0) & (self.mask < 1)
+
     def _draw_jitter(self, lesion_index: int | None = None) -> None:
-        """Draw the lesion (unless given) and its flip, turns, scale and contrast from ``self.R``."""
+        """Draw the lesion (unless given) and its flip, turns, scale, contrast and mask size from ``self.R``."""
         self.lesion_index = int(self.R.randint(len(self.lesions))) if lesion_index is None else int(lesion_index)
         self.flipped = bool(self.flip and self.R.rand() < 0.5)
         self.turns = int(self.R.randint(4)) if self.rotate else 0
         self.scale = float(self.R.uniform(*self.scale_range))
         self.contrast = float(self.R.uniform(*self.contrast_range))
+        if self.radius_range != (1.0, 1.0):  # no draw for a fixed mask: earlier seeds paste as before
+            self._set_mask(float(self.R.uniform(*self.radius_range)))
 
     def jittered_lesion(self, tissue: torch.Tensor) -> torch.Tensor:
         """The chosen lesion, flipped, turned, zoomed and contrast-scaled onto ``tissue``'s ring level: (C, S, S)."""
@@ -129,7 +150,8 @@ class CopyPasteLesion(RandomizableTransform):
             lesion = Zoom(self.scale, mode="bilinear", padding_mode="reflect", keep_size=True)(lesion)
             lesion = lesion.as_tensor() if isinstance(lesion, MetaTensor) else torch.as_tensor(lesion)
         own, target = lesion[:, self.ring].mean(1), tissue[:, self.ring].mean(1)
-        return target[:, None, None] + self.contrast * (lesion - own[:, None, None])
+        level = own + self.intensity_match * (target - own)
+        return level[:, None, None] + self.contrast * (lesion - own[:, None, None])
 
     def paste(self, img, lesion_index: int | None = None) -> MetaTensor:
         """Paste now (no coin flip): draws the jitter, blends, and returns a MetaTensor with the ``pasted`` meta."""
