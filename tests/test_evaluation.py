@@ -29,8 +29,10 @@ from monai_roigan.evaluation import (
     normal_scores,
     run_downstream,
     sensitivity_at_specificity,
+    tune_baselines,
 )
 from monai_roigan.evaluation.evaluate import synthetic_teaches
+from monai_roigan.evaluation.judge import judge, read_predictions, score_names
 from monai_roigan.metrics import compare_sets
 from monai_roigan.networks.nets import ROIGenerator
 from monai_roigan.transforms import balancing_distribution
@@ -241,12 +243,13 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup):
         tasks=TASKS,
         repeats=2,
         synthetic_shares=(0.5,),
+        rare_classes=CLASSES[:2],  # the primary classes by default
     )
     arms = expand_arms([a for a in ARMS if a != "inserted"], (0.5,))  # no in-filling without a context generator
     assert "synthetic_share_0.5" in arms and "synthetic_share" not in arms
     rows = list(csv.DictReader(open(root / "down" / "downstream_folds.csv")))
-    assert [(r["task"], int(r["repeat"]), int(r["fold"]), r["arm"]) for r in rows] == [
-        (t, rep, f, a) for rep in range(2) for f in range(2) for t in TASKS for a in arms
+    assert [(r["task"], int(r["repeat"]), int(r["fold"]), r["arm"], r["generator"]) for r in rows] == [
+        (t, rep, f, a, "0") for rep in range(2) for f in range(2) for t in TASKS for a in arms
     ]
     for task, tested in (("lesion_type", len(held)), ("abnormal_vs_normal", len(held) + len(normal_held))):
         for rep in range(2):  # every held-out ROI tested once per repeat
@@ -257,15 +260,38 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup):
     for r in rows:  # training: the generator's training ROIs and the other fold, never the test fold
         extra = len(normal_train) + len(normal_held) if r["task"] == "abnormal_vs_normal" else 0
         assert int(r["real_train_rois"]) == len(train) + len(held) + extra - int(r["test_rois"])
-        score = r["balanced_accuracy"] if r["task"] == "lesion_type" else r["mean_auc_vs_normal"]
+        score = r["primary_auc"] if r["task"] == "lesion_type" else r["primary_auc_vs_normal"]
         assert 0 <= float(score) <= 1
+        per_class = [float(r[f"auc_{c}" if r["task"] == "lesion_type" else f"auc_{c}_vs_normal"]) for c in CLASSES]
+        assert float(score) == pytest.approx(np.nanmean(per_class[:2]))  # the primary classes: the rare ones
     text = report.read_text()
+    synthetic = [a for a in arms if a not in NON_SYNTHETIC_ARMS]
     for task in TASKS:
-        section = text.split(f"## Verdict, {task}")[1].split("##")[0]
-        verdicts = re.findall(r"\| (better|no difference seen|worse) \|", section)
-        assert len(verdicts) == len([a for a in arms if a not in NON_SYNTHETIC_ARMS])
-        bounds = [float(v) for v in re.findall(r"\[(-?[\d.]+), (-?[\d.]+)\]", section) for v in v]
+        section = text.split(f"## Verdict, {task}: architectural_distortion, asymmetry against")[1].split("###")[0]
+        verdicts = re.findall(
+            r"\| (better|no difference seen|worse); differences below ([\d.]+) cannot be seen", section
+        )
+        assert len(verdicts) == len(synthetic) and all(float(mdd) > 0 for _, mdd in verdicts)
+        bounds = [float(v) for v in re.findall(r"\[([-+][\d.]+), ([-+][\d.]+)\]", section) for v in v]
         assert bounds and all(-1 <= b <= 1 for b in bounds)  # a difference of scores in [0, 1] lies in [-1, 1]
+    judged = list(csv.DictReader(open(root / "down" / "downstream_verdict.csv")))
+    for task in TASKS:  # the headline, each class and the all-class mean, each over every synthetic arm
+        scores = [r["score"] for r in judged if r["task"] == task]
+        assert scores == [s for s in score_names(task, CLASSES) for _ in synthetic]
+    again = judge(  # the saved predictions judge again to the same numbers, with nothing trained
+        [r for r in read_predictions(root / "down" / "downstream_predictions.csv") if r.task == "abnormal_vs_normal"],
+        arms,
+        NON_SYNTHETIC_ARMS,
+        CLASSES,
+        CLASSES[:2],
+    )
+    saved = [r for r in judged if r["task"] == "abnormal_vs_normal"]
+    assert [(r["score"], r["arm"]) for r in again] == [(r["score"], r["arm"]) for r in saved]
+    for new, old in zip(again, saved):
+        assert f"{new['low']}" == old["low"] and f"{new['difference']}" == old["difference"]
+    for r in judged:  # Holm's levels lie between Bonferroni's and the uncorrected 5%
+        assert 0.05 / len(synthetic) - 1e-12 <= float(r["level"]) <= 0.05 + 1e-12
+        assert float(r["low"]) <= float(r["difference"]) <= float(r["high"]) and float(r["mdd"]) > 0
     summary = list(csv.DictReader(open(root / "down" / "downstream_summary.csv")))
     assert [(r["task"], r["arm"]) for r in summary] == [(t, a) for t in TASKS for a in arms]
     filtered = [r for r in rows if r["arm"] == "synthetic_filtered"]
@@ -360,6 +386,46 @@ def test_downstream_refuses_bad_configurations_before_training(tiny_setup):
         )
     with pytest.raises(ValueError, match="synthetic_shares must be positive"):
         run_downstream(generator, plain, root / "down", CLASSES, arms=["synthetic_share"], synthetic_shares=(0,))
+    one_woman = EvaluationROIs(train, ROISet(held.images, held.labels, np.full(len(held), "w1")), "one woman's ROIs")
+    with pytest.raises(ValueError, match=r"the test set \(one woman's ROIs\) holds 1 woman; .* at least 2"):
+        run_downstream(generator, one_woman, root / "refused", CLASSES, arms=["real"])
+    asymmetry = held.labels == 1
+    lone = held.groups.copy()
+    lone[asymmetry] = held.groups[asymmetry][0]  # every asymmetry ROI from one woman
+    with pytest.raises(ValueError, match=r"holds 1 woman with asymmetry ROIs.*leave asymmetry out of primary_classes"):
+        run_downstream(
+            generator,
+            EvaluationROIs(train, ROISet(held.images, held.labels, lone)),
+            root / "refused",
+            CLASSES,
+            arms=["real"],
+            rare_classes=CLASSES[:2],
+        )
+    with pytest.raises(ValueError, match=r"primary_classes \['cyst'\] must be some of the lesion classes"):
+        run_downstream(generator, plain, root / "refused", CLASSES, arms=["real"], primary_classes=["cyst"])
+    assert not (root / "refused").exists(), "refused before any classifier is trained"
+
+
+def test_baseline_tuning_reads_only_training_women_and_writes_the_chosen_settings(tiny_setup):
+    root, _, rois = tiny_setup
+    grid = [
+        {"inner": 0.35, "outer": 0.6},
+        {"inner": 0.2, "outer": 0.5, "radius_range": [0.7, 1.3], "intensity_match": 0.5},
+    ]
+    options = {"k": 2, "batch_size": 8, "steps_grid": (2, 4), "copy_paste_grid": grid, "oversample_powers": (0.5, 1.0)}
+    report = tune_baselines(rois, root / "tune", CLASSES, CLASSES[:2], **options)
+    rows = list(csv.DictReader(open(root / "tune" / "tuning.csv")))
+    assert [(r["stage"], r["fold"]) for r in rows] == [
+        (stage, str(f)) for stage in ["steps"] * 2 + ["copy_paste"] * 2 + ["oversample"] * 2 for f in range(2)
+    ]
+    assert all(0 <= float(r["primary_auc_vs_normal"]) <= 1 for r in rows)
+    chosen = json.loads(report.read_text().split("```json\n")[1].split("```")[0])
+    assert chosen["steps"] in (2, 4) and chosen["copy_paste_options"] in grid and chosen["oversample_power"] in (0.5, 1)
+    nan = ROISet(np.full_like(rois.held_out.images, np.nan), rois.held_out.labels, rois.held_out.groups)
+    tune_baselines(rois._replace(held_out=nan, normal_held_out=None), root / "tune2", CLASSES, CLASSES[:2], **options)
+    assert (root / "tune2" / "tuning.csv").read_text() == (root / "tune" / "tuning.csv").read_text()  # never read
+    with pytest.raises(ValueError, match="normal-tissue training ROIs"):
+        tune_baselines(rois._replace(normal_train=None), root / "tune3", CLASSES, CLASSES[:2], **options)
 
 
 def test_normal_task_scores_known_answers():
@@ -382,6 +448,9 @@ def test_oversampling_draws_every_class_equally_often():
     assert weights[0] * 90 == pytest.approx(weights[-1] * 10)
     draws = torch.multinomial(weights, 10000, replacement=True, generator=torch.Generator().manual_seed(0))
     assert abs(float((draws >= 90).float().mean()) - 0.5) < 0.03
+    root = balancing_weights(data, power=0.5)  # square-root balancing: class shares 90**0.5 : 10**0.5
+    assert float(root[-1] * 10 / (root[0] * 90)) == pytest.approx(np.sqrt(10 / 90))
+    assert torch.equal(balancing_weights(data, power=0.0), torch.ones(100, dtype=torch.float64))
 
 
 def test_rare_subsampling_keeps_a_share_of_rare_mammograms_and_says_so(tiny_setup):
@@ -447,15 +516,29 @@ def test_external_test_set_is_disjoint_and_scored_whole(phantom_dir, tmp_path, e
         k=2,
         steps=3,
         batch_size=8,
-        arms=["real", "copy_paste"],
+        arms=["real", "copy_paste", "synthetic"],
         tasks=TASKS,
+        rare_classes=CLASSES[:2],
     )
     rows = list(csv.DictReader(open(tmp_path / "down" / "downstream_folds.csv")))
+    checks = [r for r in csv.DictReader(open(tmp_path / "down" / "downstream_verdict.csv")) if r["method"] == "delong"]
+    assert (
+        [(r["task"], r["score"]) for r in checks]
+        == [  # DeLong on the external set: headline and each class
+            ("abnormal_vs_normal", s) for s in score_names("abnormal_vs_normal", CLASSES)[:-1]
+        ]
+    )
+    assert all(float(r["low"]) <= float(r["difference"]) <= float(r["high"]) for r in checks)
+    assert "DeLong's paired test on the external set" in (tmp_path / "down" / "downstream.md").read_text()
     whole = {"lesion_type": len(rois.held_out), "abnormal_vs_normal": len(rois.held_out) + len(rois.normal_held_out)}
     assert rows and all(int(r["test_rois"]) == whole[r["task"]] for r in rows)  # every classifier: the whole set
     for task in TASKS:  # the folds split the training folder only: each training ROI is left out once
         pool = len(rois.train) + (len(rois.normal_train) if task == "abnormal_vs_normal" else 0)
         assert sum(pool - int(r["real_train_rois"]) for r in rows if (r["task"], r["arm"]) == (task, "real")) == pool
+    for r in rows:  # Nadeau and Bengio's n_test is the fold left out of training, not the external test set
+        assert int(r["left_out_rois"]) + int(r["real_train_rois"]) == len(rois.train) + (
+            len(rois.normal_train) if r["task"] == "abnormal_vs_normal" else 0
+        )
 
 
 def test_external_test_set_errors(phantom_dir, tmp_path, external_datalist):

@@ -1,8 +1,8 @@
 """Workflows that combine the layers below (as ``monai.apps`` does): ROI preparation and its command, the GAN's
 training data, the pre-flight checks of a training run and of the bundle's overlay configs, generation (in
 memory and to files), the class-balanced dataset, the sample filter that keeps only synthetic ROIs a
-real-trained classifier recognises, tissue pretraining (learn tissue first, then lesions) and the context bank of
-the lesion in-filling generator.
+real-trained classifier recognises, tissue pretraining (learn tissue first, then lesions), the context bank of
+the lesion in-filling generator, and generators of one recipe trained with other seeds.
 
 Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 """
@@ -10,6 +10,7 @@ Nothing below ``apps`` imports it; ``evaluation`` (above) does.
 from .bundle_config import check_overlay
 from .context import context_bank
 from .generation import OUTPUT_FORMATS, as_formats, generate, generate_rois
+from .generator_seeds import seed_generators
 from .preflight import check_training_options, check_training_setup
 from .prepare import prepare_roi_dataset
 from .pretraining import run_pretraining, tissue_datalist, transfer_pretrained
@@ -31,6 +32,7 @@ __all__ = [
     "generate_rois",
     "prepare_roi_dataset",
     "run_pretraining",
+    "seed_generators",
     "tissue_datalist",
     "training_datalist",
     "training_rois",

@@ -54,11 +54,11 @@ def _batches(
                 return
 
 
-def balancing_weights(data: Sequence[dict]) -> torch.Tensor:
-    """(N,) sampling weights ``1 / count(label)``: every class is drawn equally often (labels read before any
-    transform: a MONAI ``Dataset``'s ``data``)."""
+def balancing_weights(data: Sequence[dict], power: float = 1.0) -> torch.Tensor:
+    """(N,) sampling weights ``count(label) ** -power`` (labels read before any transform: a MONAI ``Dataset``'s
+    ``data``). ``power`` 1: every class is drawn equally often; 0.5: square-root balancing; 0: as the data holds."""
     labels = torch.tensor([int(item["label"]) for item in getattr(data, "data", data)])
-    return 1.0 / torch.bincount(labels).double()[labels]
+    return torch.bincount(labels).double()[labels] ** -float(power)
 
 
 def _images(batch: dict, memory_format: torch.memory_format) -> torch.Tensor:
@@ -78,7 +78,7 @@ def train_roi_classifier(
     drop_last: bool = False,
     channels_last: bool = False,
     input_size: int = 64,
-    balanced: bool = False,
+    balanced: bool | float = False,
     network: nn.Module | None = None,
 ) -> nn.Module:
     """A :class:`ROIClassifier` fitted on ``data``; returned in eval mode, on the CPU.
@@ -94,8 +94,8 @@ def train_roi_classifier(
         drop_last: skip incomplete batches (otherwise only batches of one item are skipped).
         channels_last: train in channels-last memory (faster on the CPU; the same results to float rounding).
         input_size: S, the ROIs' side in pixels (a multiple of 16).
-        balanced: draw items with replacement, every class equally often (:func:`balancing_weights`), instead of
-            a permutation per pass: oversampling of the rare classes.
+        balanced: draw items with replacement, weighted by :func:`balancing_weights` with this power (True: 1,
+            every class equally often), instead of a permutation per pass: oversampling of the rare classes.
         network: continue training this classifier (e.g. a second phase on other data) instead of a new one.
 
     Raises:
@@ -113,7 +113,7 @@ def train_roi_classifier(
         net = ROIClassifier(num_classes, input_size) if network is None else network.train()
         net = net.to(memory_format=memory_format)
         optimizer = torch.optim.Adam(net.parameters(), lr)
-        weights = balancing_weights(data) if balanced else None
+        weights = balancing_weights(data, float(balanced)) if balanced else None
         for idx in _batches(len(data), batch_size, epochs, steps, drop_last, weights):
             batch = list_data_collate([data[int(i)] for i in idx])
             loss = nn.functional.cross_entropy(

@@ -1,6 +1,7 @@
 """Judging a trained generator: its evaluation report (``evaluate``, ``report``), the downstream classifier
-experiment (``downstream``, its arms in ``arms``) and the real ROIs both use (``data``). The top layer: nothing
-imports it."""
+experiment (``downstream``, its arms in ``arms``, its judge in ``judge`` and ``statistics``, its report in
+``downstream_report``, the tuning of its baselines in ``tuning``) and the real ROIs both use (``data``). The top
+layer: nothing imports it."""
 
 from .arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, classic_augmentation, expand_arms
 from .data import EvaluationROIs, ROISet, as_evaluation_rois, evaluation_rois
@@ -13,14 +14,17 @@ from .downstream import (
     run_downstream,
     sensitivity_at_specificity,
     train_arm_classifier,
-    verdict,
 )
 from .evaluate import evaluate_generator, matched_subset, noise_like
+from .judge import Classified, judge
 from .report import write_report
+from .tuning import DEFAULT_COPY_PASTE_GRID, tune_baselines
 
 __all__ = [
     "ARMS",
+    "DEFAULT_COPY_PASTE_GRID",
     "ArmData",
+    "Classified",
     "EvaluationROIs",
     "as_evaluation_rois",
     "MAIN_SCORE",
@@ -34,12 +38,13 @@ __all__ = [
     "expand_arms",
     "fold_scores",
     "interval",
+    "judge",
     "matched_subset",
     "noise_like",
     "normal_scores",
     "run_downstream",
     "sensitivity_at_specificity",
     "train_arm_classifier",
-    "verdict",
+    "tune_baselines",
     "write_report",
 ]

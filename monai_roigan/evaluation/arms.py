@@ -6,7 +6,8 @@ would try without a generator:
 
 - ``real``: the real ROIs, no augmentation;
 - ``classic``: the same with classic augmentation (:func:`classic_augmentation`);
-- ``oversample``: classic augmentation and class-balanced sampling (every class drawn equally often);
+- ``oversample``: classic augmentation and class-balanced sampling (``oversample_power`` 1: every class drawn
+  equally often; 0.5: square-root balancing);
 - ``copy_paste``: classic augmentation plus, for each lesion class, real lesions of that class pasted into real
   normal-tissue ROIs (:class:`~monai_roigan.transforms.CopyPasteLesiond`) until the class has as many ROIs as the
   largest lesion class: no training at all, the bar a generator must clear.
@@ -35,8 +36,8 @@ ROIs are (1, S, S) in [-1, 1]; lesion classes are labelled 0..K-1, normal tissue
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -115,7 +116,9 @@ def roi_dataset_items(rois: ROISet) -> list[dict]:
 class ArmData:
     """What one fold gives every arm: the real lesion ROIs (labels 0..K-1), the real normal-tissue ROIs (label K;
     the tissue that ``copy_paste`` pastes into, and the normal class when ``with_normal``), the generator, the
-    lesion class names, the seed and truncation of the synthetic ROIs, and the sample filter's threshold."""
+    lesion class names, the seed and truncation of the synthetic ROIs, the sample filter's threshold, the options
+    of :class:`~monai_roigan.transforms.CopyPasteLesiond` in ``copy_paste``, and the power of ``oversample``'s class
+    balancing (:func:`~monai_roigan.engines.balancing_weights`)."""
 
     lesions: ROISet
     normals: ROISet
@@ -125,6 +128,8 @@ class ArmData:
     seed: int = 0
     truncation: float = 1.0
     min_confidence: float = 0.5
+    copy_paste_options: Mapping = field(default_factory=dict)
+    oversample_power: float = 1.0
 
     def real(self) -> ROISet:
         return ROISet.concat([self.lesions, self.normals]) if self.with_normal else self.lesions
@@ -163,7 +168,12 @@ def _copy_paste_top_up(data: ArmData) -> list:
     return _tissue_top_up(
         data,
         lambda name: CopyPasteLesiond(
-            "image", bank, prob=1.0, class_names=data.pipeline_classes(), target_distribution={name: 1.0}
+            "image",
+            bank,
+            prob=1.0,
+            class_names=data.pipeline_classes(),
+            target_distribution={name: 1.0},
+            **data.copy_paste_options,
         ),
     )
 

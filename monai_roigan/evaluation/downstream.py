@@ -5,35 +5,37 @@
 steps and seed in every arm) is trained in each arm (:mod:`monai_roigan.evaluation.arms`) and scored on ROIs of
 women that neither the generator nor the classifier saw, in two tasks:
 
-- ``lesion_type``: the K lesion classes (accuracy, balanced accuracy, macro one-vs-rest AUC, recall per class);
+- ``lesion_type``: the K lesion classes (one-vs-rest AUC per class, accuracy, balanced accuracy, recall per class);
 - ``abnormal_vs_normal``: the K lesion classes and normal tissue (needs ``normal_per_image > 0``): the AUC of each
   lesion class against normal tissue (the class's probability, on that class's test ROIs and the normal test
-  ROIs), their mean, and the sensitivity of each class at 90% specificity. Normal ROIs make hundreds of
-  negatives, so this task sees effects the 4-class task cannot.
+  ROIs), and the sensitivity of each class at 90% specificity. Normal ROIs make hundreds of negatives, so this
+  task sees effects the 4-class task cannot.
+
+Each task's headline is the mean AUC of the ``primary_classes`` (by default the rare classes); the mean over all
+classes is secondary.
 
 **Folds, by woman, repeated.** The test folds partition the held-out women (lesion and normal ROIs together,
 :func:`~monai_roigan.data.splits.group_kfold`, stratified by class); ``repeats`` repetitions draw new folds. A
 fold's training set is the generator's training ROIs plus the other folds' held-out ROIs. With
-``rare_fraction`` below 1 only that share of the ``rare_classes``' training women is kept.
+``rare_fraction`` below 1 only that share of the ``rare_classes``' training women is kept. With an external test
+set, the folds split the training women and every classifier is scored on the whole external set.
 
-**Verdict.** For each task, each synthetic arm is compared with the best non-synthetic arm (the highest mean of
-the task's main score: balanced accuracy, or the mean AUC against normal tissue): the paired differences over
-all folds and repeats, with the corrected repeated k-fold interval of Nadeau and Bengio (variance factor
-``1 / (k r) + n_test / n_train``), read as "better", "no difference seen" or "worse".
+**Verdict.** :mod:`monai_roigan.evaluation.judge`: each synthetic arm against the best arm without synthesis,
+with a standard error from a bootstrap over test women plus the variance over folds, repeats and generators,
+Holm's correction over the synthetic arms, and the smallest difference the test set could see. The report:
+:mod:`monai_roigan.evaluation.downstream_report`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 import torch
-from monai.metrics import compute_roc_auc
-from scipy import stats
 
 from monai_roigan.apps.sample_filter import check_min_confidence
 from monai_roigan.data.splits import group_kfold, holdout_groups
@@ -47,9 +49,19 @@ from monai_roigan.evaluation.arms import (
     expand_arms,
 )
 from monai_roigan.evaluation.data import EvaluationROIs, ROISet, as_evaluation_rois
+from monai_roigan.evaluation.downstream_report import write_downstream
+from monai_roigan.evaluation.judge import (
+    HEADLINE,
+    Classified,
+    auc_scores,
+    delong_rows,
+    judge,
+    score_names,
+    write_predictions,
+)
+from monai_roigan.evaluation.statistics import interval, weighted_auc
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.utils.progress import progress
-from monai_roigan.utils.report import markdown_table, write_csv
 
 __all__ = [
     "MAIN_SCORE",
@@ -60,7 +72,6 @@ __all__ = [
     "run_downstream",
     "sensitivity_at_specificity",
     "train_arm_classifier",
-    "verdict",
 ]
 
 logger = logging.getLogger("monai_roigan.downstream")
@@ -80,23 +91,18 @@ def _keep_rare_share(rois: ROISet, rare: Sequence[int], fraction: float, seed: i
 
 
 def scores(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
-    """Accuracy, balanced accuracy (mean recall over the classes present), macro one-vs-rest AUC (over classes
-    with positives and negatives) and per-class recall (``recall_<class>``, NaN for an absent class) of class
-    probabilities (N, K) against labels (N,)."""
+    """Accuracy, balanced accuracy (mean recall over the classes present), each class's one-vs-rest AUC
+    (``auc_<class>``) and their mean (``macro_auc``, over classes with positives and negatives), and per-class
+    recall (``recall_<class>``, NaN for an absent class) of class probabilities (N, K) against labels (N,)."""
     predicted = probs.argmax(1)
     recall = {
         f"recall_{n}": float(np.mean(predicted[labels == k] == k)) if np.any(labels == k) else float("nan")
         for k, n in enumerate(class_names)
     }
-    aucs = [
-        float(compute_roc_auc(torch.as_tensor(probs[:, k]), torch.as_tensor((labels == k).astype(np.float32))))
-        for k in range(len(class_names))
-        if 0 < np.sum(labels == k) < len(labels)
-    ]
     return {
         "accuracy": float(np.mean(predicted == labels)),
         "balanced_accuracy": float(np.nanmean(list(recall.values()))),
-        "macro_auc": float(np.mean(aucs)) if aucs else float("nan"),
+        **auc_scores("lesion_type", probs, labels, class_names),
         **recall,
     }
 
@@ -112,27 +118,8 @@ def fold_scores(net: torch.nn.Module, test: ROISet, class_names: Sequence[str]) 
     return scores(predict(net, test.images), test.labels, class_names)
 
 
-def interval(
-    values: Sequence[float], confidence: float = 0.95, variance_factor: float | None = None
-) -> tuple[float, float, float]:
-    """(mean, low, high): a t-interval of the mean over the finite ``values`` (NaN bounds for fewer than 2).
-
-    ``variance_factor`` replaces the ``1 / n`` of the variance of the mean: the Nadeau-Bengio correction for
-    k-fold cross-validation, whose training sets overlap, uses ``1 / k + n_test / n_train``.
-    """
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return float("nan"), float("nan"), float("nan")
-    if len(v) < 2:
-        return float(v.mean()), float("nan"), float("nan")
-    factor = 1.0 / len(v) if variance_factor is None else variance_factor
-    half = stats.t.ppf(0.5 + confidence / 2, len(v) - 1) * v.std(ddof=1) * np.sqrt(factor)
-    return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
-
-
 TASKS = ("lesion_type", "abnormal_vs_normal")
-MAIN_SCORE = {"lesion_type": "balanced_accuracy", "abnormal_vs_normal": "mean_auc_vs_normal"}
+MAIN_SCORE = HEADLINE
 
 
 def train_arm_classifier(
@@ -173,41 +160,33 @@ def normal_scores(probs: np.ndarray, labels: np.ndarray, class_names: Sequence[s
     ``sens90_<c>`` (sensitivity at 90% specificity), ``mean_auc_vs_normal`` over the classes with test ROIs, and
     ``abnormal_auc`` (any lesion against normal, scored 1 - p(normal))."""
     normal = labels == len(class_names)
-    out = {}
+    out = auc_scores("abnormal_vs_normal", probs, labels, class_names)
     for k, name in enumerate(class_names):
-        positive, negative = probs[labels == k, k], probs[normal, k]
-        both = np.concatenate([positive, negative])
-        truth = np.concatenate([np.ones(len(positive)), np.zeros(len(negative))]).astype(np.float32)
-        out[f"auc_{name}_vs_normal"] = (
-            float(compute_roc_auc(torch.as_tensor(both), torch.as_tensor(truth)))
-            if len(positive) and len(negative)
-            else float("nan")
-        )
-        out[f"sens90_{name}"] = sensitivity_at_specificity(positive, negative)
-    out["mean_auc_vs_normal"] = float(np.nanmean([out[f"auc_{n}_vs_normal"] for n in class_names]))
-    abnormal = (~normal).astype(np.float32)
-    out["abnormal_auc"] = (
-        float(compute_roc_auc(torch.as_tensor(1 - probs[:, -1]), torch.as_tensor(abnormal)))
-        if 0 < abnormal.sum() < len(abnormal)
-        else float("nan")
+        out[f"sens90_{name}"] = sensitivity_at_specificity(probs[labels == k, k], probs[normal, k])
+    abnormal = 1 - probs[:, -1]
+    out["abnormal_auc"] = float(
+        weighted_auc(abnormal[~normal], abnormal[normal], np.ones((1, (~normal).sum())), np.ones((1, normal.sum())))[0]
     )
     return out
 
 
-def task_scores(task: str, probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
-    """The scores of ``task`` (see the module docstring) of class probabilities (N, K or K+1) against labels (N,)."""
-    return scores(probs, labels, class_names) if task == "lesion_type" else normal_scores(probs, labels, class_names)
+def task_scores(
+    task: str, probs: np.ndarray, labels: np.ndarray, class_names: Sequence[str], primary_classes: Sequence[str]
+) -> dict[str, float]:
+    """The scores of ``task`` (see the module docstring) of class probabilities (N, K or K+1) against labels (N,),
+    headline first: the mean AUC of the ``primary_classes``."""
+    headline = HEADLINE[task]
+    rest = scores(probs, labels, class_names) if task == "lesion_type" else normal_scores(probs, labels, class_names)
+    return {headline: auc_scores(task, probs, labels, class_names, primary_classes)[headline], **rest}
 
 
 def metric_names(task: str, class_names: Sequence[str]) -> list[str]:
-    if task == "lesion_type":
-        return ["accuracy", "balanced_accuracy", "macro_auc", *(f"recall_{n}" for n in class_names)]
-    return [
-        "mean_auc_vs_normal",
-        "abnormal_auc",
-        *(f"auc_{n}_vs_normal" for n in class_names),
-        *(f"sens90_{n}" for n in class_names),
-    ]
+    """The columns of a task's table of arms: the judged AUCs (:func:`~monai_roigan.evaluation.judge.score_names`),
+    then the task's other scores."""
+    extra = ["balanced_accuracy", "accuracy", *(f"recall_{n}" for n in class_names)]
+    if task == "abnormal_vs_normal":
+        extra = ["abnormal_auc", *(f"sens90_{n}" for n in class_names)]
+    return [*score_names(task, class_names), *extra]
 
 
 def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held_out: ROISet, class_names) -> None:
@@ -226,6 +205,33 @@ def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held
         raise ValueError(f"the test ROIs hold no ROI of class(es) {empty}")
 
 
+def check_test_women(test: ROISet, class_names: Sequence[str], primary_classes: Sequence[str], source: str) -> None:
+    """Refuse a test set the judge cannot resample: fewer than 2 women, or fewer than 2 women with ROIs of a
+    primary class (the bootstrap over women needs two of each), or a primary class that is not a lesion class.
+
+    Raises:
+        ValueError: naming the test set (``source``), the class and the count.
+    """
+    unknown = sorted(set(primary_classes) - set(class_names))
+    if unknown or not primary_classes:
+        raise ValueError(
+            f"primary_classes {list(primary_classes)} must be some of the lesion classes {list(class_names)}"
+        )
+    women = set(test.groups.tolist())
+    if len(women) < 2:
+        raise ValueError(
+            f"the test set ({source}) holds {len(women)} woman; the judge resamples test women and needs at least 2"
+        )
+    for name in primary_classes:
+        of_class = set(test.groups[test.labels == list(class_names).index(name)].tolist())
+        if len(of_class) < 2:
+            raise ValueError(
+                f"the test set ({source}) holds {len(of_class)} woman with {name} ROIs; the headline is judged over "
+                f"test women and needs at least 2 per primary class: hold out more women, or leave {name} out of "
+                "primary_classes"
+            )
+
+
 def _fold_sets(
     train: ROISet,
     held: ROISet,
@@ -236,10 +242,11 @@ def _fold_sets(
     seed: int,
     external: bool,
 ):
-    """(lesion training ROIs, normal training ROIs, test ROIs) of each fold.
+    """(lesion training ROIs, normal training ROIs, test ROIs, the fold left out) of each fold.
 
-    Held-out folds: the folds split the held-out women; a fold trains on ``train`` and the other folds.
-    External: the folds split the training women; a fold trains on the other folds and tests on all of ``held``.
+    Held-out folds: the folds split the held-out women; a fold trains on ``train`` and the other folds, and its
+    test ROIs are the fold left out. External: the folds split the training women; a fold trains on the other
+    folds and tests on all of ``held``. The fold left out gives Nadeau and Bengio's ``n_test / n_train``.
     """
     pool = ROISet.concat([train, normal_train] if external else [held, normal_held])
     folds = group_kfold(pool.groups, pool.labels, k, seed)
@@ -248,15 +255,17 @@ def _fold_sets(
         base = [] if external else [train]
         lesions = ROISet.concat([*base, rest.subset(rest.labels < num_classes)])
         normals = ROISet.concat([*([] if external else [normal_train]), rest.subset(rest.labels == num_classes)])
-        test = ROISet.concat([held, normal_held]) if external else pool.subset(folds == fold)
-        yield lesions, normals, test
+        left_out = pool.subset(folds == fold)
+        test = ROISet.concat([held, normal_held]) if external else left_out
+        yield lesions, normals, test, left_out
 
 
 def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batch_size: int, seed: int):
     """(trained classifier, training-set size, {class: sample-filter acceptance rate}) of one arm on one fold."""
     dataset = arm_dataset(arm, data)
     first = steps // 2 if arm == "two_phase" else steps
-    net = train_arm_classifier(dataset, num_classes, first, batch_size, seed, balanced=arm == "oversample")
+    balance = data.oversample_power if arm == "oversample" else False
+    net = train_arm_classifier(dataset, num_classes, first, batch_size, seed, balanced=balance)
     if arm == "two_phase":  # fine-tune on the real ROIs only
         net = train_arm_classifier(
             arm_dataset("classic", data), num_classes, steps - first, batch_size, seed + 1, network=net
@@ -265,47 +274,52 @@ def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batc
     return net, len(dataset), rates
 
 
-def _jobs(
-    rois: EvaluationROIs,
-    class_names,
-    k,
-    repeats,
-    tasks,
-    names,
-    rare,
-    rare_fraction,
-    seed,
-    truncation,
-    source,
-    min_confidence,
-):
-    """``(repeat, fold, task, arm, ArmData, test ROIs)`` of every classifier to train, in the report's order."""
-    for repeat in range(repeats):
+def _jobs(rois: EvaluationROIs, class_names: Sequence[str], plan: dict, sources: list, arm_options: dict):
+    """``(repeat, fold, task, arm, generator, ArmData, test ROIs, size of the fold left out)`` of every classifier
+    to train, in the report's
+    order. A synthetic arm gets one classifier per generator in ``sources``; the others one (generator 0).
+
+    ``plan``: ``k``, ``repeats``, ``tasks``, ``arms``, ``rare`` (class indices), ``rare_fraction`` and ``seed``;
+    ``arm_options``: the :class:`ArmData` settings shared by every fold (truncation, sample filter, baselines).
+    """
+    for repeat in range(plan["repeats"]):
+        repeat_seed = plan["seed"] + 1000 * repeat
         folds = _fold_sets(
             rois.train,
             rois.held_out,
             rois.normal_train,
             rois.normal_held_out,
             len(class_names),
-            k,
-            seed + 1000 * repeat,
+            plan["k"],
+            repeat_seed,
             rois.external,
         )
-        for fold, (lesions, normals, test) in enumerate(folds):
-            fold_seed = seed + 1000 * repeat + fold
-            lesions = _keep_rare_share(lesions, rare, rare_fraction, fold_seed)
-            for task in tasks:
+        for fold, (lesions, normals, test, left_out) in enumerate(folds):
+            lesions = _keep_rare_share(lesions, plan["rare"], plan["rare_fraction"], repeat_seed + fold)
+            for task in plan["tasks"]:
                 with_normal = task == "abnormal_vs_normal"
                 task_test = test if with_normal else test.subset(test.labels < len(class_names))
-                data = ArmData(
-                    lesions, normals, source, class_names, with_normal, fold_seed, truncation, min_confidence
-                )
-                for arm in names:
-                    yield repeat, fold, task, arm, data, task_test
+                task_left_out = len(left_out) if with_normal else int(np.sum(left_out.labels < len(class_names)))
+                for arm in plan["arms"]:
+                    for generator, source in enumerate(sources[:1] if arm in NON_SYNTHETIC_ARMS else sources):
+                        data = ArmData(
+                            lesions, normals, source, class_names, with_normal, repeat_seed + fold, **arm_options
+                        )
+                        yield repeat, fold, task, arm, generator, data, task_test, task_left_out
+
+
+def _sources(generator, wanted: set[str], num_classes: int) -> list[GeneratorSource | None]:
+    """One :class:`GeneratorSource` per generator (``generator`` may be a list of them), or ``[None]`` when no
+    synthetic arm is asked for."""
+    generators = list(generator) if isinstance(generator, (list, tuple)) else [generator]
+    if not wanted:
+        return [None]
+    kind = "context" if wanted == {"inserted"} else None  # in-filling alone needs no context bank
+    return [GeneratorSource(g, num_classes=num_classes, kind=kind) for g in generators]
 
 
 def run_downstream(
-    generator: str | PathLike | torch.nn.Module,
+    generator: str | PathLike | torch.nn.Module | Sequence[str | PathLike | torch.nn.Module],
     rois: EvaluationROIs,
     output_dir: str | PathLike,
     class_names: Sequence[str],
@@ -321,12 +335,19 @@ def run_downstream(
     repeats: int = 1,
     synthetic_shares: Sequence[float] = (0.25, 0.5, 1.0),
     min_confidence: float = 0.5,
+    primary_classes: Sequence[str] | None = None,
+    bootstrap_draws: int = 1000,
+    copy_paste_options: Mapping | None = None,
+    oversample_power: float = 1.0,
 ) -> Path:
-    """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv`` and
-    ``downstream_summary.csv`` into ``output_dir`` and returns the report's path.
+    """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv``,
+    ``downstream_summary.csv``, ``downstream_verdict.csv`` and ``downstream_predictions.csv`` (every test
+    prediction, to judge again with :func:`~monai_roigan.evaluation.judge.read_predictions`) into ``output_dir``
+    and returns the report's path.
 
     Args:
-        generator: a bundle folder, weights file or generator module.
+        generator: a bundle folder, weights file or generator module, or a list of them (generators of one recipe
+            trained with different seeds: each synthetic arm is trained with each, and the verdict pools them).
         rois: the real ROIs (:func:`~monai_roigan.evaluation.evaluation_rois`, or ``EvaluationROIs(train, held_out,
             ...)``): ``train``, the generator's training ROIs (no dihedral copies); ``held_out``, ROIs of women it
             never saw; ``source``, their origin for the report; ``normal_train`` and ``normal_held_out``,
@@ -344,59 +365,83 @@ def run_downstream(
         steps, batch_size: classifier optimisation steps and batch size (the same in every arm).
         truncation: latent scale psi of the synthetic ROIs (as evaluation and inference; the bundle default 1.0 is the
         full range).
-        seed: seed of the folds, the subsampling, the classifiers and the synthetic ROIs.
+        seed: seed of the folds, the subsampling, the classifiers, the synthetic ROIs and the bootstrap.
         tasks: some of :data:`TASKS`.
         min_confidence: the sample filter's threshold in the ``synthetic_filtered`` arm.
+        primary_classes: the classes of the headline (:mod:`monai_roigan.evaluation.judge`); None: the
+            ``rare_classes``, or every class when there are none.
+        bootstrap_draws: draws of the bootstrap over test women.
+        copy_paste_options: options of :class:`~monai_roigan.transforms.CopyPasteLesiond` in the ``copy_paste``
+            arm (mask radii, ``radius_range``, ``intensity_match``, jitter); oversample_power: the class-balancing
+            power of ``oversample`` (:func:`~monai_roigan.engines.balancing_weights`). Tune both on training women
+            only (:func:`~monai_roigan.evaluation.tune_baselines`).
 
     Raises:
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, a class without
-            test ROIs, or the ``inserted`` arm without a context generator; all before any training.
+            test ROIs, a primary class that is not a lesion class or has fewer than 2 test women, fewer than 2
+            test women, or the ``inserted`` arm without a context generator; all before any training.
     """
     none = ROISet.from_items([])
     rois = as_evaluation_rois(rois, "run_downstream")
     rois = rois._replace(normal_train=rois.normal_train or none, normal_held_out=rois.normal_held_out or none)
+    primary_classes = list(primary_classes or rare_classes or class_names)
     names = expand_arms(ARMS if arms is None else arms, synthetic_shares)  # an unknown arm fails first
-    wanted = set(names) - set(NON_SYNTHETIC_ARMS)
-    kind = "context" if wanted == {"inserted"} else None  # in-filling alone needs no context bank
-    source = GeneratorSource(generator, num_classes=len(class_names), kind=kind) if wanted else None
-    if arms is None and source.kind != "context":
+    sources = _sources(generator, set(names) - set(NON_SYNTHETIC_ARMS), len(class_names))
+    if arms is None and sources[0].kind != "context":
         names = [n for n in names if n != "inserted"]
     _check_inputs(tasks, names, rois.normal_train, rois.normal_held_out, rois.held_out, class_names)
+    check_test_women(ROISet.concat([rois.held_out, rois.normal_held_out]), class_names, primary_classes, rois.source)
     if "inserted" in names:
-        check_inserted_source(source)
+        for source in sources:
+            check_inserted_source(source)
     rare = [list(class_names).index(n) for n in rare_classes]
-    rows = []
     min_confidence = check_min_confidence(min_confidence)
-    jobs = _jobs(
-        rois, class_names, k, repeats, tasks, names, rare, rare_fraction, seed, truncation, source, min_confidence
-    )
-    total = repeats * k * len(tasks) * len(names)
-    for repeat, fold, task, arm, data, task_test in progress(
+    baselines = {"copy_paste_options": dict(copy_paste_options or {}), "oversample_power": float(oversample_power)}
+    plan = {"k": k, "repeats": repeats, "tasks": tasks, "arms": names, "rare": rare, "rare_fraction": rare_fraction}
+    arm_options = {"truncation": truncation, "min_confidence": min_confidence, **baselines}
+    jobs = _jobs(rois, class_names, {**plan, "seed": seed}, sources, arm_options)
+    total = repeats * k * len(tasks) * sum(1 if n in NON_SYNTHETIC_ARMS else len(sources) for n in names)
+    rows, records = [], []
+    for repeat, fold, task, arm, generator_index, data, test, left_out in progress(
         jobs, "downstream classifiers", total, logger, "classifiers"
     ):
         start = time.perf_counter()
-        with_normal = task == "abnormal_vs_normal"
-        net, size, rates = _fold_classifier(arm, data, len(class_names) + with_normal, steps, batch_size, data.seed)
-        probs = predict(net, task_test.images)
+        num_classes = len(class_names) + (task == "abnormal_vs_normal")
+        net, size, rates = _fold_classifier(arm, data, num_classes, steps, batch_size, data.seed)
+        probs = predict(net, test.images)
+        ratio = left_out / len(data.real())
+        records.append(Classified(task, arm, generator_index, repeat, fold, probs, test.labels, test.groups, ratio))
         rows.append(
             {
                 "task": task,
+                "generator": generator_index,
                 "repeat": repeat,
                 "fold": fold,
                 "arm": arm,
                 "train_rois": size,
                 "real_train_rois": len(data.real()),
-                "test_rois": len(task_test),
-                **task_scores(task, probs, task_test.labels, class_names),
+                "test_rois": len(test),
+                "left_out_rois": left_out,
+                "test_women": len(set(test.groups.tolist())),
+                **task_scores(task, probs, test.labels, class_names, primary_classes),
                 **{f"accepted_{name}": rates.get(name, float("nan")) for name in class_names},
             }
         )
         logger.info(
-            f"repeat {repeat + 1}/{repeats}, fold {fold + 1}/{k}, {task}, {arm}: "
-            f"{MAIN_SCORE[task]} {rows[-1][MAIN_SCORE[task]]:.3f} ({time.perf_counter() - start:.0f} s)"
+            f"repeat {repeat + 1}/{repeats}, fold {fold + 1}/{k}, {task}, {arm}"
+            + (f" (generator {generator_index + 1}/{len(sources)})" if len(sources) > 1 else "")
+            + f": {MAIN_SCORE[task]} {rows[-1][MAIN_SCORE[task]]:.3f} ({time.perf_counter() - start:.0f} s)"
         )
+    verdicts = {}
+    for task in tasks:
+        of_task = [r for r in records if r.task == task]
+        rows_of_task = judge(of_task, names, NON_SYNTHETIC_ARMS, class_names, primary_classes, bootstrap_draws, seed)
+        external = rois.external and task == "abnormal_vs_normal"
+        checks = delong_rows(of_task, rows_of_task, class_names, primary_classes) if external else []
+        verdicts[task] = (rows_of_task, checks)
     setup = {
-        "generator": "none (no synthetic arm)" if source is None else source.describe(),
+        "generator": "none (no synthetic arm)" if sources[0] is None else sources[0].describe(),
+        "generators": len(sources),
         "held_out_source": rois.source,
         "k": k,
         "repeats": repeats,
@@ -405,149 +450,15 @@ def run_downstream(
         "truncation": truncation,
         "rare_classes": list(rare_classes),
         "rare_fraction": rare_fraction,
+        "primary_classes": primary_classes,
+        "bootstrap_draws": bootstrap_draws,
+        "test_women": len(set(ROISet.concat([rois.held_out, rois.normal_held_out]).groups.tolist())),
         "normal_test_rois": len(rois.normal_held_out),
         "external": rois.external,
         "min_confidence": min_confidence,
+        **baselines,
     }
-    return _write_downstream(Path(output_dir), rows, tasks, names, class_names, setup)
-
-
-def _text(mean: float, low: float, high: float, lowest: float = 0.0) -> str:
-    """ "mean [low, high]" with the bounds clipped to [lowest, 1] (every score is in [0, 1], a difference in [-1,
-    1])."""
-    return f"{mean:.3f} [{max(low, lowest):.3f}, {min(high, 1.0):.3f}]"
-
-
-def _summaries(rows: list[dict], arms: Sequence[str], metrics: list[str]) -> tuple[list[dict], list[dict]]:
-    """(table rows with "mean [low, high]" text, CSV rows with the numbers) of the per-arm t-intervals."""
-    table, numbers = [], []
-    for arm in arms:
-        ranges = {m: interval([r[m] for r in rows if r["arm"] == arm]) for m in metrics}
-        table.append({"arm": arm, **{m: _text(*r) for m, r in ranges.items()}})
-        numbers.append(
-            {"arm": arm, **{f"{m}_{part}": v for m, r in ranges.items() for part, v in zip(("mean", "low", "high"), r)}}
-        )
-    return table, numbers
-
-
-def _paired(rows: list[dict], arm: str, base: str, metric: str) -> tuple[float, float, float]:
-    """Mean paired difference ``arm - base`` of ``metric`` over folds and repeats, with the corrected interval."""
-    by_fold = {(r["repeat"], r["fold"], r["arm"]): r for r in rows}
-    keys = sorted({(r["repeat"], r["fold"]) for r in rows})
-    diffs = [by_fold[(*key, arm)][metric] - by_fold[(*key, base)][metric] for key in keys]
-    ratio = np.mean([by_fold[(*key, base)]["test_rois"] / by_fold[(*key, base)]["real_train_rois"] for key in keys])
-    return interval(diffs, variance_factor=1 / len(keys) + ratio)
-
-
-def verdict(rows: list[dict], arms: Sequence[str], metric: str) -> list[dict]:
-    """Each synthetic arm against the best non-synthetic arm (highest mean ``metric``): the paired difference, its
-    interval, and "better" (interval above 0), "worse" (below 0) or "no difference seen"."""
-    base_arms = [a for a in arms if a in NON_SYNTHETIC_ARMS]
-    if not base_arms:
-        return []
-    best = max(base_arms, key=lambda a: np.nanmean([r[metric] for r in rows if r["arm"] == a]))
-    out = []
-    for arm in (a for a in arms if a not in NON_SYNTHETIC_ARMS):
-        mean, low, high = _paired(rows, arm, best, metric)
-        word = "better" if low > 0 else "worse" if high < 0 else "no difference seen"
-        out.append({"arm": arm, "against": best, "difference": _text(mean, low, high, lowest=-1.0), "verdict": word})
-    return out
-
-
-def _task_section(task: str, rows: list[dict], arms: Sequence[str], class_names: Sequence[str]) -> list[str]:
-    metrics = metric_names(task, class_names)
-    table, _ = _summaries(rows, arms, metrics)
-    return [
-        f"## {task}: every arm, mean over folds and repeats, 95% t-interval (bounds clipped to [0, 1])",
-        "",
-        markdown_table(table, ["arm", *metrics], ["arm", *(m.replace("_", " ") for m in metrics)]),
-        "",
-    ]
-
-
-def _acceptance(rows: list[dict], class_names: Sequence[str], setup: dict) -> list[str]:
-    """The report line of the sample filter's mean acceptance rate per class (none without a filtered arm)."""
-    filtered = [r for r in rows if r["arm"] == "synthetic_filtered"]
-    if not filtered:
-        return []
-    rates = {n: [r[f"accepted_{n}"] for r in filtered if np.isfinite(r[f"accepted_{n}"])] for n in class_names}
-    shown = ", ".join(f"{n} {np.mean(v):.2f}" if v else f"{n} (none asked)" for n, v in rates.items())
-    return [
-        f"- Sample filter (`synthetic_filtered`): synthetic ROIs kept when a classifier fitted on the fold's real "
-        f"lesion ROIs gives their class at least {setup['min_confidence']:g}; accepted per class, mean over "
-        f"classifiers: {shown}"
-    ]
-
-
-def _write_downstream(
-    output_dir: Path,
-    rows: list[dict],
-    tasks: Sequence[str],
-    arms: Sequence[str],
-    class_names: Sequence[str],
-    setup: dict,
-) -> Path:
-    """``downstream.md``, ``downstream_folds.csv`` and ``downstream_summary.csv`` in ``output_dir``."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(output_dir / "downstream_folds.csv", rows)
-    summary = []
-    for task in tasks:
-        of_task = [r for r in rows if r["task"] == task]
-        summary += [{"task": task, **n} for n in _summaries(of_task, arms, metric_names(task, class_names))[1]]
-    write_csv(output_dir / "downstream_summary.csv", summary)
-    caveat = []
-    if setup["rare_fraction"] < 1:
-        caveat = [
-            "",
-            f"**Caveat:** rare classes were subsampled to {setup['rare_fraction']:.0%} of their training "
-            "women. Unless the generator was trained without the same women, the synthetic arms carry "
-            "information that the other arms were denied, and the comparison favours them.",
-        ]
-    lines = ["# Downstream experiment: does synthesis beat what a researcher would do without it?", ""]
-    for task in tasks:
-        of_task = [r for r in rows if r["task"] == task]
-        lines += [
-            f"## Verdict, {task} ({MAIN_SCORE[task].replace('_', ' ')})",
-            "",
-            markdown_table(
-                verdict(of_task, arms, MAIN_SCORE[task]),
-                ["arm", "against", "difference", "verdict"],
-                ["synthetic arm", "best non-synthetic arm", "paired difference [95% interval]", "verdict"],
-            ),
-            "",
-        ]
-    lines += [
-        f"- Generator: {setup['generator']} (truncation psi {setup['truncation']})",
-        (
-            f"- Test set: {setup['held_out_source']}, whole, for every classifier; {setup['k']}-fold by woman over the "
-            f"training ROIs, {setup['repeats']} repeat(s)"
-            if setup["external"]
-            else f"- Test folds: {setup['k']}-fold over {setup['held_out_source']}, by woman, "
-            f"{setup['repeats']} repeat(s)"
-        )
-        + f"; {setup['normal_test_rois']} normal-tissue test ROIs; "
-        + "neither the generator nor any classifier saw a test woman",
-        "- Training per fold: the generator's training ROIs plus the other folds' held-out ROIs; rare classes "
-        f"{setup['rare_classes']} kept at {setup['rare_fraction']:.0%} of their women",
-        f"- Classifier: ROIClassifier, Adam 1e-3, {setup['steps']} steps of batch {setup['batch_size']}, the same seed "
-        "per fold in every arm (arms: monai_roigan.evaluation.arms)",
-        "- Intervals of differences: paired over folds and repeats, variance factor 1/(k r) + n_test/n_train "
-        "(Nadeau and Bengio), clipped to [-1, 1]. Each is a 95% interval on its own: with several synthetic arms "
-        "and tasks, about one comparison in twenty crosses 0 by chance alone",
-        *_acceptance(rows, class_names, setup),
-        *caveat,
-        "",
-    ]
-    for task in tasks:
-        lines += _task_section(task, [r for r in rows if r["task"] == task], arms, class_names)
-    lines += ["Per fold: `downstream_folds.csv`; numbers: `downstream_summary.csv`.", ""]
-    report = output_dir / "downstream.md"
-    report.write_text("\n".join(lines), encoding="utf-8")
-    logger.info(
-        "downstream: wrote %s, %s and %s in %s",
-        report.name,
-        "downstream_folds.csv",
-        "downstream_summary.csv",
-        output_dir,
-    )
-    return report
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    write_predictions(Path(output_dir) / "downstream_predictions.csv", records)
+    metrics = {task: metric_names(task, class_names) for task in tasks}
+    return write_downstream(Path(output_dir), rows, verdicts, names, class_names, metrics, setup)
