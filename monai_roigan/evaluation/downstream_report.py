@@ -53,8 +53,8 @@ def _words(row: dict) -> str:
         return "not measurable (no interval: too few classifiers or test women, or a classifier diverged)"
     if row["verdict"] == "same predictions":
         return "same predictions as the baseline on every test ROI: nothing to compare"
-    if row["verdict"] == "no difference seen":
-        return f"no difference seen; differences below {row['mdd']:.2f} cannot be seen with this test set"
+    if row["mdd"] >= 1:  # an AUC difference lies in [-1, 1]
+        return f"{row['verdict']}; no difference of any size can be seen with this test set (needs {row['mdd']:.2f})"
     return f"{row['verdict']}; differences below {row['mdd']:.2f} cannot be seen with this test set"
 
 
@@ -185,11 +185,13 @@ def _setup_lines(rows: list[dict], class_names: Sequence[str], setup: dict) -> l
         f"{setup['rare_classes']} kept at {setup['rare_fraction']:.0%} of their women",
         f"- Classifier: ROIClassifier, Adam 1e-3, {setup['steps']} steps of batch {setup['batch_size']}, the same seed "
         "per fold in every arm (arms: monai_roigan.evaluation.arms)",
-        f"- Differences: against the best arm without synthesis (highest mean headline); standard error from a "
-        f"bootstrap over test women ({setup['bootstrap_draws']} draws, stratified by lesion class, the same draw for "
-        "both arms) plus the variance over folds and repeats (Nadeau-Bengio factor); intervals at Holm's level over "
-        "the synthetic arms of a task, per score; the smallest visible difference is at 80% power "
-        "(monai_roigan.evaluation.judge)",
+        "- Differences: against the best arm without synthesis (highest mean headline); standard error from a "
+        f"bootstrap over test women ({setup['bootstrap_draws']} draws, stratified by each woman's rarest lesion "
+        "class and rescaled, the same draw for both arms) plus the variance over folds and repeats (Nadeau-Bengio "
+        "factor); t intervals at Holm's level over the synthetic arms of a task, per score; the smallest visible "
+        "difference is at 80% power (monai_roigan.evaluation.judge)",
+        f"- Baselines: `copy_paste` options {setup['copy_paste_options'] or 'the defaults of CopyPasteLesiond'}, "
+        f"`oversample` power {setup['oversample_power']:g} (tune them on training women: the `tune` run)",
         *_acceptance(rows, class_names, setup),
     ]
     if setup["rare_fraction"] < 1:
