@@ -220,13 +220,15 @@ def check_test_women(test: ROISet, class_names: Sequence[str], primary_classes: 
     women = set(test.groups.tolist())
     if len(women) < 2:
         raise ValueError(
-            f"the test set ({source}) holds {len(women)} woman; the judge resamples test women and needs at least 2"
+            f"the test set ({source}) holds {len(women)} {'woman' if len(women) == 1 else 'women'}; the judge "
+            "resamples test women and needs at least 2"
         )
     for name in primary_classes:
         of_class = set(test.groups[test.labels == list(class_names).index(name)].tolist())
         if len(of_class) < 2:
             raise ValueError(
-                f"the test set ({source}) holds {len(of_class)} woman with {name} ROIs; the headline is judged over "
+                f"the test set ({source}) holds {len(of_class)} {'woman' if len(of_class) == 1 else 'women'} with "
+                f"{name} ROIs; the headline is judged over "
                 f"test women and needs at least 2 per primary class: hold out more women, or leave {name} out of "
                 "primary_classes"
             )
