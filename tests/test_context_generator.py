@@ -257,7 +257,7 @@ def test_the_bundle_trains_a_context_generator_and_generates_from_it(tmp_path):
         "--max_epochs",
         "1",
         "--num_phantom_images",
-        "10",
+        "16",  # 8 women: the downstream judge below needs 2 test women of each primary class
         "--augment",
         "none",
         "--width",
@@ -308,7 +308,7 @@ def test_the_bundle_trains_a_context_generator_and_generates_from_it(tmp_path):
         "--bundle_root",
         str(tmp_path),
         "--num_phantom_images",
-        "10",
+        "16",
         "--augment",
         "none",
         "--output_dir",
