@@ -12,6 +12,9 @@ names every key referred to but defined nowhere, the overlay, and the ``--config
 
 MONAI's own mechanism for this, the workflow properties (``properties_path``, ``check_properties``), is not
 checked by ``python -m monai.bundle run``, so it cannot give this error; a config expression can.
+
+:func:`bundle_run_arguments` reads, the same way, the config files and command-line settings of the running
+``monai.bundle`` run (``apps.seed_generators`` trains more generators with them).
 """
 
 from __future__ import annotations
@@ -24,21 +27,40 @@ from monai.bundle.reference_resolver import ReferenceResolver
 
 from monai_roigan.utils.errors import ConfigurationError
 
-__all__ = ["check_overlay", "undefined_references"]
+__all__ = ["bundle_run_arguments", "check_overlay", "undefined_references"]
 
 
-def _on_stack(kind: type):
-    """The innermost ``self`` of class ``kind`` among the callers' frames, or None."""
+def _first_caller(found):
+    """``found(frame)`` of the innermost caller's frame for which it is not None, or None."""
     frame = inspect.currentframe()
     try:
         while frame is not None:
-            candidate = frame.f_locals.get("self")
-            if isinstance(candidate, kind):
-                return candidate
+            value = found(frame)
+            if value is not None:
+                return value
             frame = frame.f_back
         return None
     finally:
         del frame
+
+
+def _on_stack(kind: type):
+    """The innermost ``self`` of class ``kind`` among the callers' frames, or None."""
+    return _first_caller(
+        lambda frame: frame.f_locals.get("self") if isinstance(frame.f_locals.get("self"), kind) else None
+    )
+
+
+def bundle_run_arguments() -> dict | None:
+    """The arguments of the ``monai.bundle`` run that is executing (``config_file``, ``meta_file``, ``override``,
+    ...: its frame's locals), or None outside one."""
+    return _first_caller(
+        lambda frame: (
+            dict(frame.f_locals)
+            if frame.f_code.co_name == "run" and frame.f_globals.get("__name__") == "monai.bundle.scripts"
+            else None
+        )
+    )
 
 
 def undefined_references(resolver: ReferenceResolver) -> list[str]:

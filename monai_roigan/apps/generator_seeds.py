@@ -13,11 +13,11 @@ from its checkpoints, as a training run does.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from os import PathLike
 from pathlib import Path
 
+from monai_roigan.apps.bundle_config import bundle_run_arguments
 from monai_roigan.utils.errors import ConfigurationError
 
 __all__ = ["seed_generators"]
@@ -26,19 +26,6 @@ logger = logging.getLogger("monai_roigan.generator_seeds")
 
 # settings of the calling run that a seed's training sets itself
 _OWN = ("generator_seed", "output_dir", "model_path", "ckpt_dir")
-
-
-def _bundle_run() -> dict | None:
-    """The arguments of the ``monai.bundle`` run that is executing (its frame's locals), or None."""
-    frame = inspect.currentframe()
-    try:
-        while frame is not None:
-            if frame.f_code.co_name == "run" and frame.f_globals.get("__name__") == "monai.bundle.scripts":
-                return dict(frame.f_locals)
-            frame = frame.f_back
-        return None
-    finally:
-        del frame
 
 
 def _config_files(config_file, overlay: str) -> list[str]:
@@ -63,7 +50,7 @@ def seed_generators(
     paths = [str(model_path)]
     if int(count) == 1:
         return paths
-    run = _bundle_run()
+    run = bundle_run_arguments()
     if run is None or not run.get("config_file"):
         raise ConfigurationError(
             f"generator_seeds {count} trains {int(count) - 1} more generator(s) through the bundle's training: run "

@@ -278,8 +278,8 @@ def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batc
 
 def _jobs(rois: EvaluationROIs, class_names: Sequence[str], plan: dict, sources: list, arm_options: dict):
     """``(repeat, fold, task, arm, generator, ArmData, test ROIs, size of the fold left out)`` of every classifier
-    to train, in the report's
-    order. A synthetic arm gets one classifier per generator in ``sources``; the others one (generator 0).
+    to train, in the report's order. A synthetic arm gets one classifier per generator in ``sources``; the others
+    one (generator 0).
 
     ``plan``: ``k``, ``repeats``, ``tasks``, ``arms``, ``rare`` (class indices), ``rare_fraction`` and ``seed``;
     ``arm_options``: the :class:`ArmData` settings shared by every fold (truncation, sample filter, baselines).

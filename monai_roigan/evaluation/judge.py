@@ -65,7 +65,7 @@ __all__ = [
     "write_predictions",
     "judge",
     "score_names",
-    "test_women",
+    "women_strata",
 ]
 
 HEADLINE = {"lesion_type": "primary_auc", "abnormal_vs_normal": "primary_auc_vs_normal"}
@@ -104,7 +104,7 @@ def score_names(task: str, class_names: Sequence[str]) -> list[str]:
     return [HEADLINE[task], *(class_score(task, n) for n in class_names), SECONDARY[task]]
 
 
-def test_women(records: Sequence[Classified], class_names: Sequence[str], primary_classes: Sequence[str]):
+def women_strata(records: Sequence[Classified], class_names: Sequence[str], primary_classes: Sequence[str]):
     """(women ids, bootstrap stratum of each) of every woman of the test ROIs.
 
     A woman's stratum is her rarest lesion class (primary classes first, then the others, each ordered by how
@@ -245,14 +245,14 @@ def judge(
     if len({r.task for r in records}) != 1:
         raise ValueError(f"judge one task at a time, got {sorted({r.task for r in records})}")
     task = records[0].task
-    women, strata = test_women(records, class_names, primary_classes)
+    women, strata = women_strata(records, class_names, primary_classes)
     draw_weights = bootstrap_weights(strata, draws, seed)
     index = {w: i for i, w in enumerate(women)}
     scores = {}
     for r in records:
         weights = draw_weights[:, [index[g] for g in r.groups.astype(str)]]
         key = (r.arm, r.generator, r.repeat, r.fold)
-        scores[key] = auc_scores(task, r.probs, r.labels, class_names, primary_classes, weights)
+        scores[key] = auc_scores(task, r.probs, r.labels, class_names, weights=weights)  # class AUCs per draw
     ratio = float(np.mean([r.ratio for r in records]))
     base_present = [a for a in base_arms if a in arms]
     synthetic = [a for a in arms if a not in base_arms]
@@ -332,11 +332,13 @@ def delong_rows(
         of_arm = [r for r in records if r.arm == arm]
         mean_probs[arm] = np.mean([r.probs for r in of_arm], 0)
     negative = labels == num_classes
+    classes_of = {HEADLINE["abnormal_vs_normal"]: list(primary_classes)}
+    classes_of.update({class_score("abnormal_vs_normal", n): [n] for n in class_names})
     out = []
     for row in rows:
-        if row["score"] == SECONDARY["abnormal_vs_normal"]:
+        names = classes_of.get(row["score"])
+        if names is None:  # the all-class mean: no cross-check
             continue
-        names = primary_classes if row["score"] == HEADLINE["abnormal_vs_normal"] else [row["score"][4:-10]]
         ks = [list(class_names).index(n) for n in names]
         pair = [mean_probs[row["arm"]], mean_probs[row["against"]]]
         positives = [np.stack([p[labels == k, k] for p in pair]) for k in ks]
