@@ -83,6 +83,14 @@ BATCH = int(BUNDLE_SETTINGS["batch_size"])
 AUX = float(BUNDLE_SETTINGS["aux_weight"])
 MODE_SEEKING = float(BUNDLE_SETTINGS["mode_seeking_weight"])
 G_WIDTH, D_WIDTH = float(BUNDLE_SETTINGS["width"]), float(BUNDLE_SETTINGS["d_width"])
+#: the generator's layers: the bundle's (train.json), and the paper preset's (paper.json: transposed, 5x5)
+G_LAYOUT = {"upsample": BUNDLE_SETTINGS["upsample"], "kernel_size": int(BUNDLE_SETTINGS["generator_kernel_size"])}
+PAPER_LAYOUT = {"upsample": "transposed", "kernel_size": 5}
+
+
+def bundle_generator(width: float = G_WIDTH, layout: dict = G_LAYOUT) -> ROIGenerator:
+    """An untrained conditional generator (4 classes) of ``width`` with the bundle's (or another) layout."""
+    return ROIGenerator(num_classes=4, width=width, **layout)
 
 
 def context_generator(bank_size: int = 256) -> ContextROIGenerator:
@@ -93,7 +101,7 @@ def context_generator(bank_size: int = 256) -> ContextROIGenerator:
 
 def networks(device, context: bool = False):
     set_determinism(0)
-    g = context_generator(0).to(device) if context else ROIGenerator(num_classes=4, width=G_WIDTH).to(device)
+    g = context_generator(0).to(device) if context else bundle_generator().to(device)
     d = ROIDiscriminator(num_classes=5 if context else 4, width=D_WIDTH, aux_classifier=True).to(device)
     adam = dict(lr=2e-4, betas=(0.5, 0.999))
     return g, d, torch.optim.Adam(g.parameters(), **adam), torch.optim.Adam(d.parameters(), **adam), make_ema(g, 0.995)
@@ -196,16 +204,23 @@ def best_seconds(fn, repeats: int) -> float:
 
 
 def generator_gflops(
-    device, width: float = 0.125, batch: int = 256, repeats: int = 5, optimized: bool = True, context: bool = False
+    device,
+    width: float = 0.125,
+    batch: int = 256,
+    repeats: int = 5,
+    optimized: bool = True,
+    context: bool = False,
+    layout: dict = G_LAYOUT,
 ) -> tuple[float, float]:
     """(generator forward GFLOP/s at ``batch``, float32 2048x2048 matmul GFLOP/s), both on ``device``.
 
     FLOPs are those of the plain network (eval mode), counted once. ``optimized`` times the network as
     ``generate_rois`` and ``SyntheticROIAugment`` run it, its ``inference_network`` copy (batch norms folded,
     sub-pixel tail, channels-last on the CPU); otherwise the plain network in channels-last memory, as before.
-    ``context``: the default context generator, in-filling contexts from its bank.
+    ``context``: the default context generator, in-filling contexts from its bank; ``layout``: the generator's
+    ``upsample`` and ``kernel_size``.
     """
-    plain = (context_generator() if context else ROIGenerator(num_classes=4, width=width)).to(device).eval()
+    plain = (context_generator() if context else bundle_generator(width, layout)).to(device).eval()
     z, labels = torch.rand(batch, 100, device=device) * 2 - 1, torch.arange(batch, device=device) % 4
     with torch.no_grad():
         with FlopCounterMode(display=False) as counter:
@@ -235,7 +250,7 @@ def filter_ratio(datalist, repeats: int = 5, batch: int = 64) -> tuple[float, fl
     images = torch.stack([torch.as_tensor(i["image"]) for i in datalist])
     judge = ConfidenceFilter.fit(images, torch.tensor([int(i["label"]) for i in datalist]), 4, 0.5, seed=0)
     set_determinism(0)
-    g = inference_network(ROIGenerator(num_classes=4, width=0.125).eval())
+    g = inference_network(bundle_generator().eval())
     plain = best_seconds(lambda: synthesize(g, 1, range(batch)), repeats)
     judged = best_seconds(lambda: judge(synthesize(g, 1, range(batch)), 1), repeats)
     return batch / judged, batch / plain
@@ -313,7 +328,7 @@ def main() -> None:
         fast = max(run_trainer(datalist, args.device, args.iterations, channels_last=True) for _ in range(args.repeats))
         model = args.model or work / "untrained.pt"
         if args.model is None:
-            torch.save(ROIGenerator(num_classes=4, width=G_WIDTH).state_dict(), model)
+            torch.save(bundle_generator().state_dict(), model)
         for transform, persistent, label, goal in (
             ("synthetic", True, "pool, persistent workers", 0.9),
             ("synthetic", False, "pool, fresh workers", 0.9),
@@ -343,8 +358,12 @@ def main() -> None:
         c_rate, c_mm = generator_gflops(args.device, context=True)
         rows.append(("GFLOP/s: context G forward (batch 256) / matmul 2048", c_rate, c_mm, c_rate / c_mm, 0.25))
         context_training = run_trainer(datalist, args.device, args.iterations // 2, context=True)
-        for width, name in ((0.125, "default"), (0.25, "width 0.25"), (1.0, "paper")):
-            g_rate, mm_rate = generator_gflops(args.device, width)
+        for width, name, layout in (
+            (0.125, "default", G_LAYOUT),
+            (0.25, "width 0.25", G_LAYOUT),
+            (1.0, "paper", PAPER_LAYOUT),
+        ):
+            g_rate, mm_rate = generator_gflops(args.device, width, layout=layout)
             rows.append(
                 (f"GFLOP/s: G forward (batch 256, {name}) / matmul 2048", g_rate, mm_rate, g_rate / mm_rate, 0.5)
             )

@@ -32,13 +32,18 @@ def _inputs(batch: int = 6, latent_dim: int = 100, classes: int = 4):
     "options",
     [
         {"width": 0.125},
-        {"width": 0.0625, "output_size": 128},
-        {"width": 0.125, "kernel_size": 3},
-        {"width": 0.125, "num_classes": 0},
-        {"width": 0.25, "kernel_size": 7},
+        {"width": 0.125, "upsample": "resize"},
+        {"width": 0.125, "upsample": "antialiased"},
+        {"width": 0.0625, "output_size": 128, "upsample": "transposed"},
+        {"width": 0.125, "kernel_size": 3, "upsample": "transposed"},
+        {"width": 0.125, "num_classes": 0, "upsample": "transposed"},
+        {"width": 0.25, "kernel_size": 7, "upsample": "transposed"},
+        {"width": 0.0625, "output_size": 128, "kernel_size": 3, "upsample": "resize"},
     ],
 )
 def test_inference_network_gives_the_same_images(options):
+    """Every layout gives the same images; the transposed one gets the sub-pixel tail, the others (whose reflect
+    padding has no half-resolution form) only the folded batch norms."""
     network = _trained_like(ROIGenerator(**options))
     z, labels = _inputs(classes=options.get("num_classes", 4))
     with torch.no_grad():
@@ -48,12 +53,14 @@ def test_inference_network_gives_the_same_images(options):
         assert torch.equal(network(z, labels), before)  # the original is untouched
     assert not any(isinstance(m, nn.BatchNorm2d) for m in fast.modules())
     assert any(isinstance(m, nn.BatchNorm2d) for m in network.modules())
-    assert isinstance(fast.to_image[1], nn.PixelShuffle) and not isinstance(network.to_image[1], nn.PixelShuffle)
+    transposed = options.get("upsample", "transposed") == "transposed"
+    assert isinstance(fast.to_image[1], nn.PixelShuffle) == transposed
+    assert not isinstance(network.to_image[1], nn.PixelShuffle)
     assert fast.latent_dim == network.latent_dim and fast.output_size == network.output_size
 
 
 def test_inference_network_of_a_per_class_generator_and_of_a_network_in_training_mode():
-    network = _trained_like(PerClassGenerator(num_classes=3, width=0.0625)).train()
+    network = _trained_like(PerClassGenerator(num_classes=3, width=0.0625, upsample="transposed")).train()
     z, labels = _inputs(classes=3)
     fast = inference_network(network)
     assert network.training and not fast.training
@@ -72,7 +79,7 @@ def test_fold_batch_norms_leaves_what_it_cannot_fold():
 
 
 def test_subpixel_tail_refuses_another_shape():
-    network = _trained_like(ROIGenerator(width=0.0625))
+    network = _trained_like(ROIGenerator(width=0.0625, upsample="transposed"))
     network.to_image = nn.Sequential(nn.Conv2d(network.to_image[0].in_channels, 1, 5, padding="same"), nn.Tanh())
     folded = fold_batch_norms(network)
     assert subpixel_tail(folded) is False and isinstance(folded.to_image[0], nn.Conv2d)

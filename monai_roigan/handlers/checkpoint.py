@@ -32,6 +32,7 @@ from ignite.engine import Engine, Events
 from ignite.handlers import Checkpoint, DiskSaver
 
 from monai_roigan.engines.events import ScoreEvents, ensure_score_events
+from monai_roigan.networks.loading import generator_geometry, upsampling_mode
 from monai_roigan.utils.errors import CheckpointError
 from monai_roigan.utils.safe_load import load_state_file
 
@@ -115,7 +116,23 @@ def load_checkpoint(path: str | PathLike, to_load: Mapping, map_location="cpu") 
     try:
         Checkpoint.load_objects(to_load=dict(to_load), checkpoint=checkpoint)
     except (RuntimeError, KeyError, ValueError) as err:  # shapes or keys of another architecture / class count
-        raise CheckpointError(path, f"does not fit the configured networks and optimizers ({err})") from None
+        hint = _upsampling_hint(checkpoint, to_load)
+        raise CheckpointError(path, f"does not fit the configured networks and optimizers{hint} ({err})") from None
+
+
+def _upsampling_hint(checkpoint: Mapping, to_load: Mapping) -> str:
+    """Why a generator checkpoint does not fit, when its up-sampling layout is not the configured one."""
+    saved, network = checkpoint.get("generator"), to_load.get("generator")
+    configured = getattr(network, "upsample_mode", None)
+    if not isinstance(saved, Mapping) or configured is None:
+        return ""
+    found = upsampling_mode(saved, generator_geometry(saved)["prefix"])
+    if found == configured:
+        return ""
+    return (
+        f": its generator up-samples with {found!r} layers and the configured one with {configured!r} "
+        f'(files before 0.11.0 use \'transposed\'); set "upsample": "{found}" to resume it'
+    )
 
 
 def training_objects(save_dict: Mapping, engine: Engine) -> dict:

@@ -2,9 +2,9 @@
 
 This is the one way the package loads a generator (the bundle's inference, the augmentation transforms via
 :class:`~monai_roigan.networks.GeneratorSource`, evaluation). :func:`load_generator` rebuilds the generator
-(:class:`ROIGenerator` or :class:`PerClassGenerator`, with its latent size, class count, width, output size and
-kernel, or a :class:`ContextROIGenerator` from its stored ``architecture``) from an exported ``model.pt`` or a
-checkpoint, so a user needs only the file: any width loads without naming it.
+(:class:`ROIGenerator` or :class:`PerClassGenerator`, with its latent size, class count, width, output size,
+kernel and up-sampling layout, or a :class:`ContextROIGenerator` from its stored ``architecture``) from an
+exported ``model.pt`` or a checkpoint, so a user needs only the file: any width loads without naming it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from monai_roigan.networks.nets import ContextROIGenerator, PerClassGenerator, R
 from monai_roigan.utils.errors import CheckpointError
 from monai_roigan.utils.safe_load import load_state_file
 
-__all__ = ["GENERATOR_KINDS", "load_generator", "generator_from_state", "generator_geometry", "generator_state"]
+__all__ = [
+    "GENERATOR_KINDS",
+    "load_generator",
+    "generator_from_state",
+    "generator_geometry",
+    "generator_state",
+    "upsampling_mode",
+]
 
 #: the two kinds of generator, as errors name them
 GENERATOR_KINDS = {
@@ -46,7 +53,9 @@ def generator_geometry(state: dict) -> dict:
     per_class = sorted({int(k.split(".")[1]) for k in state if k.startswith("models.")})
     prefix = "models.0." if per_class else ""
     embed = state.get(f"{prefix}embed.weight")  # (num_classes, embedding_dim) or absent
-    upsamplings = sum(1 for k, v in state.items() if k.startswith(f"{prefix}upsample.") and v.dim() == 4)
+    upsamplings = sum(
+        1 for k, v in state.items() if k.startswith(f"{prefix}upsample.") and k.endswith(".weight") and v.dim() == 4
+    )
     num_classes = len(per_class) if per_class else (0 if embed is None else int(embed.shape[0]))
     return {
         "num_classes": num_classes,
@@ -55,6 +64,15 @@ def generator_geometry(state: dict) -> dict:
         "prefix": prefix,
         "kind": "noise",
     }
+
+
+def upsampling_mode(state: dict, prefix: str = "") -> str:
+    """The up-sampling layout of a noise generator state dict: ``"resize"`` when its first up-sampling layer holds no
+    weights (a nearest up-sampling), ``"antialiased"`` when its blocks end in a blur kernel, ``"transposed"``
+    otherwise (the paper's transposed convolutions: every file before 0.11.0)."""
+    if f"{prefix}upsample.0.weight" not in state:
+        return "resize"
+    return "antialiased" if f"{prefix}upsample.3.kernel" in state else "transposed"
 
 
 def generator_from_state(state: dict) -> nn.Module:
@@ -75,6 +93,7 @@ def generator_from_state(state: dict) -> nn.Module:
         "width": project.shape[0] / 16 / 1024,
         "output_size": geometry["output_size"],
         "kernel_size": state[f"{prefix}to_image.0.weight"].shape[-1],
+        "upsample": upsampling_mode(state, prefix),
     }
     if geometry["per_class"]:
         return PerClassGenerator(num_classes=geometry["num_classes"], **arch)

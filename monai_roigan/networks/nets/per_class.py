@@ -59,7 +59,7 @@ class PerClassGenerator(ClassDispatch):
 
     Args:
         num_classes: number of classes (one generator each).
-        latent_dim, width, output_size, kernel_size: as for :class:`ROIGenerator`.
+        latent_dim, width, output_size, kernel_size, upsample: as for :class:`ROIGenerator`.
     """
 
     def __init__(
@@ -69,10 +69,14 @@ class PerClassGenerator(ClassDispatch):
         width: float = 1.0,
         output_size: int = 64,
         kernel_size: int = 5,
+        upsample: str = "transposed",
     ):
-        nets = [ROIGenerator(latent_dim, 0, width, output_size, kernel_size=kernel_size) for _ in range(num_classes)]
+        nets = [
+            ROIGenerator(latent_dim, 0, width, output_size, kernel_size=kernel_size, upsample=upsample)
+            for _ in range(num_classes)
+        ]
         super().__init__(nets)
-        self.latent_dim, self.output_size = latent_dim, output_size
+        self.latent_dim, self.output_size, self.upsample_mode = latent_dim, output_size, upsample
 
 
 class PerClassDiscriminator(ClassDispatch):

@@ -8,15 +8,17 @@ batch norm and ReLU -> a 5x5 convolution to one channel -> tanh. Output (B, 1, 6
 For ``output_size=128`` one more up-sampling layer (32 filters) is added, which is where the paper's
 "128x128x32" row comes from.
 
-Discriminator (``paper`` preset): input (B, 1, 64, 64) -> 5x5 convolutions with 64/128/256/512/1024 filters
-and strides 2, 2, 2, 2, 1 (32, 16, 8, 4, 4 px), batch norm (not on the first layer, as in DCGAN), LeakyReLU
-0.2, optional dropout -> flatten 4x4x1024 -> linear -> one logit (the sigmoid lives in the loss).
-
-Conditioning: the generator concatenates a learned label embedding to z; the discriminator adds a
-projection term ``<embed(y), phi(x)>`` to its logit (Miyato and Koyama 2018). ``num_classes=0`` gives the
-unconditional model of the paper (one model per class, its "staged class-based learning").
-Widths scale with ``width`` (1.0 = paper: 1024 filters at 4x4); ``width=0.125`` trains on 2 CPU cores in
-minutes. Weights are initialised from N(0, 0.02) (batch-norm scales from N(1, 0.02)).
+Up-sampling (``upsample``): ``"transposed"`` is the paper's layer. A stride-2 transposed convolution whose kernel
+is not a multiple of its stride overlaps unevenly and prints a checkerboard at the up-sampling grid (Odena et al.
+2016, "Deconvolution and checkerboard artifacts"); its zero padding and output padding darken the frame.
+``"antialiased"`` keeps the transposed convolution and adds a fixed binomial blur (:class:`BinomialBlur`) after
+each up-sampling block, whose zero response at the Nyquist frequency removes the checkerboard (as StyleGAN2's
+up-sampling filters do). ``"resize"`` is a resize-convolution: nearest-neighbour up-sampling by 2, then a stride-1
+convolution with reflect padding, so every output pixel sees the same number of inputs. Both pad the last
+convolution by reflection, so the border sees tissue, not zeros. ``"transposed"`` stays the default until a layout
+without a checkerboard passes the phantom quality gate within the training budget (``docs/model.md``). The
+layouts have different state-dict keys; :func:`~monai_roigan.networks.load_generator` tells them apart, so old
+files load as ``"transposed"``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,32 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["ROIGenerator", "ROIDiscriminator", "init_dcgan_weights", "PRESETS"]
+__all__ = ["BinomialBlur", "ROIGenerator", "ROIDiscriminator", "init_dcgan_weights", "PRESETS", "UPSAMPLING_MODES"]
 
 #: ``width`` per preset name; 1.0 reproduces the paper's filter counts
 PRESETS = {"paper": 1.0, "small": 0.125, "tiny": 0.0625}
+
+#: the generator's up-sampling layers: the paper's transposed convolutions, resize-convolutions, or transposed
+#: convolutions followed by a fixed binomial blur (both without a checkerboard)
+UPSAMPLING_MODES = ("transposed", "resize", "antialiased")
+
+
+class BinomialBlur(nn.Module):
+    """A fixed depthwise [1, 2, 1] x [1, 2, 1] / 16 blur with reflect padding: (B, C, H, W) -> (B, C, H, W).
+
+    Its response at the Nyquist frequency is exactly 0, so it removes any pattern of period 2 pixels (the
+    checkerboard of a stride-2 layer) whatever the learned weights before it. The kernel is a buffer, so a state
+    dict holds it and :func:`~monai_roigan.networks.load_generator` can tell this layout from the others.
+    """
+
+    def __init__(self):
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (torch.outer(taps, taps) / 16)[None, None])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = nn.functional.pad(x, (1, 1, 1, 1), mode="reflect")
+        return nn.functional.conv2d(padded, self.kernel.expand(x.shape[1], 1, 3, 3), groups=x.shape[1])
 
 
 def _channels(width: float, base: int = 1024) -> int:
@@ -63,7 +87,10 @@ class ROIGenerator(nn.Module):
         width: channel multiplier (``PRESETS``: paper 1.0, small 0.125).
         output_size: 64 (paper) or 128.
         embedding_dim: size of the label embedding concatenated to z (default ``min(latent_dim, 64)``).
-        kernel_size: transposed-convolution kernel (paper: 5).
+        kernel_size: kernel of the up-sampling and output convolutions (paper: 5).
+        upsample: ``"resize"`` (nearest up-sampling and a reflect-padded convolution), ``"antialiased"`` (the paper's
+            transposed convolutions, each block followed by a binomial blur) or ``"transposed"`` (the paper's
+            layers as they are); the first two leave no checkerboard and pad the last convolution by reflection.
     """
 
     def __init__(
@@ -74,8 +101,12 @@ class ROIGenerator(nn.Module):
         output_size: int = 64,
         embedding_dim: int | None = None,
         kernel_size: int = 5,
+        upsample: str = "transposed",
     ):
         super().__init__()
+        if upsample not in UPSAMPLING_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLING_MODES}, got {upsample!r}")
+        self.upsample_mode = upsample
         self.latent_dim = latent_dim
         self.num_classes = num_classes
         self.output_size = output_size
@@ -90,17 +121,28 @@ class ROIGenerator(nn.Module):
             nn.BatchNorm2d(chans[0]),
             nn.ReLU(inplace=True),
         )
-        pad = kernel_size // 2
         blocks = []
         for c_in, c_out in zip(chans[:-1], chans[1:]):
-            blocks += [
-                nn.ConvTranspose2d(c_in, c_out, kernel_size, 2, padding=pad, output_padding=1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(inplace=True),
-            ]
+            blocks += [*self._upsampling(c_in, c_out, kernel_size), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            if upsample == "antialiased":
+                blocks.append(BinomialBlur())
         self.upsample = nn.Sequential(*blocks)
-        self.to_image = nn.Sequential(nn.Conv2d(chans[-1], 1, kernel_size, 1, padding=pad), nn.Tanh())
+        padding_mode = "zeros" if upsample == "transposed" else "reflect"
+        self.to_image = nn.Sequential(
+            nn.Conv2d(chans[-1], 1, kernel_size, 1, padding=kernel_size // 2, padding_mode=padding_mode), nn.Tanh()
+        )
         self.apply(init_dcgan_weights)
+
+    def _upsampling(self, c_in: int, c_out: int, kernel_size: int) -> list[nn.Module]:
+        """The layers that double the side: a transposed convolution, or nearest up-sampling and a convolution (the
+        blur of ``"antialiased"`` comes after the block's batch norm and ReLU, so the batch norm can be folded)."""
+        pad = kernel_size // 2
+        if self.upsample_mode in ("transposed", "antialiased"):
+            return [nn.ConvTranspose2d(c_in, c_out, kernel_size, 2, padding=pad, output_padding=1, bias=False)]
+        return [
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(c_in, c_out, kernel_size, 1, padding=pad, padding_mode="reflect", bias=False),
+        ]
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
