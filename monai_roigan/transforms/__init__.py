@@ -39,6 +39,7 @@ from .synthetic import (
     SyntheticROIAugmentDict,
     balancing_distribution,
 )
+from .transplant import TransplantLesion, TransplantLesionD, TransplantLesiond, TransplantLesionDict, lesion_residual
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -60,6 +61,11 @@ __all__ = [
     "LoadMammogramd",
     "LoadMammogramD",
     "LoadMammogramDict",
+    "TransplantLesion",
+    "TransplantLesiond",
+    "TransplantLesionD",
+    "TransplantLesionDict",
+    "lesion_residual",
     "MaskToCenter",
     "MaskToCenterd",
     "MaskToCenterD",

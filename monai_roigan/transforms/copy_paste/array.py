@@ -118,6 +118,7 @@ class CopyPasteLesion(RandomizableTransform):
         self.rotate = rotate
         self.scale_range = scale_range
         self.contrast_range = contrast_range
+        self.where = type(self).__name__  # how errors name the input (the dictionary twin: the key)
         self.lesion_index = 0
         self.flipped = False
         self.turns = 0
@@ -140,26 +141,34 @@ class CopyPasteLesion(RandomizableTransform):
         if self.radius_range != (1.0, 1.0):  # no draw for a fixed mask: earlier seeds paste as before
             self._set_mask(float(self.R.uniform(*self.radius_range)))
 
+    def jittered(self, image: torch.Tensor, padding_mode: str = "reflect") -> torch.Tensor:
+        """``image`` (C, S, S) with the drawn flip, quarter turns and zoom about the centre (no contrast)."""
+        if self.flipped:
+            image = torch.flip(image, dims=(-1,))
+        image = torch.rot90(image, self.turns, dims=(-2, -1))
+        if self.scale != 1.0:
+            image = Zoom(self.scale, mode="bilinear", padding_mode=padding_mode, keep_size=True)(image)
+            image = image.as_tensor() if isinstance(image, MetaTensor) else torch.as_tensor(image)
+        return image
+
     def jittered_lesion(self, tissue: torch.Tensor) -> torch.Tensor:
         """The chosen lesion, flipped, turned, zoomed and contrast-scaled onto ``tissue``'s ring level: (C, S, S)."""
-        lesion = self.lesions[self.lesion_index]
-        if self.flipped:
-            lesion = torch.flip(lesion, dims=(-1,))
-        lesion = torch.rot90(lesion, self.turns, dims=(-2, -1))
-        if self.scale != 1.0:
-            lesion = Zoom(self.scale, mode="bilinear", padding_mode="reflect", keep_size=True)(lesion)
-            lesion = lesion.as_tensor() if isinstance(lesion, MetaTensor) else torch.as_tensor(lesion)
+        lesion = self.jittered(self.lesions[self.lesion_index])
         own, target = lesion[:, self.ring].mean(1), tissue[:, self.ring].mean(1)
         level = own + self.intensity_match * (target - own)
         return level[:, None, None] + self.contrast * (lesion - own[:, None, None])
+
+    def blend(self, tissue: torch.Tensor) -> torch.Tensor:
+        """The tissue ROI (C, S, S) with the drawn lesion blended in through the mask."""
+        return self.mask * self.jittered_lesion(tissue) + (1 - self.mask) * tissue
 
     def paste(self, img, lesion_index: int | None = None) -> MetaTensor:
         """Paste now (no coin flip): draws the jitter, blends, and returns a MetaTensor with the ``pasted`` meta."""
         tissue = torch.as_tensor(img.as_tensor() if isinstance(img, MetaTensor) else img, dtype=torch.float32).cpu()
         if tuple(tissue.shape) != self.shape:
-            raise ValueError(f"tissue ROI of shape {tuple(tissue.shape)}, the lesions are {self.shape}")
+            raise ValueError(f"{self.where}: tissue ROI of shape {tuple(tissue.shape)}, the lesions are {self.shape}")
         self._draw_jitter(lesion_index)
-        out = self.mask * self.jittered_lesion(tissue) + (1 - self.mask) * tissue
+        out = self.blend(tissue)
         meta = dict(img.meta) if isinstance(img, MetaTensor) else {}
         meta.update(pasted=True, pasted_lesion=self.lesion_ids[self.lesion_index])
         meta.setdefault("pasted_class", "")

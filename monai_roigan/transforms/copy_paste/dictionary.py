@@ -42,6 +42,8 @@ class CopyPasteLesiond(RandomizableTransform, MapTransform):
     """
 
     backend = CopyPasteLesion.backend
+    #: the array transform that moves a lesion into a sample (subclasses: another way of moving it)
+    paster_class = CopyPasteLesion
 
     def __init__(
         self,
@@ -67,7 +69,7 @@ class CopyPasteLesiond(RandomizableTransform, MapTransform):
             str(item.get("id", f"{self.labels.class_names[c]}-{k}"))
             for k, (item, c) in enumerate(zip(lesions, classes))
         ]
-        self.paster = CopyPasteLesion(
+        self.paster = self.paster_class(
             lesions=[item["image"] for item in lesions], lesion_ids=ids, prob=1.0, **paste_options
         )
         self.by_class = {c: [k for k, own in enumerate(classes) if own == c] for c in sorted(set(classes))}
@@ -98,6 +100,7 @@ class CopyPasteLesiond(RandomizableTransform, MapTransform):
         target = int(self.targets[self.R.choice(len(self.targets), p=self.weights)])
         lesion = self.by_class[target][int(self.R.randint(len(self.by_class[target])))]
         for key in self.key_iterator(d):
+            self.paster.where = f"key {key!r}"
             d[key] = self.paster.paste(d[key], lesion)
             d[key].meta["pasted_class"] = self.labels.class_names[target]
         d[self.label_key] = self.labels.relabel(d[self.label_key], target)

@@ -1,0 +1,140 @@
+"""``TransplantLesion``: move a real lesion's residual into another real tissue ROI, with no training (dictionary
+twin: :class:`~monai_roigan.transforms.transplant.dictionary.TransplantLesiond`).
+
+Copy-paste moves a lesion's pixels, and with them its own tissue and the seam around the pasted disc. A transplant
+moves only what the lesion adds to its tissue (Gündel et al. 2020):
+
+- **residual** = lesion ROI - background, the background being the lesion ROI in-painted over the lesion's mask from
+  its surround (scikit-image's ``inpaint_biharmonic``, :func:`lesion_residual`). Outside the mask the residual is
+  exactly 0; inside it falls to 0 over ``feather`` pixels from the mask's edge, so the transplant has no rim.
+- **out** = ``clip(tissue + gain * warp(residual'), value_range)``: ``residual'`` is the residual with a random
+  left-right flip, quarter turns and zoom about the centre (as :class:`~monai_roigan.transforms.CopyPasteLesion`),
+  ``warp`` a random elastic deformation (MONAI's ``Rand2DElastic``), ``gain`` drawn from ``gain_range``.
+
+The residual carries no background level (the in-painted background is subtracted), so the lesion sits on the
+target tissue's own intensity: it is matched to the target by construction. ROIs are channel-first (C, S, S) in
+``value_range`` (the package's ROIs: [-1, 1]); the default mask is the centred disc of radius ``outer`` of the
+half-width, where a lesion ROI holds its lesion. Randomness comes from ``self.R`` only (``set_random_state``), so the
+same seed gives the same ROIs. Meta: as :class:`~monai_roigan.transforms.CopyPasteLesion` (``pasted``,
+``pasted_class``, ``pasted_lesion``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from monai.data import MetaTensor
+from monai.transforms import Rand2DElastic
+from scipy import ndimage
+from skimage.restoration import inpaint_biharmonic
+
+from monai_roigan.transforms.copy_paste.array import CopyPasteLesion, blend_mask
+
+__all__ = ["TransplantLesion", "lesion_residual"]
+
+
+def lesion_residual(roi, mask, feather: float = 3.0, where: str = "lesion") -> torch.Tensor:
+    """(C, S, S) float32: ``roi`` minus its background in-painted over ``mask``, 0 outside ``mask`` and tapering to 0
+    over ``feather`` pixels inside its edge.
+
+    Args:
+        roi: a lesion ROI (C, S, S).
+        mask: (S, S) or (1, S, S), nonzero where the lesion is (the region to in-paint).
+        feather: pixels over which the residual fades in from the mask's edge (0: a hard edge).
+        where: how errors name the ROI.
+
+    Raises:
+        ValueError: a mask of another size than the ROI, an empty mask, or one that leaves no surround to in-paint
+            from, naming ``where`` and the shapes.
+    """
+    roi = np.asarray(roi, dtype=np.float64)
+    mask = np.asarray(mask) != 0
+    mask = mask[0] if mask.ndim == 3 and mask.shape[0] == 1 else mask
+    if roi.ndim != 3 or mask.shape != roi.shape[1:]:
+        raise ValueError(f"{where}: mask of shape {mask.shape} for an ROI of shape {roi.shape}; need (S, S) = ROI's")
+    if not mask.any():
+        raise ValueError(f"{where}: the lesion mask {mask.shape} is empty, there is no lesion to transplant")
+    if mask.all():
+        raise ValueError(f"{where}: the lesion mask covers the whole {mask.shape} ROI and leaves no surround")
+    background = inpaint_biharmonic(roi, mask, channel_axis=0)
+    depth = ndimage.distance_transform_edt(mask)  # pixels from the nearest unmasked pixel
+    taper = np.clip(depth / feather, 0, 1) if feather > 0 else mask.astype(float)
+    return torch.from_numpy(((roi - background) * taper).astype(np.float32))
+
+
+class TransplantLesion(CopyPasteLesion):
+    """With probability ``prob``, add the residual of one of ``lesions`` to the ROI it receives (module docstring).
+
+    ``__call__(img, lesion_index=None)``: ``img`` (C, S, S) tensor, array or MetaTensor; returns a MetaTensor.
+
+    Args:
+        lesions: real lesion ROIs, each (C, S, S) like the ROIs this transform receives.
+        lesion_ids: one id per lesion for the meta (default ``"lesion-<k>"``); never a file path of a patient.
+        prob: probability of transplanting.
+        masks: one (S, S) lesion mask per lesion (e.g. CBIS-DDSM's), or None for the centred disc of radius
+            ``outer`` of the half-width.
+        outer: the default mask's radius, as a fraction of the half-width.
+        feather: pixels over which the residual fades in from the mask's edge.
+        flip, rotate, scale_range: the residual's random left-right flip, quarter turns and zoom.
+        gain_range: (low, high) factor on the residual.
+        warp_magnitude: (low, high) magnitude of the elastic warp (MONAI ``Rand2DElastic``; (0, 0): none).
+        warp_spacing: the warp's control-point spacing in pixels.
+        value_range: the output is clipped to it.
+
+    Raises:
+        ValueError: as :class:`~monai_roigan.transforms.CopyPasteLesion`, a mask count other than the lesion count, or
+            a mask that :func:`lesion_residual` refuses.
+    """
+
+    def __init__(
+        self,
+        lesions: Sequence,
+        lesion_ids: Sequence[str] | None = None,
+        prob: float = 1.0,
+        masks: Sequence | None = None,
+        outer: float = 0.6,
+        feather: float = 3.0,
+        flip: bool = True,
+        rotate: bool = True,
+        scale_range: tuple[float, float] = (0.85, 1.15),
+        gain_range: tuple[float, float] = (0.6, 1.2),
+        warp_magnitude: tuple[float, float] = (0.0, 2.0),
+        warp_spacing: int = 16,
+        value_range: tuple[float, float] = (-1.0, 1.0),
+    ):
+        super().__init__(
+            lesions, lesion_ids, prob, outer / 2, outer, flip, rotate, scale_range, contrast_range=gain_range
+        )
+        if masks is None:
+            masks = [blend_mask(self.shape[-1], outer / 2, outer).numpy() > 0] * len(self.lesions)
+        if len(masks) != len(self.lesions):
+            raise ValueError(f"{len(masks)} masks for {len(self.lesions)} lesions")
+        self.residuals = [
+            lesion_residual(roi, mask, feather, where=name)
+            for roi, mask, name in zip(self.lesions, masks, self.lesion_ids)
+        ]
+        self.value_range = tuple(float(v) for v in value_range)
+        self.warp = Rand2DElastic(
+            spacing=warp_spacing, magnitude_range=warp_magnitude, prob=1.0, padding_mode="zeros"
+        ).set_random_state(state=self.R)
+        self.warp_on = float(warp_magnitude[1]) > 0
+
+    def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
+        super().set_random_state(seed, state)
+        if hasattr(self, "warp"):
+            self.warp.set_random_state(state=self.R)
+        return self
+
+    def transplanted_residual(self) -> torch.Tensor:
+        """The drawn lesion's residual, flipped, turned, zoomed and warped (C, S, S), before the gain."""
+        residual = self.jittered(self.residuals[self.lesion_index], padding_mode="constant")
+        if self.warp_on:
+            residual = self.warp(residual)
+            residual = residual.as_tensor() if isinstance(residual, MetaTensor) else torch.as_tensor(residual)
+        return residual
+
+    def blend(self, tissue: torch.Tensor) -> torch.Tensor:
+        """``tissue`` (C, S, S) plus the gained residual, clipped to ``value_range``."""
+        return (tissue + self.contrast * self.transplanted_residual()).clamp(*self.value_range)

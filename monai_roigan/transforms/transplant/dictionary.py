@@ -1,0 +1,69 @@
+"""``TransplantLesiond``: the dictionary twin of :class:`~monai_roigan.transforms.transplant.array.TransplantLesion`,
+which turns normal-tissue ROIs into ROIs of a lesion class by adding a real lesion's residual, and rewrites the
+label."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from monai.config import KeysCollection
+
+from monai_roigan.data.classes import ALL_CLASSES, NORMAL_CLASS
+from monai_roigan.transforms.copy_paste.dictionary import CopyPasteLesiond
+from monai_roigan.transforms.transplant.array import TransplantLesion
+
+__all__ = ["TransplantLesiond", "TransplantLesionD", "TransplantLesionDict"]
+
+
+class TransplantLesiond(CopyPasteLesiond):
+    """Dictionary version: as :class:`~monai_roigan.transforms.CopyPasteLesiond` (the same bank, classes, source
+    classes and target distribution), with the lesion's residual added instead of its pixels pasted.
+
+    Args:
+        keys, label_key, prob, class_names, source_classes, target_distribution, allow_missing_keys: as
+            :class:`~monai_roigan.transforms.CopyPasteLesiond`.
+        lesions: the lesion bank: dicts with ``image`` (C, S, S), ``label`` and optional ``id`` and ``mask`` ((S, S),
+            nonzero on the lesion; without it, the centred disc of :class:`TransplantLesion`). Give every lesion a
+            mask or none.
+        transplant_options: ``outer``, ``feather``, ``flip``, ``rotate``, ``scale_range``, ``gain_range``,
+            ``warp_magnitude``, ``warp_spacing`` and ``value_range`` of :class:`TransplantLesion`.
+
+    Raises:
+        ValueError: as :class:`~monai_roigan.transforms.CopyPasteLesiond`; masks on some lesions only; a mask that
+            leaves no surround, naming the lesion's id; at call time, an ROI of another shape than the bank's,
+            naming the key and both shapes.
+    """
+
+    paster_class = TransplantLesion
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        lesions: Sequence[Mapping],
+        label_key: str = "label",
+        prob: float = 0.5,
+        class_names: Sequence[str] = ALL_CLASSES,
+        source_classes: Sequence[str] = (NORMAL_CLASS,),
+        target_distribution: Mapping[str, float] | None = None,
+        allow_missing_keys: bool = False,
+        **transplant_options,
+    ):
+        with_mask = [item.get("mask") is not None for item in lesions]
+        if any(with_mask) and not all(with_mask):
+            raise ValueError(f"{sum(with_mask)} of {len(lesions)} lesions have a mask: give every lesion one, or none")
+        if any(with_mask):
+            transplant_options["masks"] = [item["mask"] for item in lesions]
+        super().__init__(
+            keys,
+            lesions,
+            label_key,
+            prob,
+            class_names,
+            source_classes,
+            target_distribution,
+            allow_missing_keys,
+            **transplant_options,
+        )
+
+
+TransplantLesionD = TransplantLesionDict = TransplantLesiond
