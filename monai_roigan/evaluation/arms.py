@@ -12,6 +12,12 @@ would try without a generator:
   normal-tissue ROIs (:class:`~monai_roigan.transforms.CopyPasteLesiond`) until the class has as many ROIs as the
   largest lesion class: no training at all, the bar a generator must clear.
 
+The candidate arm without a generator:
+
+- ``transplant``: the ``copy_paste`` top-up, with the residuals of the real lesions (the lesion minus its
+  in-painted background) added into the normal ROIs (:class:`~monai_roigan.transforms.TransplantLesiond`) instead of
+  their pixels pasted: the arm that tells whether moving the lesion signal alone beats moving its pixels.
+
 The synthetic arms use the trained generator:
 
 - ``synthetic``: classic augmentation plus synthetic ROIs of each lesion class up to the largest lesion class
@@ -53,12 +59,14 @@ from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.transforms.copy_paste import CopyPasteLesiond
 from monai_roigan.transforms.insertion import InsertSyntheticLesiond
+from monai_roigan.transforms.transplant import TransplantLesiond
 
 __all__ = [
     "ARMS",
     "NON_SYNTHETIC_ARMS",
     "ArmData",
     "arm_dataset",
+    "GENERATOR_FREE_ARMS",
     "check_inserted_source",
     "classic_augmentation",
     "expand_arms",
@@ -68,9 +76,12 @@ __all__ = [
 logger = logging.getLogger("monai_roigan.downstream")
 
 NON_SYNTHETIC_ARMS = ("real", "classic", "oversample", "copy_paste")
+#: arms that need no generator: the baselines, and ``transplant`` (a candidate, judged against the baselines)
+GENERATOR_FREE_ARMS = (*NON_SYNTHETIC_ARMS, "transplant")
 #: arm names; ``synthetic_share`` stands for one ``synthetic_share_<s>`` arm per share
 ARMS = (
     *NON_SYNTHETIC_ARMS,
+    "transplant",
     "synthetic",
     "inserted",
     "synthetic_filtered",
@@ -145,7 +156,9 @@ def _tissue_top_up(data: ArmData, inserter) -> list:
     """One dataset per lesion class: normal ROIs (cycled) that each get a lesion of that class from ``inserter(name)``
     (a dictionary transform that turns a normal ROI into one of class ``name``), up to the largest lesion class."""
     if len(data.normals) == 0:
-        raise ValueError("the copy_paste and inserted arms need normal-tissue ROIs: set normal_per_image > 0")
+        raise ValueError(
+            "the copy_paste, transplant and inserted arms need normal-tissue ROIs: set normal_per_image > 0"
+        )
     largest = max(data.counts().values())
     normals = roi_dataset_items(data.normals)
     parts = []
@@ -159,21 +172,23 @@ def _tissue_top_up(data: ArmData, inserter) -> list:
     return parts
 
 
-def _copy_paste_top_up(data: ArmData) -> list:
-    """Real lesions of each class pasted into normal ROIs (:func:`_tissue_top_up`)."""
+def _copy_paste_top_up(data: ArmData, transplant: bool = False) -> list:
+    """Real lesions of each class pasted into normal ROIs (:func:`_tissue_top_up`); with ``transplant``, their
+    residuals added (:class:`~monai_roigan.transforms.TransplantLesiond`, its default options)."""
     bank = [
         {**item, "id": f"{data.class_names[item['label']]}-{k}"}
         for k, item in enumerate(roi_dataset_items(data.lesions))
     ]
+    transform, options = (TransplantLesiond, {}) if transplant else (CopyPasteLesiond, data.copy_paste_options)
     return _tissue_top_up(
         data,
-        lambda name: CopyPasteLesiond(
+        lambda name: transform(
             "image",
             bank,
             prob=1.0,
             class_names=data.pipeline_classes(),
             target_distribution={name: 1.0},
-            **data.copy_paste_options,
+            **options,
         ),
     )
 
@@ -254,8 +269,8 @@ def _arm_dataset(arm: str, data: ArmData):
         return Dataset(roi_dataset_items(data.real()))
     if arm in ("classic", "oversample"):
         return Dataset(roi_dataset_items(data.real()), Compose(classic_augmentation()))
-    if arm == "copy_paste":
-        return ConcatDataset([_arm_dataset("classic", data), *_copy_paste_top_up(data)])
+    if arm in ("copy_paste", "transplant"):
+        return ConcatDataset([_arm_dataset("classic", data), *_copy_paste_top_up(data, arm == "transplant")])
     if arm == "inserted":
         return ConcatDataset([_arm_dataset("classic", data), *_inserted_top_up(data)])
     if arm in ("synthetic", "two_phase", "synthetic_filtered"):

@@ -42,6 +42,7 @@ from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.engines.classifier import train_roi_classifier
 from monai_roigan.evaluation.arms import (
     ARMS,
+    GENERATOR_FREE_ARMS,
     NON_SYNTHETIC_ARMS,
     ArmData,
     arm_dataset,
@@ -194,10 +195,11 @@ def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         raise ValueError(f"unknown task(s) {unknown}; expected some of {TASKS}")
-    needs_normals = "abnormal_vs_normal" in tasks or bool({"copy_paste", "inserted"} & set(arms))
+    needs_normals = "abnormal_vs_normal" in tasks or bool({"copy_paste", "transplant", "inserted"} & set(arms))
     if needs_normals and (len(normals_train) == 0 or len(normals_held) == 0):
         raise ValueError(
-            "the abnormal_vs_normal task and the copy_paste and inserted arms need normal-tissue ROIs on both sides: "
+            "the abnormal_vs_normal task and the copy_paste, transplant and inserted arms need normal-tissue ROIs on "
+            "both sides: "
             "set normal_per_image > 0 (the data must hold normal mammograms)"
         )
     empty = [n for k, n in enumerate(class_names) if not np.any(held_out.labels == k)]
@@ -303,7 +305,7 @@ def _jobs(rois: EvaluationROIs, class_names: Sequence[str], plan: dict, sources:
                 task_test = test if with_normal else test.subset(test.labels < len(class_names))
                 task_left_out = len(left_out) if with_normal else int(np.sum(left_out.labels < len(class_names)))
                 for arm in plan["arms"]:
-                    for generator, source in enumerate(sources[:1] if arm in NON_SYNTHETIC_ARMS else sources):
+                    for generator, source in enumerate(sources[:1] if arm in GENERATOR_FREE_ARMS else sources):
                         data = ArmData(
                             lesions, normals, source, class_names, with_normal, repeat_seed + fold, **arm_options
                         )
@@ -388,7 +390,7 @@ def run_downstream(
     rois = rois._replace(normal_train=rois.normal_train or none, normal_held_out=rois.normal_held_out or none)
     primary_classes = list(primary_classes or rare_classes or class_names)
     names = expand_arms(ARMS if arms is None else arms, synthetic_shares)  # an unknown arm fails first
-    sources = _sources(generator, set(names) - set(NON_SYNTHETIC_ARMS), len(class_names))
+    sources = _sources(generator, set(names) - set(GENERATOR_FREE_ARMS), len(class_names))
     if arms is None and sources[0].kind != "context":
         names = [n for n in names if n != "inserted"]
     _check_inputs(tasks, names, rois.normal_train, rois.normal_held_out, rois.held_out, class_names)
@@ -402,7 +404,7 @@ def run_downstream(
     plan = {"k": k, "repeats": repeats, "tasks": tasks, "arms": names, "rare": rare, "rare_fraction": rare_fraction}
     arm_options = {"truncation": truncation, "min_confidence": min_confidence, **baselines}
     jobs = _jobs(rois, class_names, {**plan, "seed": seed}, sources, arm_options)
-    total = repeats * k * len(tasks) * sum(1 if n in NON_SYNTHETIC_ARMS else len(sources) for n in names)
+    total = repeats * k * len(tasks) * sum(1 if n in GENERATOR_FREE_ARMS else len(sources) for n in names)
     rows, records = [], []
     for repeat, fold, task, arm, generator_index, data, test, left_out in progress(
         jobs, "downstream classifiers", total, logger, "classifiers"
