@@ -121,6 +121,7 @@ def test_metadata_versions_agree_with_the_package_and_its_dependencies():
         "multi_gpu_inference.json",
         "evaluate.json",
         "downstream.json",
+        "realism.json",
         "pretrain.json",
     ],
 )
@@ -137,7 +138,7 @@ def test_train_config_builds_the_paper_networks_when_overridden():
     assert sum(p.numel() for p in d.parameters()) == 17_495_425
 
 
-@pytest.mark.parametrize("name", ["evaluate.json", "downstream.json"])
+@pytest.mark.parametrize("name", ["evaluate.json", "downstream.json", "realism.json"])
 def test_overlays_take_data_class_split_and_sampling_settings_from_train_json(name):
     """One source of truth: an overlay defines none of the shared settings, so they cannot differ from training's."""
     keys = set(json.loads((CONFIGS / name).read_text()))
@@ -171,6 +172,7 @@ BUNDLE_RUNS = [
     (("train.json", "inference.json"), ("inference", "initialize", "run", "finalize", "network_def")),
     (("train.json", "evaluate.json"), ("evaluate", "initialize", "run", "finalize")),
     (("train.json", "downstream.json"), ("downstream", "tune", "initialize", "run", "finalize")),
+    (("train.json", "realism.json"), ("realism", "initialize", "run", "finalize")),
     (("train.json", "pretrain.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "context.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "paper.json"), ("training", "initialize", "run", "finalize")),
@@ -254,6 +256,7 @@ def test_train_and_inference_json_agree_on_every_setting_both_define():
     [
         (("evaluate.json",), "evaluate", "model_path"),
         (("downstream.json",), "downstream", "real_rois"),
+        (("realism.json",), "realism", "model_path"),
         (("pretrain.json",), "training", "trainer"),
         (("multi_gpu_inference.json",), "inference", "generate"),
     ],
@@ -406,6 +409,10 @@ def test_evaluate_and_downstream_commands_write_their_reports(trained):
         "1",
         "--gs_repeats",
         "2",
+        "--realism_repeats",
+        "1",
+        "--realism_steps",
+        "3",
     )
     report = (trained / "eval" / "report.md").read_text()
     assert report.count("| **Average** |") == 4 and "independent phantom (seed 1, 16 mammograms)" in report
@@ -431,6 +438,24 @@ def test_evaluate_and_downstream_commands_write_their_reports(trained):
     assert "## Verdict, lesion_type: architectural_distortion, asymmetry" in text
     assert "## Verdict, abnormal_vs_normal: architectural_distortion, asymmetry" in text
     assert "one generator: the verdict is about this generator" in text
+
+
+def test_realism_judges_the_model_or_every_checkpoint_of_the_training(trained, tmp_path):
+    """The realism run of docs/evaluation.md: the exported model by default, every checkpoint of a folder on request
+    (not ``@ckpt_dir``: an overlay's ``--output_dir`` moves that)."""
+    common = ["--bundle_root", str(trained), "--num_phantom_images", "16", "--realism_steps", "3"]
+    config = ["--config_file", overlay("realism.json")]
+    bundle("run", "realism", *config, *common, "--output_dir", str(tmp_path / "model"), "--realism_repeats", "1")
+    text = (tmp_path / "model" / "realism.md").read_text()
+    assert "independent phantom (seed 1, 16 mammograms)" in text and "| real vs real (floor) |" in text
+    assert text.count(f"{trained / 'models' / 'model.pt'}") == 3  # summary, spectral and border tables
+    folder = trained / "runs" / "train" / "checkpoints"
+    checkpoints = sorted(folder.glob("*checkpoint_*.pt"))
+    bundle("run", "realism", *config, *common, "--output_dir", str(tmp_path / "all"), "--realism_checkpoints", folder)
+    rows = list(csv.DictReader(open(tmp_path / "all" / "realism_c2st.csv")))
+    names = {"real vs real (floor)", "transplant", *map(str, checkpoints)}  # realism_transplant is on by default
+    assert {r["candidates"].split(" sha256")[0] for r in rows} == names
+    assert len(rows) == (2 + len(checkpoints)) * 3 * 5  # 3 repeats; pooled and 4 classes
 
 
 def test_generator_seeds_train_more_generators_of_the_recipe_and_pool_the_verdict(trained, tmp_path):

@@ -194,8 +194,13 @@ def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
         table_images=4,
         classifier_epochs=1,
         gs_repeats=2,
+        realism_repeats=2,
+        realism_steps=3,
     )
     text = report.read_text()
+    assert "## Realism: can a classifier tell the synthetic ROIs from real ones?" in text
+    assert "| real vs real (floor) |" in text and "| synthetic |" in text
+    assert (root / "eval" / "realism.md").is_file() and (root / "eval" / "realism_spectrum.csv").is_file()
     for name in CLASSES:
         assert f"## {name}" in text and (root / "eval" / f"boxplot_{name}.png").stat().st_size > 1000
         assert (root / "eval" / f"grid_{name}.png").is_file()
@@ -346,11 +351,13 @@ def test_downstream_is_deterministic_for_a_seed(tiny_setup):
             k=2,
             steps=4,
             batch_size=8,
-            arms=["copy_paste", "synthetic"],
+            arms=["copy_paste", "transplant", "synthetic"],
             tasks=TASKS,
         )
         runs.append((root / name / "downstream_folds.csv").read_text())
     assert runs[0] == runs[1]
+    transplant = [line for line in runs[0].splitlines() if ",transplant," in line]
+    assert len(transplant) == 2 * len(TASKS), "one row per fold and task (no generator: trained once)"
     run_downstream(
         generator,
         rois,
@@ -359,7 +366,7 @@ def test_downstream_is_deterministic_for_a_seed(tiny_setup):
         k=2,
         steps=4,
         batch_size=8,
-        arms=["copy_paste", "synthetic"],
+        arms=["copy_paste", "transplant", "synthetic"],
         tasks=TASKS,
         seed=1,
     )
@@ -376,8 +383,9 @@ def test_downstream_refuses_bad_configurations_before_training(tiny_setup):
         run_downstream(generator, plain, root / "down", CLASSES, tasks=["segmentation"])
     with pytest.raises(ValueError, match="need normal-tissue ROIs"):
         run_downstream(generator, plain, root / "down", CLASSES, tasks=["abnormal_vs_normal"], arms=["real"])
-    with pytest.raises(ValueError, match="need normal-tissue ROIs"):
-        run_downstream(generator, plain, root / "down", CLASSES, arms=["copy_paste"])
+    for arm in ("copy_paste", "transplant"):
+        with pytest.raises(ValueError, match="need normal-tissue ROIs"):
+            run_downstream(generator, plain, root / "down", CLASSES, arms=[arm])
     with pytest.raises(ValueError, match="no ROI of class"):
         run_downstream(
             generator, EvaluationROIs(train, held.subset(held.labels != 1)), root / "down", CLASSES, arms=["real"]

@@ -161,10 +161,12 @@ def test_evaluation_logs_its_steps_and_what_it_wrote(toy_evaluation, tmp_path, i
         table_images=2,
         classifier_epochs=1,
         gs_repeats=1,
+        realism_repeats=1,
+        realism_steps=2,
     )
     lines = info_logs("evaluation")
     assert [m.split(":")[0] for m in lines if m.startswith("evaluation step")] == [
-        f"evaluation step {k}/7" for k in range(1, 8)
+        f"evaluation step {k}/8" for k in range(1, 9)
     ]
     for desc in ("synthetic ROIs", "per-image metrics", "set-level metrics", "report sections and figures"):
         assert _progress_lines(lines, desc)[0].startswith(f"{desc}: 0/") and "done" in _progress_lines(lines, desc)[-1]

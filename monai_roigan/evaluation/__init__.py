@@ -1,7 +1,8 @@
 """Judging a trained generator: its evaluation report (``evaluate``, ``report``), the downstream classifier
 experiment (``downstream``, its arms in ``arms``, its judge in ``judge`` and ``statistics``, its report in
-``downstream_report``, the tuning of its baselines in ``tuning``) and the real ROIs both use (``data``). The top
-layer: nothing imports it."""
+``downstream_report``, the tuning of its baselines in ``tuning``), the realism judge (``realism``: can a
+classifier tell synthetic ROIs from real ones of unseen women; its report in ``realism_report``) and the real
+ROIs all use (``data``). The top layer: nothing imports it."""
 
 from .arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, classic_augmentation, expand_arms
 from .data import EvaluationROIs, ROISet, as_evaluation_rois, evaluation_rois
@@ -17,10 +18,16 @@ from .downstream import (
 )
 from .evaluate import evaluate_generator, matched_subset, noise_like
 from .judge import Classified, judge
+from .realism import RealismScores, generator_sampler, judge_realism, real_vs_real, realism_scores
 from .report import write_report
 from .tuning import DEFAULT_COPY_PASTE_GRID, tune_baselines
 
 __all__ = [
+    "RealismScores",
+    "generator_sampler",
+    "judge_realism",
+    "real_vs_real",
+    "realism_scores",
     "ARMS",
     "DEFAULT_COPY_PASTE_GRID",
     "ArmData",

@@ -15,8 +15,13 @@ The judges are fitted on the generator's *training* ROIs, never on held-out ones
 ROI classifier (class fidelity) and the domain encoder (its features, for FID, KID, precision/recall and the
 geometry score), unless a TorchScript encoder file is given (:class:`~monai_roigan.metrics.FileEncoder`).
 
-Outputs in ``output_dir``: ``report.md``; ``per_image.csv`` (every image, both pairings); ``set_level.csv``;
-``table10.csv``; ``memorization.csv``; ``boxplot_<class>.png`` and ``grid_<class>.png`` per class.
+The report also holds the realism judge (:mod:`~monai_roigan.evaluation.realism`): a real-vs-synthetic classifier
+trained on the training women and tested on the held-out women (C2ST), beside its real-vs-real floor, and the
+fingerprints (spectral ratio at the up-sampling grid, frame and rim profiles).
+
+Outputs in ``output_dir``: ``report.md``; ``realism.md`` with ``realism_*.csv``; ``per_image.csv`` (every image,
+both pairings); ``set_level.csv``; ``table10.csv``; ``memorization.csv``; ``boxplot_<class>.png`` and
+``grid_<class>.png`` per class.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from monai.metrics import compute_roc_auc
 from monai_roigan.data.splits import holdout_groups, split_by_groups
 from monai_roigan.engines.classifier import roi_items, train_roi_classifier
 from monai_roigan.evaluation.data import EvaluationROIs, ROISet, as_evaluation_rois
+from monai_roigan.evaluation.realism import network_sampler, real_vs_real, realism_scores
+from monai_roigan.evaluation.realism_report import realism_markdown, write_realism
 from monai_roigan.evaluation.report import write_report
 from monai_roigan.metrics.brisque import find_brisque_model, load_brisque_model
 from monai_roigan.metrics.distribution import domain_features
@@ -51,7 +58,7 @@ from monai_roigan.utils.progress import progress
 __all__ = ["EvaluationSets", "Judges", "evaluate_generator", "matched_subset", "noise_like"]
 
 logger = logging.getLogger("monai_roigan.evaluation")
-_STEPS = 7  # the steps evaluate_generator logs
+_STEPS = 8  # the steps evaluate_generator logs
 
 
 @dataclass
@@ -253,6 +260,8 @@ def evaluate_generator(
     brisque_model: str | PathLike | None = None,
     classifier_epochs: int = 30,
     gs_repeats: int = 50,
+    realism_repeats: int = 3,
+    realism_steps: int = 300,
 ) -> Path:
     """Write the evaluation report of ``generator`` to ``output_dir`` (see the module docstring); returns ``report.md``.
 
@@ -270,6 +279,8 @@ def evaluate_generator(
         brisque_model: a BRISQUE ``allmodel`` file (with ``allrange`` beside it); default an installed one, if any.
         classifier_epochs: epochs of the classifier that is the domain encoder and the class-fidelity judge.
         gs_repeats: landmark draws per geometry score.
+        realism_repeats, realism_steps: repeats and training batches of the realism judge's classifiers
+            (:func:`~monai_roigan.evaluation.realism.realism_scores`).
     """
     started = time.perf_counter()
     rois = as_evaluation_rois(rois, "evaluate_generator")
@@ -293,7 +304,13 @@ def evaluate_generator(
     memorization = memorization_check(synthetic.images, train.dihedral().images, held_out.images)
     _step(6, f"train on synthetic, test on real ({classifier_epochs} epochs)")
     teaches = synthetic_teaches(synthetic, held_out, judges.classifier, len(class_names), classifier_epochs, seed)
+    _step(7, f"realism: real-vs-synthetic classifier ({realism_repeats} repeats of {realism_steps} steps), floor")
+    sample = network_sampler(source.get(), latent_distribution, truncation)
+    floor = real_vs_real(rois, class_names, realism_repeats, realism_steps, seed)
+    realism = realism_scores(sample, rois, class_names, "synthetic", realism_repeats, realism_steps, seed)
+    write_realism(output_dir, floor, [realism], rois.source)
     context = {
+        "realism": realism_markdown(floor, [realism], rois.source),
         "generator": source.describe(),
         "held_out_source": rois.source,
         "truncation": truncation,
@@ -305,7 +322,7 @@ def evaluate_generator(
         "class_names": list(class_names),
         "teaches": teaches,
     }
-    _step(7, f"writing the report into {output_dir}")
+    _step(8, f"writing the report into {output_dir}")
     report = write_report(Path(output_dir), sets, per_image, set_level, memorization, context)
     logger.info("evaluation: done in %.0f s; report %s", time.perf_counter() - started, report)
     return report

@@ -188,6 +188,10 @@ def write_report(
         "",
         _set_table(set_level, "all classes"),
         "",
+        "## Realism: can a classifier tell the synthetic ROIs from real ones?",
+        "",
+        context["realism"],
+        "",
         "## Memorization",
         "",
         markdown_table(

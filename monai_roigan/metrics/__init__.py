@@ -8,6 +8,8 @@
 - the geometry score (relative living times of loops, gudhi witness complexes);
 - class fidelity (the share of generated ROIs that a classifier fitted on real ROIs assigns to their class),
   MS-SSIM diversity and a memorization check;
+- fingerprints a classifier can learn instead of the lesion: the power at the up-sampling grid's frequencies
+  (checkerboard), and intensity profiles from the edge inward (frames) and from the centre outward (rims);
 - :mod:`~monai_roigan.metrics.quality_table`: the per-image and per-set tables of an evaluation report.
 """
 
@@ -16,6 +18,7 @@ from .distribution import domain_features, frechet_distance, kernel_distance, pr
 from .diversity import mean_pairwise_msssim
 from .encoders import FileEncoder
 from .fidelity import class_fidelity
+from .fingerprints import border_profile, mean_power_spectrum, radial_profile, spectral_ratios, upsampling_frequencies
 from .geometry import geometry_score, relative_living_times
 from .memorization import memorization_check
 from .niqe import NIQEModel, fit_niqe_model, niqe
@@ -30,6 +33,7 @@ __all__ = [
     "PER_IMAGE_COLUMNS",
     "REFERENCE_METRICS",
     "SET_COLUMNS",
+    "border_profile",
     "brisque",
     "brisque_features",
     "brisque_scores",
@@ -43,6 +47,7 @@ __all__ = [
     "kernel_distance",
     "load_brisque_model",
     "mean_pairwise_msssim",
+    "mean_power_spectrum",
     "memorization_check",
     "nearest_indices",
     "niqe",
@@ -53,6 +58,9 @@ __all__ = [
     "piqe_scores",
     "precision_recall",
     "quality_band",
+    "radial_profile",
     "reference_metrics",
     "relative_living_times",
+    "spectral_ratios",
+    "upsampling_frequencies",
 ]

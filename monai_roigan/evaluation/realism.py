@@ -1,0 +1,341 @@
+"""The realism judge: can a classifier tell synthetic ROIs from real ROIs of women it never saw?
+
+:func:`realism_scores` measures one set of candidate ROIs (a generator's, or any :data:`Sampler`'s) against the
+real lesion ROIs of an :class:`~monai_roigan.evaluation.EvaluationROIs`:
+
+- **C2ST** (classifier two-sample test, Lopez-Paz and Oquab 2017). A :class:`~monai_roigan.networks.nets.ROIClassifier`
+  learns "real" against "synthetic" from the training women's real ROIs and as many synthetic ROIs of each
+  class (both with their 8 rotations and flips), for ``steps`` batches. Its AUC is then taken on the held-out
+  women's real ROIs against fresh synthetic ROIs (other latents), as many per class: pooled over the classes, and
+  per class (the ROIs of that class on both sides). 0.5: the classifier cannot tell them apart; 1: it always can.
+  Each of ``repeats`` repeats draws new synthetic ROIs and a new classifier; the interval is a t interval over the
+  repeats (the variance of the classifier and of the draw, not of the held-out women, who are the same in every
+  repeat).
+- **The real-vs-real floor** (:func:`real_vs_real`): the same test with real ROIs on both sides. The training women
+  are split in two halves by woman (one half plays "real", the other "synthetic"), and so are the held-out women,
+  a new split per repeat. Its AUC is what chance and the small sets give; a generator at its floor is
+  indistinguishable from new women's ROIs to this classifier. (The halves are half as large as the sets of the
+  synthetic test, so the floor's classifier learns from less.)
+- **Fingerprints** (:mod:`monai_roigan.metrics.fingerprints`): the power ratio at the up-sampling grid's
+  frequencies, and the border (frame) and radial (rim) intensity profiles, of the synthetic ROIs of every repeat
+  against all real ROIs; the floor is the held-out real ROIs against the training ones.
+
+Everything is seeded by ``seed``: the same seed gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.metrics import compute_roc_auc
+
+from monai_roigan.data.splits import holdout_groups
+from monai_roigan.engines.classifier import roi_items, train_roi_classifier
+from monai_roigan.evaluation.data import EvaluationROIs, ROISet, as_evaluation_rois
+from monai_roigan.evaluation.realism_report import write_realism
+from monai_roigan.evaluation.statistics import t_interval
+from monai_roigan.metrics.fingerprints import border_profile, radial_profile, spectral_ratios
+from monai_roigan.networks.sampling import synthesize
+from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.transforms.transplant import TransplantLesion
+
+__all__ = [
+    "POOLED",
+    "RealismScores",
+    "Sampler",
+    "c2st_aucs",
+    "generator_sampler",
+    "judge_realism",
+    "network_sampler",
+    "real_vs_real",
+    "realism_scores",
+    "summarize_aucs",
+    "synthetic_like",
+    "transplant_sampler",
+]
+
+logger = logging.getLogger("monai_roigan.evaluation")
+
+#: the class name of a C2ST AUC over all classes together
+POOLED = "all classes"
+
+#: ``sample(class_index, count, seed)`` -> (count, 1, S, S) float32 in [-1, 1]: the same images for the same seed
+Sampler = Callable[[int, int, int], np.ndarray]
+
+
+@dataclass
+class RealismScores:
+    """What :func:`realism_scores` (or :func:`real_vs_real`, ``name="real vs real (floor)"``) measured.
+
+    ``aucs``: ``{class name or POOLED: [C2ST AUC of each repeat]}`` (NaN where a class has no held-out ROI);
+    ``spectral``: ``{(fy, fx): candidate / real power}`` at the up-sampling grid (cycles per ROI);
+    ``border``, ``radial``: ``{"real": (S/2,), "candidate": (S/2,)}`` mean intensities in [-1, 1] at each pixel
+    distance from the edge inward and from the centre outward; ``sizes``: ROIs per side of the C2ST.
+    """
+
+    name: str
+    aucs: dict[str, list[float]]
+    spectral: dict[tuple[int, int], float]
+    border: dict[str, np.ndarray]
+    radial: dict[str, np.ndarray]
+    sizes: dict[str, int] = field(default_factory=dict)
+
+    def summary(self, level: float = 0.05) -> dict[str, dict[str, float]]:
+        """``{class name or POOLED: {"mean", "low", "high", "repeats"}}`` of the C2ST AUCs (:func:`summarize_aucs`)."""
+        return {name: summarize_aucs(values, level) for name, values in self.aucs.items()}
+
+    def worst_spectral(self) -> tuple[tuple[int, int], float]:
+        """The grid frequency with the largest power ratio, and the ratio."""
+        frequency = max(self.spectral, key=self.spectral.get)
+        return frequency, self.spectral[frequency]
+
+    def frame(self, rings: int = 4) -> float:
+        """Largest |candidate - real| mean intensity over the ``rings`` outer rings of pixels."""
+        return float(np.max(np.abs(self.border["candidate"][:rings] - self.border["real"][:rings])))
+
+    def rim(self) -> float:
+        """Largest |candidate - real| mean intensity over the rings around the centre."""
+        return float(np.max(np.abs(self.radial["candidate"] - self.radial["real"])))
+
+
+def summarize_aucs(values: Sequence[float], level: float = 0.05) -> dict[str, float]:
+    """Mean and t interval (over the repeats, ``1 - level``, clipped to [0, 1]) of C2ST AUCs; NaN values are left
+    out; one value has no interval (NaN bounds)."""
+    finite = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
+    if len(finite) == 0:
+        return {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "repeats": 0}
+    mean = float(finite.mean())
+    error = float(finite.std(ddof=1) / np.sqrt(len(finite))) if len(finite) > 1 else float("nan")
+    low, high, _ = t_interval(mean, error, level, len(finite) - 1)
+    return {"mean": mean, "low": max(low, 0.0), "high": min(high, 1.0), "repeats": len(finite)}
+
+
+def generator_sampler(
+    generator, num_classes: int, latent_distribution: str = "uniform", truncation: float = 1.0
+) -> tuple[Sampler, str]:
+    """(:data:`Sampler`, one-line identity) of a generator (bundle folder, weights or checkpoint file, or module):
+    ROI ``k`` of a class and seed is :func:`~monai_roigan.networks.sampling.synthesize`'s."""
+    source = GeneratorSource(generator, num_classes=num_classes)
+    return network_sampler(source.get(), latent_distribution, truncation), source.describe()
+
+
+def network_sampler(network: torch.nn.Module, latent_distribution: str = "uniform", truncation: float = 1.0) -> Sampler:
+    """The :data:`Sampler` of a loaded generator network: :func:`~monai_roigan.networks.sampling.synthesize`."""
+
+    def sample(class_index: int, count: int, seed: int) -> np.ndarray:
+        return synthesize(network, class_index, range(count), seed, latent_distribution, truncation).numpy()
+
+    return sample
+
+
+def transplant_sampler(lesions: ROISet, normals: ROISet, **transplant_options) -> Sampler:
+    """The :data:`Sampler` of :class:`~monai_roigan.transforms.TransplantLesion`: ROI ``j`` of class ``k`` is a
+    residual of one of ``lesions``' class-``k`` ROIs added into one of ``normals`` (both drawn from the seed).
+
+    Raises:
+        ValueError: no normal ROIs; at sampling time, a class without lesions.
+    """
+    if len(normals) == 0:
+        raise ValueError("a transplant needs normal-tissue ROIs: set evaluation_normal_per_image > 0")
+
+    def sample(class_index: int, count: int, seed: int) -> np.ndarray:
+        own = lesions.of_class(class_index)
+        if len(own) == 0:
+            raise ValueError(f"no lesion ROI of class {class_index} to transplant")
+        transplant = TransplantLesion(own.images, **transplant_options).set_random_state(seed)
+        picks = np.random.default_rng(seed).integers(len(normals), size=count)
+        return np.stack([transplant(torch.as_tensor(normals.images[j])).as_tensor().numpy() for j in picks])
+
+    return sample
+
+
+def synthetic_like(sample: Sampler, like: ROISet, seed: int) -> ROISet:
+    """As many synthetic ROIs of each class as ``like`` holds, labelled like them (group ``"synthetic"``)."""
+    labels = np.sort(like.labels)
+    images = [sample(int(k), int(np.sum(labels == k)), seed) for k in np.unique(labels)]
+    return ROISet(np.concatenate(images).astype(np.float32), labels, np.array(["synthetic"] * len(labels)))
+
+
+def c2st_aucs(
+    real_train: ROISet, other_train: ROISet, real_test: ROISet, other_test: ROISet, class_names, steps: int, seed: int
+) -> dict[str, float]:
+    """C2ST AUCs of one classifier: ``{POOLED: AUC, class name: AUC}`` for telling ``other_test`` (positive) from
+    ``real_test`` after training on ``other_train`` against ``real_train`` (each with its dihedral copies). A
+    class absent from either test side gets NaN."""
+    train = ROISet.concat([real_train.dihedral(), other_train.dihedral()])
+    truth = np.r_[np.zeros(len(real_train) * 8), np.ones(len(other_train) * 8)]
+    classifier = train_roi_classifier(
+        roi_items(torch.as_tensor(train.images), truth),
+        2,
+        steps=steps,
+        seed=seed,
+        channels_last=True,
+        input_size=train.images.shape[-1],
+    )
+    test = ROISet.concat([real_test, other_test])
+    test_truth = np.r_[np.zeros(len(real_test)), np.ones(len(other_test))]
+    with torch.no_grad():
+        scores = torch.softmax(classifier(torch.as_tensor(test.images)), 1)[:, 1].numpy()
+    aucs = {POOLED: _auc(scores, test_truth)}
+    for k, name in enumerate(class_names):
+        of_class = test.labels == k
+        aucs[name] = _auc(scores[of_class], test_truth[of_class])
+    return aucs
+
+
+def _auc(scores: np.ndarray, truth: np.ndarray) -> float:
+    if not 0 < truth.sum() < len(truth):
+        return float("nan")
+    return float(compute_roc_auc(torch.as_tensor(scores), torch.as_tensor(truth)))
+
+
+def _fingerprints(candidate: ROISet, real: ROISet, factors: Sequence[int]) -> dict:
+    return {
+        "spectral": spectral_ratios(candidate.images, real.images, factors),
+        "border": {"real": border_profile(real.images), "candidate": border_profile(candidate.images)},
+        "radial": {"real": radial_profile(real.images), "candidate": radial_profile(candidate.images)},
+    }
+
+
+def _collect(runs: list[dict[str, float]]) -> dict[str, list[float]]:
+    return {name: [run[name] for run in runs] for name in runs[0]}
+
+
+def realism_scores(
+    sample: Sampler,
+    rois: EvaluationROIs,
+    class_names: Sequence[str],
+    name: str = "synthetic",
+    repeats: int = 3,
+    steps: int = 300,
+    seed: int = 0,
+    factors: Sequence[int] = (2, 4),
+    test_sample: Sampler | None = None,
+) -> RealismScores:
+    """C2ST and fingerprints of ``sample``'s ROIs against the real lesion ROIs of ``rois`` (module docstring).
+
+    Args:
+        sample: the candidate ROIs (:func:`generator_sampler`, or any :data:`Sampler`).
+        test_sample: the candidates tested against the held-out women (default ``sample``): e.g. transplants made
+            of the held-out women's own lesions and tissue, so that no test candidate reuses a training lesion.
+        rois: ``rois.train`` (the training women's ROIs) teach the C2ST; ``rois.held_out`` (women the generator never
+            saw) test it. Normal-tissue ROIs are unused.
+        class_names: the classes in label order.
+        name: how the report names the candidates.
+        repeats: C2ST repeats (new synthetic ROIs and a new classifier each).
+        steps: the C2ST classifier's training batches (32 ROIs each).
+        seed: seed of the synthetic draws (``seed + 2r + 1`` to train and ``seed + 2r + 2`` to test, repeat r) and
+            of the classifiers (``seed + r``).
+        factors: the up-sampling factors whose grid the spectral ratio reads.
+
+    Raises:
+        ValueError: no training or no held-out ROIs, or ``repeats`` < 1.
+    """
+    _check(rois, repeats)
+    runs, drawn = [], []
+    for r in range(repeats):
+        synthetic_train = synthetic_like(sample, rois.train, seed + 2 * r + 1)
+        synthetic_test = synthetic_like(test_sample or sample, rois.held_out, seed + 2 * r + 2)
+        runs.append(c2st_aucs(rois.train, synthetic_train, rois.held_out, synthetic_test, class_names, steps, seed + r))
+        drawn += [synthetic_train, synthetic_test]
+    real = ROISet.concat([rois.train, rois.held_out])
+    sizes = {"train": len(rois.train), "test": len(rois.held_out)}
+    return RealismScores(name, _collect(runs), **_fingerprints(ROISet.concat(drawn), real, factors), sizes=sizes)
+
+
+def real_vs_real(
+    rois: EvaluationROIs,
+    class_names: Sequence[str],
+    repeats: int = 3,
+    steps: int = 300,
+    seed: int = 0,
+    factors: Sequence[int] = (2, 4),
+) -> RealismScores:
+    """The floor: the C2ST with real ROIs on both sides (halves of the training women, and of the held-out women,
+    split by woman and stratified by class with seed ``seed + r``); fingerprints of the held-out ROIs against the
+    training ROIs. Arguments as :func:`realism_scores`."""
+    _check(rois, repeats)
+    runs = []
+    for r in range(repeats):
+        train_a, train_b = _halves(rois.train, seed + r)
+        test_a, test_b = _halves(rois.held_out, seed + r)
+        runs.append(c2st_aucs(train_a, train_b, test_a, test_b, class_names, steps, seed + r))
+    sizes = {"train": len(rois.train) // 2, "test": len(rois.held_out) // 2}
+    return RealismScores(
+        "real vs real (floor)", _collect(runs), **_fingerprints(rois.held_out, rois.train, factors), sizes=sizes
+    )
+
+
+def _halves(rois: ROISet, seed: int) -> tuple[ROISet, ROISet]:
+    """Two halves of ``rois`` by woman (group), stratified by class."""
+    held = np.isin(rois.groups.astype(str), sorted(holdout_groups(rois.groups, rois.labels, 0.5, seed)))
+    return rois.subset(~held), rois.subset(held)
+
+
+def _check(rois: EvaluationROIs, repeats: int) -> None:
+    if repeats < 1:
+        raise ValueError(f"realism needs at least one repeat, got repeats={repeats}")
+    for part in ("train", "held_out"):
+        if len(getattr(rois, part)) < 2:
+            raise ValueError(
+                f"realism needs real lesion ROIs of training and of held-out women; rois.{part} holds "
+                f"{len(getattr(rois, part))} (set holdout_fraction > 0, or a test set)"
+            )
+
+
+def judge_realism(
+    generators,
+    rois: EvaluationROIs,
+    output_dir: str | PathLike,
+    class_names: Sequence[str],
+    repeats: int = 3,
+    steps: int = 300,
+    seed: int = 0,
+    latent_distribution: str = "uniform",
+    truncation: float = 1.0,
+    factors: Sequence[int] = (2, 4),
+    transplant: bool = False,
+) -> Path:
+    """The realism report of one or more generators (``realism.json``'s run): the floor once, then
+    :func:`realism_scores` of each; returns ``realism.md`` in ``output_dir``.
+
+    Args:
+        generators: a generator (bundle folder, exported ``model.pt``, training checkpoint, or module), or a list of
+            them (e.g. every checkpoint of a training, to see which is most realistic).
+        rois: the real ROIs (``@real_rois``); the held-out ones must come from women the generators never saw.
+        class_names: the generators' classes, in label order.
+        repeats, steps, seed, factors: as :func:`realism_scores`; latent_distribution, truncation: as the bundle's
+            inference.
+        transplant: judge :class:`~monai_roigan.transforms.TransplantLesion` too (a row "transplant"): residuals of the
+            training women's lesions in their normal tissue to train, of the held-out women's in theirs to test
+            (needs ``rois.normal_train`` and ``rois.normal_held_out``).
+    """
+    rois = as_evaluation_rois(rois, "judge_realism")
+    generators = list(generators) if isinstance(generators, (list, tuple)) else [generators]
+    floor = real_vs_real(rois, class_names, repeats, steps, seed, factors)
+    logger.info("realism: floor (real vs real) C2ST AUC %.3f", floor.summary()[POOLED]["mean"])
+    candidates = []
+    for generator in generators:
+        sample, described = generator_sampler(generator, len(class_names), latent_distribution, truncation)
+        scores = realism_scores(sample, rois, class_names, described, repeats, steps, seed, factors)
+        logger.info("realism: %s C2ST AUC %.3f", described, scores.summary()[POOLED]["mean"])
+        candidates.append(scores)
+    if transplant:
+        train_sample = transplant_sampler(rois.train, _normals(rois.normal_train))
+        test_sample = transplant_sampler(rois.held_out, _normals(rois.normal_held_out))
+        scores = realism_scores(
+            train_sample, rois, class_names, "transplant", repeats, steps, seed, factors, test_sample
+        )
+        logger.info("realism: transplant C2ST AUC %.3f", scores.summary()[POOLED]["mean"])
+        candidates.append(scores)
+    return write_realism(output_dir, floor, candidates, rois.source)
+
+
+def _normals(normals: ROISet | None) -> ROISet:
+    return normals if normals is not None else ROISet.from_items([])

@@ -1,0 +1,108 @@
+"""``realism.md`` and its CSV files, from :class:`~monai_roigan.evaluation.realism.RealismScores`. Layout and
+wording only: every number comes from the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monai_roigan.utils.atomic import atomic_write
+from monai_roigan.utils.report import format_value, markdown_table, write_csv
+
+if TYPE_CHECKING:
+    from monai_roigan.evaluation.realism import RealismScores
+
+__all__ = ["realism_markdown", "write_realism"]
+
+_RINGS = 8  # rings of the border profile shown in the report
+
+
+def _cell(summary: dict[str, float]) -> str:
+    if summary["repeats"] == 0:
+        return "n/a"
+    return f"{format_value(summary['mean'], 2)} [{format_value(summary['low'], 2)}, {format_value(summary['high'], 2)}]"
+
+
+def _summary_rows(floor: RealismScores, candidates: Sequence[RealismScores]) -> list[dict]:
+    rows = []
+    for scores in [floor, *candidates]:
+        summary = scores.summary()
+        frequency, ratio = scores.worst_spectral()
+        rows.append(
+            {
+                "candidates": scores.name,
+                **{name: _cell(value) for name, value in summary.items()},
+                "spectral": f"{format_value(ratio, 1)} at {frequency}",
+                "frame": scores.frame(),
+                "rim": scores.rim(),
+            }
+        )
+    return rows
+
+
+def realism_markdown(floor: RealismScores, candidates: Sequence[RealismScores], source: str, level=0.05) -> str:
+    """The realism section: summary, spectral ratios per grid frequency and border profiles (markdown)."""
+    pooled, *class_names = floor.aucs  # POOLED first, then the classes in label order
+    columns = ["candidates", pooled, *class_names, "spectral", "frame", "rim"]
+    headers = ["candidates", f"C2ST AUC, {pooled}", *class_names, "largest spectral ratio at (fy, fx)", "frame", "rim"]
+    repeats = max(len(v) for v in floor.aucs.values())
+    first = candidates[0] if candidates else floor
+    spectral = [
+        {"frequency": str(f), **{s.name: s.spectral[f] for s in [floor, *candidates]}} for f in sorted(floor.spectral)
+    ]
+    names = [s.name for s in [floor, *candidates]]
+    borders = [{"ROIs": "real (all)", **dict(enumerate(first.border["real"][:_RINGS]))}]
+    borders += [{"ROIs": s.name, **dict(enumerate(s.border["candidate"][:_RINGS]))} for s in [floor, *candidates]]
+    return "\n\n".join(
+        [
+            f"Real lesion ROIs: {first.sizes.get('train')} of training women teach the classifier and "
+            f"{first.sizes.get('test')} of held-out women test it ({source}). **C2ST**: the AUC of a classifier "
+            "telling synthetic from real ROIs of the held-out women (0.5: it cannot; 1: it always can), with a "
+            f"{100 * (1 - level):.0f}% interval over {repeats} repeats. The first row is the floor: real ROIs on "
+            "both sides. **Spectral ratio**: synthetic over real power at the up-sampling grid (1: as real tissue; "
+            "a checkerboard gives hundreds). **Frame**, **rim**: the largest difference of mean intensity (in "
+            "[-1, 1] units) from the real ROIs over the 4 outer rings of pixels, and over the rings around the "
+            "centre.",
+            markdown_table(_summary_rows(floor, candidates), columns, headers),
+            "### Spectral ratio at each frequency of the up-sampling grid (cycles per ROI, folded)",
+            markdown_table(spectral, ["frequency", *names], ["(fy, fx)", *names], digits=1),
+            f"### Border profile: mean intensity at 0..{_RINGS - 1} pixels from the edge",
+            markdown_table(borders, ["ROIs", *range(_RINGS)], ["ROIs", *map(str, range(_RINGS))]),
+        ]
+    )
+
+
+def _csv_rows(scores: Sequence[RealismScores]) -> dict[str, list[dict]]:
+    c2st, spectrum, profiles = [], [], []
+    for s in scores:
+        c2st += [
+            {"candidates": s.name, "class_name": name, "repeat": r, "auc": auc}
+            for name, values in s.aucs.items()
+            for r, auc in enumerate(values)
+        ]
+        spectrum += [{"candidates": s.name, "fy": f[0], "fx": f[1], "ratio": ratio} for f, ratio in s.spectral.items()]
+        for kind, profile in (("border", s.border), ("radial", s.radial)):
+            profiles += [
+                {"candidates": s.name, "profile": kind, "distance": d, "real": real, "candidate": candidate}
+                for d, (real, candidate) in enumerate(zip(profile["real"], profile["candidate"]))
+            ]
+    return {"realism_c2st.csv": c2st, "realism_spectrum.csv": spectrum, "realism_profiles.csv": profiles}
+
+
+def write_realism(
+    output_dir: str | Path,
+    floor: RealismScores,
+    candidates: Sequence[RealismScores],
+    source: str,
+) -> Path:
+    """Write ``realism.md``, ``realism_c2st.csv`` (every repeat's AUC), ``realism_spectrum.csv`` and
+    ``realism_profiles.csv`` (border and radial profiles) into ``output_dir``; returns ``realism.md``."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for name, rows in _csv_rows([floor, *candidates]).items():
+        write_csv(output_dir / name, rows)
+    text = "# Realism of synthetic ROIs\n\n" + realism_markdown(floor, candidates, source) + "\n"
+    path = output_dir / "realism.md"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return path

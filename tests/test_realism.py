@@ -1,0 +1,194 @@
+"""The realism judge: C2ST, its real-vs-real floor, the fingerprints, and generators without a checkerboard."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from monai_roigan.evaluation import EvaluationROIs, ROISet, judge_realism, real_vs_real, realism_scores
+from monai_roigan.evaluation.realism import POOLED, c2st_aucs, summarize_aucs, synthetic_like, transplant_sampler
+from monai_roigan.handlers.checkpoint import load_checkpoint
+from monai_roigan.metrics import (
+    border_profile,
+    mean_power_spectrum,
+    radial_profile,
+    spectral_ratios,
+    upsampling_frequencies,
+)
+from monai_roigan.networks import load_generator
+from monai_roigan.networks.nets import PerClassGenerator, ROIGenerator
+from monai_roigan.utils.errors import CheckpointError
+
+CLASSES = ["architectural_distortion", "asymmetry"]
+
+
+def _tissue(count: int, seed: int, offset: float = 0.0) -> np.ndarray:
+    """(count, 1, 32, 32) smooth random textures in [-1, 1]: a stand-in for real ROIs."""
+    rng = np.random.default_rng(seed)
+    images = ndimage.gaussian_filter(rng.standard_normal((count, 32, 32)), (0, 2, 2)) * 3
+    return np.clip(images + offset, -1, 1).astype(np.float32)[:, None]
+
+
+def _rois(count: int, seed: int, women: str, offset: float = 0.0) -> ROISet:
+    labels = np.arange(count) % 2
+    return ROISet(_tissue(count, seed, offset), labels, np.array([f"{women}{k // 2}" for k in range(count)]))
+
+
+def _sampler(offset: float):
+    def sample(class_index: int, count: int, seed: int) -> np.ndarray:
+        return _tissue(count, 1000 + 10 * seed + class_index, offset)
+
+    return sample
+
+
+@pytest.fixture(scope="module")
+def rois():
+    return EvaluationROIs(_rois(48, 0, "train"), _rois(40, 1, "test"), source="toy textures")
+
+
+def test_c2st_tells_a_brightness_shift_and_not_the_same_distribution(rois):
+    """Known answers: synthetic ROIs 0.4 brighter are told apart (AUC near 1), ROIs of the same texture are not."""
+    shifted = realism_scores(_sampler(0.4), rois, CLASSES, repeats=2, steps=40)
+    same = realism_scores(_sampler(0.0), rois, CLASSES, repeats=2, steps=40)
+    assert min(shifted.aucs[POOLED]) > 0.9 and all(min(shifted.aucs[c]) > 0.85 for c in CLASSES)
+    assert 0.3 < np.mean(same.aucs[POOLED]) < 0.7
+    assert shifted.sizes == {"train": 48, "test": 40}
+
+
+def test_the_same_seed_gives_the_same_scores_and_another_seed_other_ones(rois):
+    first = realism_scores(_sampler(0.2), rois, CLASSES, repeats=1, steps=10, seed=3)
+    again = realism_scores(_sampler(0.2), rois, CLASSES, repeats=1, steps=10, seed=3)
+    other = realism_scores(_sampler(0.2), rois, CLASSES, repeats=1, steps=10, seed=4)
+    assert first.aucs == again.aucs and first.spectral == again.spectral
+    assert first.aucs != other.aucs
+
+
+def test_the_floor_splits_by_woman_and_sits_near_chance(rois):
+    floor = real_vs_real(rois, CLASSES, repeats=2, steps=40)
+    assert floor.name == "real vs real (floor)" and floor.sizes == {"train": 24, "test": 20}
+    assert 0.25 < np.mean(floor.aucs[POOLED]) < 0.75
+    assert all(0.5 < r < 2 for r in floor.spectral.values())  # same texture: power ratio near 1
+
+
+def test_c2st_per_class_auc_uses_only_that_class(rois):
+    """A shift in one class only: that class is told apart, the other is not."""
+    synthetic_train, synthetic_test = (synthetic_like(_sampler(0.0), part, 7) for part in (rois.train, rois.held_out))
+    for part in (synthetic_train, synthetic_test):
+        part.images[part.labels == 1] = np.clip(part.images[part.labels == 1] + 0.5, -1, 1)
+    aucs = c2st_aucs(rois.train, synthetic_train, rois.held_out, synthetic_test, CLASSES, steps=60, seed=0)
+    assert aucs["asymmetry"] > 0.9 and aucs["architectural_distortion"] < 0.8
+
+
+def test_summary_interval_over_repeats():
+    summary = summarize_aucs([0.6, 0.7, float("nan"), 0.8])
+    assert summary["repeats"] == 3 and summary["mean"] == pytest.approx(0.7)
+    assert summary["low"] == pytest.approx(0.7 - 4.302653 * 0.1 / np.sqrt(3), abs=1e-4)
+    assert summarize_aucs([0.99, 1.0, 1.0])["high"] == 1.0  # clipped to [0, 1]
+    assert summarize_aucs([float("nan")])["repeats"] == 0
+
+
+def test_spectral_ratio_finds_a_checkerboard_at_the_nyquist_frequency():
+    real = _tissue(30, 0)
+    checker = (np.indices((32, 32)).sum(0) % 2 * 2 - 1) * 0.1
+    ratios = spectral_ratios(np.clip(real + checker, -1, 1), real)
+    assert set(ratios) == set(upsampling_frequencies(32)) and (16, 16) in ratios
+    assert ratios[(16, 16)] > 100 and max(v for f, v in ratios.items() if f != (16, 16)) < 2
+    assert upsampling_frequencies(64, (2,)) == [(0, 32), (32, 0), (32, 32)]
+    with pytest.raises(ValueError, match="divide the ROI side 64"):
+        upsampling_frequencies(64, (3,))
+    with pytest.raises(ValueError, match="non-empty sets of equal ROI size"):
+        spectral_ratios(real, real[:, :, :16, :16])
+
+
+def test_border_and_radial_profiles_show_a_frame_and_a_rim():
+    images = np.zeros((2, 1, 32, 32), np.float32)
+    images[:, :, 0, :] = images[:, :, -1, :] = images[:, :, :, 0] = images[:, :, :, -1] = -0.5  # a dark frame
+    border = border_profile(images)
+    assert border.shape == (16,) and border[0] == pytest.approx(-0.5) and np.allclose(border[1:], 0)
+    yy, xx = np.indices((32, 32)) - 15.5
+    disc = (np.hypot(yy, xx) < 8).astype(np.float32)[None, None]
+    radial = radial_profile(disc)
+    assert radial.shape == (16,) and np.allclose(radial[:7], 1) and np.allclose(radial[9:], 0)
+
+
+def test_untrained_resize_and_antialiased_generators_have_no_checkerboard_and_a_transposed_one_has():
+    """At initialisation, a transposed-convolution generator already puts a few percent of its power at the
+    Nyquist frequency (uneven overlap); the resize-convolution and the blurred transposed one put almost none."""
+    for seed in range(3):
+        shares = {}
+        for mode in ("transposed", "resize", "antialiased"):
+            torch.manual_seed(seed)
+            network = ROIGenerator(16, 2, 1 / 16, 64, upsample=mode).train()  # batch statistics: a varied output
+            with torch.no_grad():
+                images = network(torch.rand(32, 16) * 2 - 1, torch.arange(32) % 2).numpy()
+            power = mean_power_spectrum(images)
+            shares[mode] = power[32, 32] / power.sum()
+        assert shares["transposed"] > 1e-2 and shares["resize"] < 1e-3 and shares["antialiased"] < 1e-5, shares
+
+
+def test_every_upsampling_layout_loads_from_its_file_with_the_same_outputs(tmp_path):
+    for make in (
+        lambda mode: ROIGenerator(16, 2, 1 / 32, 64, upsample=mode),
+        lambda mode: PerClassGenerator(2, 16, 1 / 32, 64, upsample=mode),
+    ):
+        for mode in ("transposed", "resize", "antialiased"):
+            torch.manual_seed(0)
+            network = make(mode).eval()
+            torch.save(network.state_dict(), tmp_path / "g.pt")
+            loaded = load_generator(tmp_path / "g.pt")
+            z, labels = torch.rand(3, 16), torch.tensor([0, 1, 1])
+            assert loaded.upsample_mode == mode
+            torch.testing.assert_close(loaded(z, labels), network(z, labels))
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        ROIGenerator(upsample="bilinear")
+    assert ROIGenerator().upsample_mode == "transposed"  # the library default, as train.json's and paper.json's
+
+
+def test_resuming_an_old_checkpoint_into_a_resize_generator_says_how(tmp_path):
+    old = ROIGenerator(16, 2, 1 / 32, 64, upsample="transposed")
+    torch.save({"generator": old.state_dict()}, tmp_path / "checkpoint_10.pt")
+    with pytest.raises(CheckpointError, match="'transposed' layers and the configured one with 'resize'") as raised:
+        load_checkpoint(
+            tmp_path / "checkpoint_10.pt", {"generator": ROIGenerator(16, 2, 1 / 32, 64, upsample="resize")}
+        )
+    assert '"upsample": "transposed"' in str(raised.value) and "checkpoint_10.pt" in str(raised.value)
+
+
+def test_judge_realism_writes_a_report_with_the_floor_and_every_generator(rois, tmp_path):
+    torch.manual_seed(0)
+    generators = [ROIGenerator(16, 2, 1 / 32, 32, upsample=mode).eval() for mode in ("transposed", "resize")]
+    report = judge_realism(generators, rois, tmp_path, CLASSES, repeats=2, steps=3)
+    text = report.read_text()
+    assert report.name == "realism.md" and text.count("| ROIGenerator sha256:") >= 2
+    assert "| real vs real (floor) |" in text and "toy textures" in text
+    rows = list(csv.DictReader(open(tmp_path / "realism_c2st.csv")))
+    assert len(rows) == 3 * 2 * (1 + len(CLASSES))  # floor and 2 generators, 2 repeats, pooled and each class
+    assert all(0 <= float(r["auc"]) <= 1 for r in rows)
+    spectrum = list(csv.DictReader(open(tmp_path / "realism_spectrum.csv")))
+    assert len(spectrum) == 3 * len(upsampling_frequencies(32))
+    profiles = list(csv.DictReader(open(tmp_path / "realism_profiles.csv")))
+    assert len(profiles) == 3 * 2 * 16
+
+
+def test_judge_realism_judges_transplants_made_of_each_sides_own_lesions(rois, tmp_path):
+    normal = {"normal_train": _rois(20, 5, "train"), "normal_held_out": _rois(20, 6, "test")}
+    with_normals = rois._replace(**normal)
+    report = judge_realism([], with_normals, tmp_path, CLASSES, repeats=1, steps=3, transplant=True)
+    assert "| transplant |" in report.read_text()
+    train_only = transplant_sampler(rois.train, normal["normal_train"])
+    first, again = train_only(1, 3, seed=5), train_only(1, 3, seed=5)
+    assert first.shape == (3, 1, 32, 32) and np.array_equal(first, again)
+    with pytest.raises(ValueError, match="needs normal-tissue ROIs"):
+        judge_realism([], rois, tmp_path, CLASSES, repeats=1, steps=3, transplant=True)
+
+
+def test_realism_refuses_missing_held_out_rois_and_no_repeats(rois):
+    empty = EvaluationROIs(rois.train, rois.held_out.subset(np.zeros(len(rois.held_out), bool)))
+    with pytest.raises(ValueError, match=r"rois.held_out holds 0"):
+        realism_scores(_sampler(0.0), empty, CLASSES)
+    with pytest.raises(ValueError, match="at least one repeat"):
+        real_vs_real(rois, CLASSES, repeats=0)
