@@ -4,7 +4,7 @@ experiment (``downstream``, its arms in ``arms``, its judge in ``judge`` and ``s
 classifier tell synthetic ROIs from real ones of unseen women; its report in ``realism_report``) and the real
 ROIs all use (``data``). The top layer: nothing imports it."""
 
-from .arms import ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, classic_augmentation, expand_arms
+from .arms import ARMS, GENERATOR_FREE_ARMS, NON_SYNTHETIC_ARMS, ArmData, arm_dataset, classic_augmentation, expand_arms
 from .data import EvaluationROIs, ROISet, as_evaluation_rois, evaluation_rois
 from .downstream import (
     MAIN_SCORE,
@@ -35,6 +35,7 @@ __all__ = [
     "EvaluationROIs",
     "as_evaluation_rois",
     "MAIN_SCORE",
+    "GENERATOR_FREE_ARMS",
     "NON_SYNTHETIC_ARMS",
     "ROISet",
     "TASKS",

@@ -144,11 +144,15 @@ def transplant_sampler(lesions: ROISet, normals: ROISet, **transplant_options) -
     if len(normals) == 0:
         raise ValueError("a transplant needs normal-tissue ROIs: set evaluation_normal_per_image > 0")
 
+    built: dict[int, TransplantLesion] = {}  # one per class: its residuals are in-painted once
+
     def sample(class_index: int, count: int, seed: int) -> np.ndarray:
-        own = lesions.of_class(class_index)
-        if len(own) == 0:
-            raise ValueError(f"no lesion ROI of class {class_index} to transplant")
-        transplant = TransplantLesion(own.images, **transplant_options).set_random_state(seed)
+        if class_index not in built:
+            own = lesions.of_class(class_index)
+            if len(own) == 0:
+                raise ValueError(f"no lesion ROI of class {class_index} to transplant")
+            built[class_index] = TransplantLesion(own.images, **transplant_options)
+        transplant = built[class_index].set_random_state(seed)
         picks = np.random.default_rng(seed).integers(len(normals), size=count)
         return np.stack([transplant(torch.as_tensor(normals.images[j])).as_tensor().numpy() for j in picks])
 
@@ -266,7 +270,7 @@ def real_vs_real(
         train_a, train_b = _halves(rois.train, seed + r)
         test_a, test_b = _halves(rois.held_out, seed + r)
         runs.append(c2st_aucs(train_a, train_b, test_a, test_b, class_names, steps, seed + r))
-    sizes = {"train": len(rois.train) // 2, "test": len(rois.held_out) // 2}
+        sizes = {"train": len(train_a), "test": len(test_a)}  # the "real" halves of the last repeat
     return RealismScores(
         "real vs real (floor)", _collect(runs), **_fingerprints(rois.held_out, rois.train, factors), sizes=sizes
     )

@@ -126,7 +126,13 @@ def _upsampling_hint(checkpoint: Mapping, to_load: Mapping) -> str:
     configured = getattr(network, "upsample_mode", None)
     if not isinstance(saved, Mapping) or configured is None:
         return ""
-    found = upsampling_mode(saved, generator_geometry(saved)["prefix"])
+    try:
+        geometry = generator_geometry(saved)
+    except (KeyError, ValueError, IndexError):
+        return ""
+    if geometry["kind"] != "noise" or f"{geometry['prefix']}project.0.weight" not in saved:
+        return ""  # not a noise generator: its layout is not the question
+    found = upsampling_mode(saved, geometry["prefix"])
     if found == configured:
         return ""
     return (

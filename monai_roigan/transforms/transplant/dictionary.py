@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 
 from monai.config import KeysCollection
 
-from monai_roigan.data.classes import ALL_CLASSES, NORMAL_CLASS
 from monai_roigan.transforms.copy_paste.dictionary import CopyPasteLesiond
 from monai_roigan.transforms.transplant.array import TransplantLesion
 
@@ -36,34 +35,13 @@ class TransplantLesiond(CopyPasteLesiond):
 
     paster_class = TransplantLesion
 
-    def __init__(
-        self,
-        keys: KeysCollection,
-        lesions: Sequence[Mapping],
-        label_key: str = "label",
-        prob: float = 0.5,
-        class_names: Sequence[str] = ALL_CLASSES,
-        source_classes: Sequence[str] = (NORMAL_CLASS,),
-        target_distribution: Mapping[str, float] | None = None,
-        allow_missing_keys: bool = False,
-        **transplant_options,
-    ):
+    def __init__(self, keys: KeysCollection, lesions: Sequence[Mapping], *args, **transplant_options):
         with_mask = [item.get("mask") is not None for item in lesions]
         if any(with_mask) and not all(with_mask):
             raise ValueError(f"{sum(with_mask)} of {len(lesions)} lesions have a mask: give every lesion one, or none")
         if any(with_mask):
             transplant_options["masks"] = [item["mask"] for item in lesions]
-        super().__init__(
-            keys,
-            lesions,
-            label_key,
-            prob,
-            class_names,
-            source_classes,
-            target_distribution,
-            allow_missing_keys,
-            **transplant_options,
-        )
+        super().__init__(keys, lesions, *args, **transplant_options)
 
 
 TransplantLesionD = TransplantLesionDict = TransplantLesiond
