@@ -272,6 +272,8 @@ def test_the_bundle_trains_a_context_generator_and_generates_from_it(tmp_path):
         "8",
         "--log_interval",
         "1",  # a loss line every iteration: the context terms are among them
+        "--mask_shape",
+        "random",  # context.json's switch reaches ContextGanTrainer
     ]
     result = subprocess.run(train, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

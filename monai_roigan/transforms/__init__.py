@@ -1,5 +1,6 @@
 """MONAI transforms of monai-roigan: array transforms ``Foo`` and dictionary twins ``Food`` (aliases ``FooD``,
-``FooDict``), one topic folder each (``array.py``, ``dictionary.py``), as in MONAI.
+``FooDict``), one topic folder each (``array.py``, ``dictionary.py``), as in MONAI. ``blending`` holds what
+copy-paste and insertion share: blend masks and blend modes.
 
 ``ROIBank``, ``SampleFilter`` and ``DEFAULT_POOL_SIZE`` live in :mod:`monai_roigan.networks.pool` and are
 re-exported here.
@@ -7,6 +8,7 @@ re-exported here.
 
 from monai_roigan.networks.pool import DEFAULT_POOL_SIZE, ROIBank, SampleFilter
 
+from .blending import BLEND_MODES, MASK_SHAPES, random_soft_mask
 from .breast import BreastMask, breast_mask, sample_normal_centers
 from .copy_paste import CopyPasteLesion, CopyPasteLesionD, CopyPasteLesiond, CopyPasteLesionDict, blend_mask
 from .insertion import InsertSyntheticLesion, InsertSyntheticLesionD, InsertSyntheticLesiond, InsertSyntheticLesionDict
@@ -42,7 +44,9 @@ from .synthetic import (
 from .transplant import TransplantLesion, TransplantLesionD, TransplantLesiond, TransplantLesionDict, lesion_residual
 
 __all__ = [
+    "BLEND_MODES",
     "DEFAULT_POOL_SIZE",
+    "MASK_SHAPES",
     "BreastMask",
     "ClassLabels",
     "CopyPasteLesion",
@@ -84,5 +88,6 @@ __all__ = [
     "blend_mask",
     "breast_mask",
     "crop_centered",
+    "random_soft_mask",
     "sample_normal_centers",
 ]

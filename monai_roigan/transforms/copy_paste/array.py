@@ -3,13 +3,16 @@
 
 The baseline every generator must beat: a real lesion ROI of the wanted class is jittered (left-right flip,
 90-degree rotation, scale about its centre, contrast), placed on the local background level of a real
-normal-tissue ROI, and blended into it through a soft circular mask centred on the ROI:
+normal-tissue ROI, and blended into it through a soft mask (:mod:`monai_roigan.transforms.blending`):
 
-``out = mask * lesion' + (1 - mask) * tissue``, ``mask`` = 1 within ``inner`` of the half-width, falling as a
-raised cosine to 0 at ``outer`` of the half-width.
+``out = mask * lesion' + (1 - mask) * tissue`` by default (``feathered``), ``mask`` = 1 within ``inner`` of the
+half-width, falling as a raised cosine to 0 at ``outer`` of the half-width (``mask_shape="disc"``).
 
 So the tissue ROI is left exactly as it was where the mask is 0, and the (jittered) lesion is exactly what is
-inside where the mask is 1. The lesion's contrast against its own surroundings is kept (times the contrast
+inside where the mask is 1. With ``mask_shape="random"`` each paste draws a blob of random size, shape and edge
+width (:func:`~monai_roigan.transforms.blending.random_soft_mask`) instead of the disc, and with several
+``blend_modes`` each paste draws its mode (``hard``, ``feathered``, ``poisson``, ``additive``), so the pastes share no
+seam a classifier could learn. The lesion's contrast against its own surroundings is kept (times the contrast
 jitter): ``lesion' = level + c * (lesion - lesion ring mean)``, the ring being where the mask falls from 1 to 0,
 and ``level`` the lesion's ring mean moved ``intensity_match`` of the way to the tissue's (1: all the way, the
 default; 0.5: half-way; 0: the lesion's own level). With ``radius_range`` the mask's radii are scaled by a factor
@@ -18,8 +21,8 @@ package's ROIs: [-1, 1]); lesion and tissue ROIs have the same shape.
 
 Randomness comes from ``self.R`` only (``set_random_state``; MONAI seeds each ``DataLoader`` worker), so the same
 seed gives the same pasted ROIs. Meta of the output (a MetaTensor): the tissue ROI's meta, plus ``pasted``
-(True/False on every sample, so batches collate), ``pasted_class`` and ``pasted_lesion`` (the lesion's ROI id,
-never a patient path).
+(True/False on every sample, so batches collate), ``pasted_class``, ``pasted_lesion`` (the lesion's ROI id,
+never a patient path) and ``pasted_blend`` (the blend mode; "" when nothing was pasted).
 """
 
 from __future__ import annotations
@@ -32,25 +35,15 @@ from monai.data import MetaTensor
 from monai.transforms import RandomizableTransform, Zoom
 from monai.utils import TransformBackends
 
-__all__ = ["CopyPasteLesion", "blend_mask", "mark_unpasted"]
+from monai_roigan.transforms.blending import MASK_SHAPES, blend, blend_mask, check_blend_modes, random_soft_mask
 
-
-def blend_mask(size: int, inner: float = 0.35, outer: float = 0.6) -> torch.Tensor:
-    """(size, size) float32 weights: 1 within ``inner`` of the half-width from the centre, a raised cosine down to 0
-    at ``outer`` of the half-width, 0 beyond (0 < inner < outer <= 1)."""
-    if not 0 < inner < outer <= 1:
-        raise ValueError(f"need 0 < inner < outer <= 1, got inner={inner}, outer={outer}")
-    centre = (size - 1) / 2
-    yy, xx = np.mgrid[:size, :size]
-    r = np.hypot(yy - centre, xx - centre) / (size / 2)
-    t = np.clip((r - inner) / (outer - inner), 0, 1)
-    return torch.from_numpy((0.5 + 0.5 * np.cos(np.pi * t)).astype(np.float32) * (r < outer))
+__all__ = ["CopyPasteLesion", "blend_mask", "mark_unpasted"]  # blend_mask: from blending, kept here for old imports
 
 
 def mark_unpasted(img):
     """``img`` as a MetaTensor with ``pasted=False`` (so pasted and untouched ROIs collate in one batch)."""
     img = img if isinstance(img, MetaTensor) else MetaTensor(torch.as_tensor(img))
-    img.meta.update(pasted=False, pasted_class="", pasted_lesion="")
+    img.meta.update(pasted=False, pasted_class="", pasted_lesion="", pasted_blend="")
     return img
 
 
@@ -71,10 +64,14 @@ class CopyPasteLesion(RandomizableTransform):
         radius_range: (low, high) factor on ``inner`` and ``outer`` drawn per paste ((1, 1): a fixed mask; the
             outer edge is capped at the half-width).
         intensity_match: in [0, 1], how far the lesion's level moves to the tissue's (module docstring).
+        mask_shape: ``"disc"`` (``inner``, ``outer``, ``radius_range``) or ``"random"`` (a random soft blob per paste,
+            whose soft edge is the ring; ``inner``, ``outer`` and ``radius_range`` are then unused).
+        blend_modes: the modes one is drawn from per paste (:data:`~monai_roigan.transforms.blending.BLEND_MODES`);
+            ``additive`` adds the lesion's contrast over its ring level to the tissue.
 
     Raises:
-        ValueError: no lesions, lesions of different shapes, ids of another count, ranges out of order, or
-            ``intensity_match`` outside [0, 1].
+        ValueError: no lesions, lesions of different shapes, ids of another count, ranges out of order,
+            ``intensity_match`` outside [0, 1], an unknown mask shape or blend mode.
     """
 
     backend = [TransformBackends.TORCH]
@@ -92,6 +89,8 @@ class CopyPasteLesion(RandomizableTransform):
         contrast_range: tuple[float, float] = (0.8, 1.2),
         radius_range: tuple[float, float] = (1.0, 1.0),
         intensity_match: float = 1.0,
+        mask_shape: str = "disc",
+        blend_modes: Sequence[str] = ("feathered",),
     ):
         RandomizableTransform.__init__(self, prob)
         if len(lesions) == 0:
@@ -109,6 +108,11 @@ class CopyPasteLesion(RandomizableTransform):
                 raise ValueError(f"{name} must be (low, high) with 0 < low <= high, got {(low, high)}")
         if not 0.0 <= intensity_match <= 1.0:
             raise ValueError(f"intensity_match must be in [0, 1], got {intensity_match}")
+        if mask_shape not in MASK_SHAPES:
+            raise ValueError(f"mask_shape must be one of {MASK_SHAPES}, got {mask_shape!r}")
+        self.mask_shape, self.blend_modes = mask_shape, check_blend_modes(blend_modes)
+        self.mode = self.blend_modes[0]
+        self.level = torch.zeros(1)
         self.shape = next(iter(shapes))
         self.inner, self.outer = inner, outer
         self.radius_range = tuple(float(v) for v in radius_range)
@@ -126,20 +130,28 @@ class CopyPasteLesion(RandomizableTransform):
         self.contrast = 1.0
 
     def _set_mask(self, factor: float) -> None:
-        """The blend mask with ``inner`` and ``outer`` scaled by ``factor`` (outer capped at 1), and its ring."""
+        """The disc mask with ``inner`` and ``outer`` scaled by ``factor`` (outer capped at 1), and its ring."""
         outer = min(self.outer * factor, 1.0)
-        self.mask = blend_mask(self.shape[-1], self.inner * outer / self.outer, outer)
+        self._use_mask(blend_mask(self.shape[-1], self.inner * outer / self.outer, outer))
+
+    def _use_mask(self, mask: torch.Tensor) -> None:
+        self.mask = mask
         self.ring = (self.mask > 0) & (self.mask < 1)
 
     def _draw_jitter(self, lesion_index: int | None = None) -> None:
-        """Draw the lesion (unless given) and its flip, turns, scale, contrast and mask size from ``self.R``."""
+        """Draw the lesion (unless given), its flip, turns, scale, contrast, mask and blend mode from ``self.R``
+        (no draw for a setting that cannot vary, so earlier seeds paste as before)."""
         self.lesion_index = int(self.R.randint(len(self.lesions))) if lesion_index is None else int(lesion_index)
         self.flipped = bool(self.flip and self.R.rand() < 0.5)
         self.turns = int(self.R.randint(4)) if self.rotate else 0
         self.scale = float(self.R.uniform(*self.scale_range))
         self.contrast = float(self.R.uniform(*self.contrast_range))
-        if self.radius_range != (1.0, 1.0):  # no draw for a fixed mask: earlier seeds paste as before
+        if self.mask_shape == "random":
+            self._use_mask(random_soft_mask(self.shape[-1], self.R))
+        elif self.radius_range != (1.0, 1.0):
             self._set_mask(float(self.R.uniform(*self.radius_range)))
+        if len(self.blend_modes) > 1:
+            self.mode = self.blend_modes[int(self.R.randint(len(self.blend_modes)))]
 
     def jittered(self, image: torch.Tensor, padding_mode: str = "reflect") -> torch.Tensor:
         """``image`` (C, S, S) with the drawn flip, quarter turns and zoom about the centre (no contrast)."""
@@ -155,12 +167,13 @@ class CopyPasteLesion(RandomizableTransform):
         """The chosen lesion, flipped, turned, zoomed and contrast-scaled onto ``tissue``'s ring level: (C, S, S)."""
         lesion = self.jittered(self.lesions[self.lesion_index])
         own, target = lesion[:, self.ring].mean(1), tissue[:, self.ring].mean(1)
-        level = own + self.intensity_match * (target - own)
-        return level[:, None, None] + self.contrast * (lesion - own[:, None, None])
+        self.level = (own + self.intensity_match * (target - own))[:, None, None]
+        return self.level + self.contrast * (lesion - own[:, None, None])
 
     def blend(self, tissue: torch.Tensor) -> torch.Tensor:
-        """The tissue ROI (C, S, S) with the drawn lesion blended in through the mask."""
-        return self.mask * self.jittered_lesion(tissue) + (1 - self.mask) * tissue
+        """The tissue ROI (C, S, S) with the drawn lesion blended in through the mask, in the drawn mode."""
+        lesion = self.jittered_lesion(tissue)
+        return blend(tissue, lesion, self.mask, self.mode, background=self.level)
 
     def paste(self, img, lesion_index: int | None = None) -> MetaTensor:
         """Paste now (no coin flip): draws the jitter, blends, and returns a MetaTensor with the ``pasted`` meta."""
@@ -170,7 +183,7 @@ class CopyPasteLesion(RandomizableTransform):
         self._draw_jitter(lesion_index)
         out = self.blend(tissue)
         meta = dict(img.meta) if isinstance(img, MetaTensor) else {}
-        meta.update(pasted=True, pasted_lesion=self.lesion_ids[self.lesion_index])
+        meta.update(pasted=True, pasted_lesion=self.lesion_ids[self.lesion_index], pasted_blend=self.mode)
         meta.setdefault("pasted_class", "")
         device = img.device if isinstance(img, torch.Tensor) else "cpu"
         return MetaTensor(out.to(device), meta=meta)

@@ -35,7 +35,7 @@ class CopyPasteLesiond(RandomizableTransform, MapTransform):
         target_distribution: {class name: weight} of the pasted classes; default: uniform over the bank's classes.
         allow_missing_keys: as in MONAI.
         paste_options: ``inner``, ``outer``, ``flip``, ``rotate``, ``scale_range``, ``contrast_range``,
-            ``radius_range`` and ``intensity_match`` of :class:`CopyPasteLesion`.
+            ``radius_range``, ``intensity_match``, ``mask_shape`` and ``blend_modes`` of :class:`CopyPasteLesion`.
 
     Raises:
         ValueError: an empty bank, unknown class names, or a target class without a lesion in the bank.

@@ -18,6 +18,13 @@ Conventions (as :class:`~monai_roigan.transforms.SyntheticROIAugment`):
   source image (:data:`~monai_roigan.transforms.synthetic.array.SOURCE_IMAGE_KEYS`) are overwritten. The output still
   holds the real tissue outside the mask: it is a real image with a synthetic lesion, not a synthetic image;
 - randomness comes from ``self.R`` only, so the same seed gives the same ROIs.
+
+How the lesion meets the tissue (:mod:`monai_roigan.transforms.blending`): the generator in-fills the region of a
+mask, the generator's centred disc by default, a random soft blob per insertion with ``mask_shape="random"`` (train the
+generator with random masks too: ``context.json``'s ``mask_shape``). Its output is then blended into the ROI in a
+mode drawn per insertion from ``blend_modes``: ``feathered`` (the generator's own blend, the default), ``hard``,
+``poisson`` (gradient-domain) or ``additive`` (the lesion in-fill minus the generator's normal-tissue in-fill of the
+same region and latent, added to the real tissue, which keeps its texture).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from monai_roigan.data.classes import ABNORMALITY_CLASSES
 from monai_roigan.networks.nets.context import check_context_mask
 from monai_roigan.networks.sampling import check_latent_distribution, check_truncation, latent_for
 from monai_roigan.networks.source import GeneratorSource, as_generator_source
+from monai_roigan.transforms.blending import MASK_SHAPES, blend, check_blend_modes, random_soft_mask
 from monai_roigan.transforms.labels import ClassLabels
 from monai_roigan.transforms.synthetic.array import check_single_roi, mark_real, synthetic_meta
 
@@ -56,9 +64,13 @@ class InsertSyntheticLesion(RandomizableTransform):
         intensity_range: (low, high) of the pipeline's intensities; the generator works in [-1, 1].
         device: where the generator runs.
         latent_distribution, truncation: as for :class:`~monai_roigan.transforms.SyntheticROIAugment`.
+        mask_shape: the region filled when no mask is given: ``"disc"`` (the generator's) or ``"random"`` (a random
+            soft blob per insertion, :func:`~monai_roigan.transforms.blending.random_soft_mask`).
+        blend_modes: the blend modes one is drawn from per insertion (module docstring).
 
     Raises (at construction): FileNotFoundError / ValueError for a missing or corrupt file, a noise-to-ROI generator
-    (named), another class count, or a ``lesion_class`` the generator does not know.
+    (named), another class count, a ``lesion_class`` the generator does not know, an unknown mask shape or blend
+    mode.
     """
 
     backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
@@ -73,8 +85,13 @@ class InsertSyntheticLesion(RandomizableTransform):
         device="cpu",
         latent_distribution: str = "uniform",
         truncation: float = 1.0,
+        mask_shape: str = "disc",
+        blend_modes: Sequence[str] = ("feathered",),
     ):
         RandomizableTransform.__init__(self, prob)
+        if mask_shape not in MASK_SHAPES:
+            raise ValueError(f"mask_shape must be one of {MASK_SHAPES}, got {mask_shape!r}")
+        self.mask_shape, self.blend_modes = mask_shape, check_blend_modes(blend_modes)
         self.generator_classes = ClassLabels(generator_classes)
         self.source = as_generator_source(generator, len(self.generator_classes.class_names), device, kind="context")
         self.lesion_class = None if lesion_class is None else self.generator_classes.index(lesion_class)
@@ -101,9 +118,9 @@ class InsertSyntheticLesion(RandomizableTransform):
         low, high = self.intensity_range
         return ((values[:1].detach().float().cpu() - low) / (high - low) * 2 - 1)[None]
 
-    def insert(self, img, class_index: int, seed: int, mask=None, mask_name: str = "mask"):
-        """``img`` with a lesion of generator class ``class_index`` for ``seed`` in its masked region (see the class);
-        ``mask_name`` names the mask in errors."""
+    def insert(self, img, class_index: int, seed: int, mask=None, mask_name: str = "mask", mode: str | None = None):
+        """``img`` with a lesion of generator class ``class_index`` for ``seed`` in its masked region, blended in
+        ``mode`` (None: the first of ``blend_modes``; see the class); ``mask_name`` names the mask in errors."""
         check_single_roi(img)
         base = convert_to_tensor(img, track_meta=False)  # a plain tensor of the input's dtype and device
         context = self._context(base)
@@ -112,29 +129,45 @@ class InsertSyntheticLesion(RandomizableTransform):
                 convert_to_tensor(mask, track_meta=False).cpu(), self.source.output_size, mask_name
             )
         network = self.source.get()
-        device = next(network.parameters()).device
-        z = latent_for(seed, class_index, 0, self.source.latent_dim, self.latent_distribution, self.truncation)[None]
-        with torch.no_grad():
-            filled = (
-                network(
-                    z.to(device),
-                    torch.tensor([class_index], device=device),
-                    context.to(device),
-                    None if mask is None else mask.to(device),
-                )
-                .float()
-                .cpu()[0]
-            )
-        region = (network.mask if mask is None else mask).cpu()[0] > 0  # (1, S, S)
+        mode = self.blend_modes[0] if mode is None else mode
+        z = latent_for(seed, class_index, 0, self.source.latent_dim, self.latent_distribution, self.truncation)
+        lesion = self._in_fill(network, z, class_index, context, mask)
+        background = self._in_fill(network, z, network.num_classes, context, mask) if mode == "additive" else None
+        region = (network.mask if mask is None else mask).cpu()[0, 0]  # (S, S)
         low, high = self.intensity_range
-        painted = low + (filled.clamp(-1, 1) + 1) * 0.5 * (high - low)
+        tissue = base.detach().float().cpu()
+        painted = blend(tissue, lesion, region, mode, background).clamp(low, high)
         if not base.is_floating_point():
             painted = painted.round()  # integer pipelines: the nearest level, not truncation
-        out = torch.where(region.to(base.device), painted.to(base.device, base.dtype), base)
+        out = torch.where(region.to(base.device) > 0, painted.to(base.device, base.dtype), base)
         if not isinstance(img, torch.Tensor):
             return out.numpy().astype(np.asarray(img).dtype, copy=False)  # MONAI holds uint16 as int32
         name = self.generator_classes.class_names[class_index]
         return MetaTensor(out, meta=synthetic_meta(img, name, self.source.describe(), seed, 0))
+
+    def _in_fill(self, network, z: torch.Tensor, label: int, context: torch.Tensor, mask) -> torch.Tensor:
+        """The generator's raw in-fill (1, S, S), in the pipeline's range, of latent ``z`` (latent_dim,) and label
+        ``label`` (``network.num_classes``: normal tissue) into ``context``'s masked region."""
+        device = next(network.parameters()).device
+        with torch.no_grad():
+            _, raw = network(
+                z[None].to(device),
+                torch.tensor([label], device=device),
+                context.to(device),
+                None if mask is None else mask.to(device),
+                return_raw=True,
+            )
+        low, high = self.intensity_range
+        return low + (raw.float().cpu()[0].clamp(-1, 1) + 1) * 0.5 * (high - low)
+
+    def randomize_blend(self) -> tuple[torch.Tensor | None, str]:
+        """The mask (1, S, S) of a ``"random"`` mask shape (else None: the generator's disc) and the blend mode of one
+        insertion, drawn from ``self.R`` (nothing is drawn for a setting that cannot vary)."""
+        mask = None
+        if self.mask_shape == "random":
+            mask = random_soft_mask(self.source.output_size, self.R)[None]
+        mode = self.blend_modes[int(self.R.randint(len(self.blend_modes)))] if len(self.blend_modes) > 1 else None
+        return mask, mode
 
     def randomize_class(self, lesion_class=None) -> int:
         """The generator class to insert: ``lesion_class``, else this transform's, else one drawn from ``self.R``."""
@@ -151,4 +184,6 @@ class InsertSyntheticLesion(RandomizableTransform):
         if not self._do_transform:
             return mark_real(img)
         class_index = self.randomize_class(lesion_class)
-        return self.insert(img, class_index, int(self.R.randint(0, 2**31 - 1)), mask)
+        seed = int(self.R.randint(0, 2**31 - 1))
+        drawn, mode = self.randomize_blend()
+        return self.insert(img, class_index, seed, drawn if mask is None else mask, mode=mode)

@@ -36,8 +36,8 @@ class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
         source_classes: classes whose samples receive lesions (default ``("normal",)``).
         target_distribution: {class name: weight} of the inserted classes; default uniform over the generator's
             classes that are pipeline classes.
-        mask_key: an entry holding a (1, S, S) mask in [0, 1] of the region to fill (None: the generator's disc).
-        generator_classes, intensity_range, device, latent_distribution, truncation: as for
+        mask_key: an entry holding a (1, S, S) mask in [0, 1] of the region to fill (None: ``mask_shape``'s).
+        generator_classes, intensity_range, device, latent_distribution, truncation, mask_shape, blend_modes: as for
             :class:`InsertSyntheticLesion`.
         allow_missing_keys: as in MONAI.
 
@@ -63,6 +63,8 @@ class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
         device="cpu",
         latent_distribution: str = "uniform",
         truncation: float = 1.0,
+        mask_shape: str = "disc",
+        blend_modes: Sequence[str] = ("feathered",),
         allow_missing_keys: bool = False,
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
@@ -76,6 +78,8 @@ class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
             device=device,
             latent_distribution=latent_distribution,
             truncation=truncation,
+            mask_shape=mask_shape,
+            blend_modes=blend_modes,
         )
         self.labels = ClassLabels(class_names)
         self.label_key = label_key
@@ -112,9 +116,10 @@ class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
             return d
         target = self.targets[int(self.R.choice(len(self.targets), p=self.weights))]
         class_index, seed = self.inserter.generator_classes.index(target), int(self.R.randint(0, 2**31 - 1))
-        mask = None if self.mask_key is None else d[self.mask_key]
+        drawn, mode = self.inserter.randomize_blend()
+        mask = drawn if self.mask_key is None else d[self.mask_key]
         for key in self.key_iterator(d):
-            d[key] = self.inserter.insert(d[key], class_index, seed, mask, f"mask {self.mask_key!r}")
+            d[key] = self.inserter.insert(d[key], class_index, seed, mask, f"mask {self.mask_key!r}", mode)
         d[self.label_key] = self.labels.relabel(d[self.label_key], self.labels.index(target))
         return d
 
