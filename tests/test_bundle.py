@@ -450,12 +450,13 @@ def test_realism_judges_the_model_or_every_checkpoint_of_the_training(trained, t
     assert "independent phantom (seed 1, 16 mammograms)" in text and "| real vs real (floor) |" in text
     assert text.count(f"{trained / 'models' / 'model.pt'}") == 3  # summary, spectral and border tables
     folder = trained / "runs" / "train" / "checkpoints"
-    checkpoints = sorted(folder.glob("*checkpoint_*.pt"))
+    checkpoints = sorted(folder.glob("checkpoint_*.pt"))
     bundle("run", "realism", *config, *common, "--output_dir", str(tmp_path / "all"), "--realism_checkpoints", folder)
     rows = list(csv.DictReader(open(tmp_path / "all" / "realism_c2st.csv")))
-    names = {"real vs real (floor)", "transplant", *map(str, checkpoints)}  # realism_transplant is on by default
+    insertions = {"normal tissue, no lesion", "transplant", "copy_paste", "copy_paste_seamless"}  # the default
+    names = {"real vs real (floor)", *insertions, *map(str, checkpoints)}
     assert {r["candidates"].split(" sha256")[0] for r in rows} == names
-    assert len(rows) == (2 + len(checkpoints)) * 3 * 5  # 3 repeats; pooled and 4 classes
+    assert len(rows) == (5 + len(checkpoints)) * 3 * 5  # 3 repeats; pooled and 4 classes
 
 
 def test_generator_seeds_train_more_generators_of_the_recipe_and_pool_the_verdict(trained, tmp_path):

@@ -10,7 +10,15 @@ import torch
 from scipy import ndimage
 
 from monai_roigan.evaluation import EvaluationROIs, ROISet, judge_realism, real_vs_real, realism_scores
-from monai_roigan.evaluation.realism import POOLED, c2st_aucs, summarize_aucs, synthetic_like, transplant_sampler
+from monai_roigan.evaluation.realism import (
+    POOLED,
+    _halves,
+    c2st_aucs,
+    generators_to_judge,
+    insertion_sampler,
+    summarize_aucs,
+    synthetic_like,
+)
 from monai_roigan.handlers.checkpoint import load_checkpoint
 from monai_roigan.metrics import (
     border_profile,
@@ -174,16 +182,48 @@ def test_judge_realism_writes_a_report_with_the_floor_and_every_generator(rois, 
     assert len(profiles) == 3 * 2 * 16
 
 
-def test_judge_realism_judges_transplants_made_of_each_sides_own_lesions(rois, tmp_path):
+def test_judge_realism_judges_insertions_made_of_each_sides_own_lesions(rois, tmp_path):
     normal = {"normal_train": _rois(20, 5, "train"), "normal_held_out": _rois(20, 6, "test")}
     with_normals = rois._replace(**normal)
-    report = judge_realism([], with_normals, tmp_path, CLASSES, repeats=1, steps=3, transplant=True)
-    assert "| transplant |" in report.read_text()
-    train_only = transplant_sampler(rois.train, normal["normal_train"])
+    insertions = {
+        "transplant": {"method": "transplant"},
+        "seamless": {"method": "copy_paste", "mask_shape": "random", "blend_modes": ["hard", "poisson"]},
+    }
+    report = judge_realism([], with_normals, tmp_path, CLASSES, repeats=1, steps=3, insertions=insertions)
+    assert "| transplant |" in report.read_text() and "| seamless |" in report.read_text()
+    train_only = insertion_sampler(rois.train, normal["normal_train"], "transplant")
     first, again = train_only(1, 3, seed=5), train_only(1, 3, seed=5)
     assert first.shape == (3, 1, 32, 32) and np.array_equal(first, again)
+    pasted = insertion_sampler(rois.train, normal["normal_train"], "copy_paste", scale_range=(1, 1))
+    assert not np.array_equal(pasted(0, 3, seed=5), pasted(1, 3, seed=5)), "classes draw their own tissue"
+    tissue = insertion_sampler(rois.train, normal["normal_train"], "tissue")(0, 4, seed=2)
+    assert all(any(np.array_equal(t, n) for n in normal["normal_train"].images) for t in tissue), "tissue as it is"
     with pytest.raises(ValueError, match="needs normal-tissue ROIs"):
-        judge_realism([], rois, tmp_path, CLASSES, repeats=1, steps=3, transplant=True)
+        judge_realism([], rois, tmp_path, CLASSES, repeats=1, steps=3, insertions=insertions)
+    with pytest.raises(ValueError, match="unknown insertion method 'glue'"):
+        insertion_sampler(rois.train, normal["normal_train"], "glue")
+
+
+def test_the_floors_halves_are_disjoint_by_woman_and_hold_as_many_rois_of_each_class():
+    """Women of lopsided class mixes: without the cut, one half would hold more of a class and the classifier could
+    read the class instead of the woman."""
+    labels = np.array([0] * 12 + [1] * 4 + [0, 1] * 6)
+    groups = np.array([f"w{k // 4}" for k in range(16)] + [f"v{k // 2}" for k in range(12)])
+    rois = ROISet(_tissue(len(labels), 3), labels, groups)
+    for seed in range(5):
+        first, second = _halves(rois, seed)
+        assert not set(first.groups) & set(second.groups)
+        assert [int((first.labels == k).sum()) for k in (0, 1)] == [int((second.labels == k).sum()) for k in (0, 1)]
+        assert len(first) >= 4 and set(first.labels) == {0, 1}
+
+
+def test_the_realism_run_judges_every_training_checkpoint_by_iteration(tmp_path):
+    for name in ("checkpoint_900.pt", "checkpoint_1000.pt", "best_checkpoint_800_quality=0.5.pt", "tmp123.pt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in generators_to_judge(tmp_path, "model.pt")] == ["checkpoint_900.pt", "checkpoint_1000.pt"]
+    assert generators_to_judge(None, "model.pt") == ["model.pt"]
+    with pytest.raises(FileNotFoundError, match="no checkpoint_<iteration>.pt"):
+        generators_to_judge(tmp_path / "empty", "model.pt")
 
 
 def test_realism_refuses_missing_held_out_rois_and_no_repeats(rois):

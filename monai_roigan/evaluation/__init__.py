@@ -18,13 +18,25 @@ from .downstream import (
 )
 from .evaluate import evaluate_generator, matched_subset, noise_like
 from .judge import Classified, judge
-from .realism import RealismScores, generator_sampler, judge_realism, real_vs_real, realism_scores
+from .realism import (
+    INSERTION_METHODS,
+    RealismScores,
+    generator_sampler,
+    generators_to_judge,
+    insertion_sampler,
+    judge_realism,
+    real_vs_real,
+    realism_scores,
+)
 from .report import write_report
 from .tuning import DEFAULT_COPY_PASTE_GRID, tune_baselines
 
 __all__ = [
+    "INSERTION_METHODS",
     "RealismScores",
     "generator_sampler",
+    "generators_to_judge",
+    "insertion_sampler",
     "judge_realism",
     "real_vs_real",
     "realism_scores",

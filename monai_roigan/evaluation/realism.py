@@ -12,10 +12,11 @@ real lesion ROIs of an :class:`~monai_roigan.evaluation.EvaluationROIs`:
   repeats (the variance of the classifier and of the draw, not of the held-out women, who are the same in every
   repeat).
 - **The real-vs-real floor** (:func:`real_vs_real`): the same test with real ROIs on both sides. The training women
-  are split in two halves by woman (one half plays "real", the other "synthetic"), and so are the held-out women,
-  a new split per repeat. Its AUC is what chance and the small sets give; a generator at its floor is
-  indistinguishable from new women's ROIs to this classifier. (The halves are half as large as the sets of the
-  synthetic test, so the floor's classifier learns from less.)
+  are split in two halves by woman (one half plays "real", the other "synthetic"), and so are the held-out women, a
+  new split per repeat; each half keeps as many ROIs of each class as the other (as the synthetic test has). Its AUC
+  is what chance and the small sets give; a generator at its floor is indistinguishable from new women's ROIs to this
+  classifier. (The halves are half as large as the sets of the synthetic test, so the floor's classifier learns from
+  less.)
 - **Fingerprints** (:mod:`monai_roigan.metrics.fingerprints`): the power ratio at the up-sampling grid's
   frequencies, and the border (frame) and radial (rim) intensity profiles, of the synthetic ROIs of every repeat
   against all real ROIs; the floor is the held-out real ROIs against the training ones.
@@ -26,7 +27,7 @@ Everything is seeded by ``seed``: the same seed gives the same numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -40,9 +41,11 @@ from monai_roigan.engines.classifier import roi_items, train_roi_classifier
 from monai_roigan.evaluation.data import EvaluationROIs, ROISet, as_evaluation_rois
 from monai_roigan.evaluation.realism_report import write_realism
 from monai_roigan.evaluation.statistics import t_interval
+from monai_roigan.handlers.checkpoint import training_checkpoints
 from monai_roigan.metrics.fingerprints import border_profile, radial_profile, spectral_ratios
 from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.transforms.copy_paste import CopyPasteLesion
 from monai_roigan.transforms.transplant import TransplantLesion
 
 __all__ = [
@@ -50,14 +53,16 @@ __all__ = [
     "RealismScores",
     "Sampler",
     "c2st_aucs",
+    "INSERTION_METHODS",
     "generator_sampler",
+    "generators_to_judge",
+    "insertion_sampler",
     "judge_realism",
     "network_sampler",
     "real_vs_real",
     "realism_scores",
     "summarize_aucs",
     "synthetic_like",
-    "transplant_sampler",
 ]
 
 logger = logging.getLogger("monai_roigan.evaluation")
@@ -134,27 +139,38 @@ def network_sampler(network: torch.nn.Module, latent_distribution: str = "unifor
     return sample
 
 
-def transplant_sampler(lesions: ROISet, normals: ROISet, **transplant_options) -> Sampler:
-    """The :data:`Sampler` of :class:`~monai_roigan.transforms.TransplantLesion`: ROI ``j`` of class ``k`` is a
-    residual of one of ``lesions``' class-``k`` ROIs added into one of ``normals`` (both drawn from the seed).
+#: how ``judge_realism``'s ``insertions`` name the way a lesion is moved into tissue (``method``); ``"tissue"``
+#: moves none: the normal-tissue ROIs as they are, the reference that says how much the tissue alone gives away
+INSERTION_METHODS = {"copy_paste": CopyPasteLesion, "transplant": TransplantLesion, "tissue": None}
+
+
+def insertion_sampler(lesions: ROISet, normals: ROISet, method: str = "transplant", **options) -> Sampler:
+    """The :data:`Sampler` of an insertion: ROI ``j`` of class ``k`` is one of ``lesions``' class-``k`` ROIs moved
+    into one of ``normals`` by ``INSERTION_METHODS[method](class-k lesion images, **options)`` (the lesion, its jitter
+    and the tissue drawn from the seed and the class, so classes draw apart); for ``"tissue"``, the normal ROI as it
+    is.
 
     Raises:
-        ValueError: no normal ROIs; at sampling time, a class without lesions.
+        ValueError: no normal ROIs, an unknown method; at sampling time, a class without lesions.
     """
     if len(normals) == 0:
-        raise ValueError("a transplant needs normal-tissue ROIs: set evaluation_normal_per_image > 0")
-
-    built: dict[int, TransplantLesion] = {}  # one per class: its residuals are in-painted once
+        raise ValueError(f"an insertion ({method}) needs normal-tissue ROIs: set evaluation_normal_per_image > 0")
+    if method not in INSERTION_METHODS:
+        raise ValueError(f"unknown insertion method {method!r}; choose from {sorted(INSERTION_METHODS)}")
+    built: dict[int, CopyPasteLesion] = {}  # one per class: a transplant's residuals are in-painted once
 
     def sample(class_index: int, count: int, seed: int) -> np.ndarray:
+        streams = np.random.SeedSequence([seed, class_index]).spawn(2)
+        picks = np.random.default_rng(streams[1]).integers(len(normals), size=count)
+        if method == "tissue":
+            return normals.images[picks].astype(np.float32)
         if class_index not in built:
             own = lesions.of_class(class_index)
             if len(own) == 0:
-                raise ValueError(f"no lesion ROI of class {class_index} to transplant")
-            built[class_index] = TransplantLesion(own.images, **transplant_options)
-        transplant = built[class_index].set_random_state(seed)
-        picks = np.random.default_rng(seed).integers(len(normals), size=count)
-        return np.stack([transplant(torch.as_tensor(normals.images[j])).as_tensor().numpy() for j in picks])
+                raise ValueError(f"no lesion ROI of class {class_index} to insert ({method})")
+            built[class_index] = INSERTION_METHODS[method](own.images, **options)
+        insert = built[class_index].set_random_state(int(streams[0].generate_state(1)[0]))
+        return np.stack([insert(torch.as_tensor(normals.images[j])).as_tensor().numpy() for j in picks])
 
     return sample
 
@@ -277,9 +293,18 @@ def real_vs_real(
 
 
 def _halves(rois: ROISet, seed: int) -> tuple[ROISet, ROISet]:
-    """Two halves of ``rois`` by woman (group), stratified by class."""
+    """Two halves of ``rois`` by woman (group), stratified by class, then cut to the same count per class (the ROIs
+    kept drawn with ``seed``): halves of other class mixes would let the classifier read the class, not the woman."""
     held = np.isin(rois.groups.astype(str), sorted(holdout_groups(rois.groups, rois.labels, 0.5, seed)))
-    return rois.subset(~held), rois.subset(held)
+    first, second = rois.subset(~held), rois.subset(held)
+    rng = np.random.default_rng(seed)
+    keep_first, keep_second = np.zeros(len(first), bool), np.zeros(len(second), bool)
+    for k in np.unique(rois.labels):
+        in_first, in_second = np.flatnonzero(first.labels == k), np.flatnonzero(second.labels == k)
+        count = min(len(in_first), len(in_second))
+        keep_first[rng.choice(in_first, count, replace=False)] = True
+        keep_second[rng.choice(in_second, count, replace=False)] = True
+    return first.subset(keep_first), second.subset(keep_second)
 
 
 def _check(rois: EvaluationROIs, repeats: int) -> None:
@@ -304,7 +329,7 @@ def judge_realism(
     latent_distribution: str = "uniform",
     truncation: float = 1.0,
     factors: Sequence[int] = (2, 4),
-    transplant: bool = False,
+    insertions: Mapping[str, Mapping] | None = None,
 ) -> Path:
     """The realism report of one or more generators (``realism.json``'s run): the floor once, then
     :func:`realism_scores` of each; returns ``realism.md`` in ``output_dir``.
@@ -316,9 +341,10 @@ def judge_realism(
         class_names: the generators' classes, in label order.
         repeats, steps, seed, factors: as :func:`realism_scores`; latent_distribution, truncation: as the bundle's
             inference.
-        transplant: judge :class:`~monai_roigan.transforms.TransplantLesion` too (a row "transplant"): residuals of the
-            training women's lesions in their normal tissue to train, of the held-out women's in theirs to test
-            (needs ``rois.normal_train`` and ``rois.normal_held_out``).
+        insertions: ``{row name: {"method": one of INSERTION_METHODS, **options of its transform}}``: real lesions
+            moved into real tissue, judged too (:func:`insertion_sampler`; e.g. ``{"transplant": {"method":
+            "transplant"}}``). The training women's lesions in their normal tissue train the C2ST, the held-out
+            women's in theirs test it (needs ``rois.normal_train`` and ``rois.normal_held_out``).
     """
     rois = as_evaluation_rois(rois, "judge_realism")
     generators = list(generators) if isinstance(generators, (list, tuple)) else [generators]
@@ -330,15 +356,31 @@ def judge_realism(
         scores = realism_scores(sample, rois, class_names, described, repeats, steps, seed, factors)
         logger.info("realism: %s C2ST AUC %.3f", described, scores.summary()[POOLED]["mean"])
         candidates.append(scores)
-    if transplant:
-        train_sample = transplant_sampler(rois.train, _normals(rois.normal_train))
-        test_sample = transplant_sampler(rois.held_out, _normals(rois.normal_held_out))
-        scores = realism_scores(
-            train_sample, rois, class_names, "transplant", repeats, steps, seed, factors, test_sample
-        )
-        logger.info("realism: transplant C2ST AUC %.3f", scores.summary()[POOLED]["mean"])
+    for row, settings in (insertions or {}).items():
+        options = dict(settings)
+        method = options.pop("method", "transplant")
+        train_sample = insertion_sampler(rois.train, _normals(rois.normal_train), method, **options)
+        test_sample = insertion_sampler(rois.held_out, _normals(rois.normal_held_out), method, **options)
+        scores = realism_scores(train_sample, rois, class_names, row, repeats, steps, seed, factors, test_sample)
+        logger.info("realism: %s C2ST AUC %.3f", row, scores.summary()[POOLED]["mean"])
         candidates.append(scores)
     return write_realism(output_dir, floor, candidates, rois.source)
+
+
+def generators_to_judge(checkpoints: str | PathLike | None, model_path: str | PathLike) -> list:
+    """``realism.json``'s candidates: every ``checkpoint_<iteration>.pt`` of a training in the folder
+    ``checkpoints``, oldest first (:func:`~monai_roigan.handlers.training_checkpoints`), or ``[model_path]`` when
+    ``checkpoints`` is None.
+
+    Raises:
+        FileNotFoundError: a ``checkpoints`` folder that holds no training checkpoint, naming it.
+    """
+    if checkpoints is None:
+        return [model_path]
+    found = training_checkpoints(checkpoints)
+    if not found:
+        raise FileNotFoundError(f"realism_checkpoints {checkpoints}: no checkpoint_<iteration>.pt of a training there")
+    return found
 
 
 def _normals(normals: ROISet | None) -> ROISet:

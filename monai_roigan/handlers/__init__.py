@@ -8,6 +8,7 @@ from .checkpoint import (
     RNGStates,
     latest_checkpoint,
     load_checkpoint,
+    training_checkpoints,
     training_objects,
 )
 from .curves import TrainingCurves
@@ -29,6 +30,7 @@ __all__ = [
     "RNGStates",
     "TrainingCurves",
     "latest_checkpoint",
+    "training_checkpoints",
     "load_checkpoint",
     "rank_zero_summary_writer",
     "training_objects",

@@ -41,6 +41,7 @@ __all__ = [
     "GanCheckpointSaver",
     "GanCheckpointLoader",
     "latest_checkpoint",
+    "training_checkpoints",
     "load_checkpoint",
     "training_objects",
 ]
@@ -93,13 +94,20 @@ class RNGStates:
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def latest_checkpoint(folder: str | PathLike) -> Path | None:
-    """The complete ``checkpoint_<iteration>.pt`` with the highest iteration in ``folder``, or None."""
+def training_checkpoints(folder: str | PathLike) -> list[Path]:
+    """The complete ``checkpoint_<iteration>.pt`` files of a training in ``folder``, by iteration (oldest first);
+    ``best_checkpoint_*`` files and partial writes are not among them. An absent folder has none."""
     folder = Path(folder)
     if not folder.is_dir():
-        return None
+        return []
     found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _PATTERN.match(p.name)) and p.is_file()]
-    return max(found)[1] if found else None
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(folder: str | PathLike) -> Path | None:
+    """The complete ``checkpoint_<iteration>.pt`` with the highest iteration in ``folder``, or None."""
+    found = training_checkpoints(folder)
+    return found[-1] if found else None
 
 
 def load_checkpoint(path: str | PathLike, to_load: Mapping, map_location="cpu") -> None:
