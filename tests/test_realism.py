@@ -28,7 +28,7 @@ from monai_roigan.metrics import (
     upsampling_frequencies,
 )
 from monai_roigan.networks import load_generator
-from monai_roigan.networks.nets import PerClassGenerator, ROIGenerator
+from monai_roigan.networks.nets import ContextROIGenerator, PerClassGenerator, ROIGenerator
 from monai_roigan.utils.errors import CheckpointError
 
 CLASSES = ["architectural_distortion", "asymmetry"]
@@ -200,6 +200,15 @@ def test_judge_realism_judges_insertions_made_of_each_sides_own_lesions(rois, tm
     assert all(any(np.array_equal(t, n) for n in normal["normal_train"].images) for t in tissue), "tissue as it is"
     with pytest.raises(ValueError, match="needs normal-tissue ROIs"):
         judge_realism([], rois, tmp_path, CLASSES, repeats=1, steps=3, insertions=insertions)
+    torch.manual_seed(0)
+    painter = ContextROIGenerator(latent_dim=8, num_classes=2, width=0.0625, output_size=32).eval()
+    inserted = insertion_sampler(
+        rois.train, normal["normal_train"], "inserted", generator=painter, generator_classes=CLASSES
+    )
+    painted = inserted(1, 3, seed=4)
+    assert painted.shape == (3, 1, 32, 32) and np.array_equal(painted, inserted(1, 3, seed=4))
+    kept = painter.mask[0, 0].numpy() == 0
+    assert all(any(np.array_equal(p[0][kept], n[0][kept]) for n in normal["normal_train"].images) for p in painted)
     with pytest.raises(ValueError, match="unknown insertion method 'glue'"):
         insertion_sampler(rois.train, normal["normal_train"], "glue")
 

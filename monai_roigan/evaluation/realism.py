@@ -46,6 +46,7 @@ from monai_roigan.metrics.fingerprints import border_profile, radial_profile, sp
 from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.transforms.copy_paste import CopyPasteLesion
+from monai_roigan.transforms.insertion import InsertSyntheticLesion
 from monai_roigan.transforms.transplant import TransplantLesion
 
 __all__ = [
@@ -139,16 +140,29 @@ def network_sampler(network: torch.nn.Module, latent_distribution: str = "unifor
     return sample
 
 
-#: how ``judge_realism``'s ``insertions`` name the way a lesion is moved into tissue (``method``); ``"tissue"``
-#: moves none: the normal-tissue ROIs as they are, the reference that says how much the tissue alone gives away
-INSERTION_METHODS = {"copy_paste": CopyPasteLesion, "transplant": TransplantLesion, "tissue": None}
+def _copy_paste(lesions: np.ndarray, class_index: int, **options) -> CopyPasteLesion:
+    return CopyPasteLesion(lesions, **options)
+
+
+def _transplant(lesions: np.ndarray, class_index: int, **options) -> TransplantLesion:
+    return TransplantLesion(lesions, **options)
+
+
+def _inserted(lesions: np.ndarray, class_index: int, generator, **options) -> InsertSyntheticLesion:
+    return InsertSyntheticLesion(generator, lesion_class=class_index, **options)
+
+
+#: how ``judge_realism``'s ``insertions`` name the way a lesion gets into tissue (``method``), each a builder
+#: ``(class-k lesion ROIs, k, **options)`` -> transform: ``copy_paste`` and ``transplant`` move a real lesion,
+#: ``inserted`` has a context generator (option ``generator``) paint one; ``"tissue"`` moves none: the normal ROIs as
+#: they are, the reference that says how much the tissue alone gives away
+INSERTION_METHODS = {"copy_paste": _copy_paste, "transplant": _transplant, "inserted": _inserted, "tissue": None}
 
 
 def insertion_sampler(lesions: ROISet, normals: ROISet, method: str = "transplant", **options) -> Sampler:
-    """The :data:`Sampler` of an insertion: ROI ``j`` of class ``k`` is one of ``lesions``' class-``k`` ROIs moved
-    into one of ``normals`` by ``INSERTION_METHODS[method](class-k lesion images, **options)`` (the lesion, its jitter
-    and the tissue drawn from the seed and the class, so classes draw apart); for ``"tissue"``, the normal ROI as it
-    is.
+    """The :data:`Sampler` of an insertion: ROI ``j`` of class ``k`` is one of ``normals`` with a lesion of class ``k``
+    put in by ``INSERTION_METHODS[method](class-k ROIs of lesions, k, **options)`` (the lesion, its jitter and the
+    tissue drawn from the seed and the class, so classes draw apart); for ``"tissue"``, the normal ROI as it is.
 
     Raises:
         ValueError: no normal ROIs, an unknown method; at sampling time, a class without lesions.
@@ -157,7 +171,7 @@ def insertion_sampler(lesions: ROISet, normals: ROISet, method: str = "transplan
         raise ValueError(f"an insertion ({method}) needs normal-tissue ROIs: set evaluation_normal_per_image > 0")
     if method not in INSERTION_METHODS:
         raise ValueError(f"unknown insertion method {method!r}; choose from {sorted(INSERTION_METHODS)}")
-    built: dict[int, CopyPasteLesion] = {}  # one per class: a transplant's residuals are in-painted once
+    built: dict[int, Callable] = {}  # one per class: a transplant's residuals are in-painted once
 
     def sample(class_index: int, count: int, seed: int) -> np.ndarray:
         streams = np.random.SeedSequence([seed, class_index]).spawn(2)
@@ -168,7 +182,7 @@ def insertion_sampler(lesions: ROISet, normals: ROISet, method: str = "transplan
             own = lesions.of_class(class_index)
             if len(own) == 0:
                 raise ValueError(f"no lesion ROI of class {class_index} to insert ({method})")
-            built[class_index] = INSERTION_METHODS[method](own.images, **options)
+            built[class_index] = INSERTION_METHODS[method](own.images, class_index, **options)
         insert = built[class_index].set_random_state(int(streams[0].generate_state(1)[0]))
         return np.stack([insert(torch.as_tensor(normals.images[j])).as_tensor().numpy() for j in picks])
 
@@ -341,10 +355,11 @@ def judge_realism(
         class_names: the generators' classes, in label order.
         repeats, steps, seed, factors: as :func:`realism_scores`; latent_distribution, truncation: as the bundle's
             inference.
-        insertions: ``{row name: {"method": one of INSERTION_METHODS, **options of its transform}}``: real lesions
-            moved into real tissue, judged too (:func:`insertion_sampler`; e.g. ``{"transplant": {"method":
-            "transplant"}}``). The training women's lesions in their normal tissue train the C2ST, the held-out
-            women's in theirs test it (needs ``rois.normal_train`` and ``rois.normal_held_out``).
+        insertions: ``{row name: {"method": one of INSERTION_METHODS, **options of its transform}}``: lesions put
+            into real tissue, judged too (:func:`insertion_sampler`; e.g. ``{"transplant": {"method": "transplant"}}``
+            or ``{"inserted": {"method": "inserted", "generator": "context-bundle", "mask_shape": "random"}}``).
+            Lesions of the training women (or painted) in their normal tissue train the C2ST, the held-out women's
+            in theirs test it (needs ``rois.normal_train`` and ``rois.normal_held_out``).
     """
     rois = as_evaluation_rois(rois, "judge_realism")
     generators = list(generators) if isinstance(generators, (list, tuple)) else [generators]
