@@ -453,10 +453,10 @@ def test_realism_judges_the_model_or_every_checkpoint_of_the_training(trained, t
     checkpoints = sorted(folder.glob("checkpoint_*.pt"))
     bundle("run", "realism", *config, *common, "--output_dir", str(tmp_path / "all"), "--realism_checkpoints", folder)
     rows = list(csv.DictReader(open(tmp_path / "all" / "realism_c2st.csv")))
-    insertions = {"normal tissue, no lesion", "transplant", "copy_paste", "copy_paste_seamless"}  # the default
+    insertions = {"normal tissue, no lesion", "transplant", "copy_paste_seamless"}  # realism_insertions' default
     names = {"real vs real (floor)", *insertions, *map(str, checkpoints)}
     assert {r["candidates"].split(" sha256")[0] for r in rows} == names
-    assert len(rows) == (5 + len(checkpoints)) * 3 * 5  # 3 repeats; pooled and 4 classes
+    assert len(rows) == (4 + len(checkpoints)) * 3 * 5  # 3 repeats; pooled and 4 classes
 
 
 def test_generator_seeds_train_more_generators_of_the_recipe_and_pool_the_verdict(trained, tmp_path):

@@ -194,8 +194,8 @@ def test_judge_realism_judges_insertions_made_of_each_sides_own_lesions(rois, tm
     train_only = insertion_sampler(rois.train, normal["normal_train"], "transplant")
     first, again = train_only(1, 3, seed=5), train_only(1, 3, seed=5)
     assert first.shape == (3, 1, 32, 32) and np.array_equal(first, again)
-    pasted = insertion_sampler(rois.train, normal["normal_train"], "copy_paste", scale_range=(1, 1))
-    assert not np.array_equal(pasted(0, 3, seed=5), pasted(1, 3, seed=5)), "classes draw their own tissue"
+    tissue = insertion_sampler(rois.train, normal["normal_train"], "tissue")
+    assert not np.array_equal(tissue(0, 6, seed=5), tissue(1, 6, seed=5)), "classes draw their own tissue"
     tissue = insertion_sampler(rois.train, normal["normal_train"], "tissue")(0, 4, seed=2)
     assert all(any(np.array_equal(t, n) for n in normal["normal_train"].images) for t in tissue), "tissue as it is"
     with pytest.raises(ValueError, match="needs normal-tissue ROIs"):
@@ -211,6 +211,12 @@ def test_judge_realism_judges_insertions_made_of_each_sides_own_lesions(rois, tm
     assert all(any(np.array_equal(p[0][kept], n[0][kept]) for n in normal["normal_train"].images) for p in painted)
     with pytest.raises(ValueError, match="unknown insertion method 'glue'"):
         insertion_sampler(rois.train, normal["normal_train"], "glue")
+    with pytest.raises(ValueError, match=r"realism_insertions\['typo'\].*radius"):
+        judge_realism(
+            [], with_normals, tmp_path, CLASSES, 1, 3, insertions={"typo": {"method": "copy_paste", "radius": 1}}
+        )
+    with pytest.raises(ValueError, match=r"realism_insertions\['no method'\].*KeyError\('method'\)"):
+        judge_realism([], with_normals, tmp_path, CLASSES, 1, 3, insertions={"no method": {"outer": 0.9}})
 
 
 def test_the_floors_halves_are_disjoint_by_woman_and_hold_as_many_rois_of_each_class():
@@ -224,6 +230,9 @@ def test_the_floors_halves_are_disjoint_by_woman_and_hold_as_many_rois_of_each_c
         assert not set(first.groups) & set(second.groups)
         assert [int((first.labels == k).sum()) for k in (0, 1)] == [int((second.labels == k).sum()) for k in (0, 1)]
         assert len(first) >= 4 and set(first.labels) == {0, 1}
+    only_first = ROISet(rois.images[:16], labels[:16], groups[:16])  # class 1 of one woman only
+    one, other = _halves(only_first, 0)
+    assert 1 not in set(one.labels) | set(other.labels), "a class one half lacks is left out of both"
 
 
 def test_the_realism_run_judges_every_training_checkpoint_by_iteration(tmp_path):

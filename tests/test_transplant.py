@@ -63,6 +63,8 @@ def test_the_same_seed_gives_the_same_transplants():
         transplant = TransplantLesion([_lesion_roi(), _lesion_roi(0.01)], prob=1.0).set_random_state(seed)
         return [transplant(_tissue(k)).as_tensor() for k in range(4)]
 
+    transplant = TransplantLesion([_lesion_roi()]).set_random_state(0)
+    assert transplant(_tissue(0)).meta["pasted_blend"] == "additive"
     first, again, other = draw(3), draw(3), draw(4)
     assert all(torch.equal(a, b) for a, b in zip(first, again))
     assert not all(torch.equal(a, b) for a, b in zip(first, other))

@@ -12,11 +12,15 @@ would try without a generator:
   normal-tissue ROIs (:class:`~monai_roigan.transforms.CopyPasteLesiond`) until the class has as many ROIs as the
   largest lesion class: no training at all, the bar a generator must clear.
 
-The candidate arm without a generator:
+The candidate arms without a generator:
 
 - ``transplant``: the ``copy_paste`` top-up, with the residuals of the real lesions (the lesion minus its
   in-painted background) added into the normal ROIs (:class:`~monai_roigan.transforms.TransplantLesiond`) instead of
-  their pixels pasted: the arm that tells whether moving the lesion signal alone beats moving its pixels.
+  their pixels pasted: the arm that tells whether moving the lesion signal alone beats moving its pixels;
+- ``copy_paste_seamless``: the ``copy_paste`` top-up with its options, but a random soft mask and a blend mode
+  drawn per paste from feathered, Poisson and additive
+  (:data:`~monai_roigan.transforms.blending.SEAMLESS_BLEND_MODES`): the arm that tells whether a seam a classifier
+  cannot learn beats one it can.
 
 The synthetic arms use the trained generator:
 
@@ -57,6 +61,7 @@ from monai_roigan.data.classes import NORMAL_CLASS
 from monai_roigan.evaluation.data import ROISet
 from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.transforms.blending import SEAMLESS_BLEND_MODES
 from monai_roigan.transforms.copy_paste import CopyPasteLesiond
 from monai_roigan.transforms.insertion import InsertSyntheticLesiond
 from monai_roigan.transforms.transplant import TransplantLesiond
@@ -65,6 +70,7 @@ __all__ = [
     "ARMS",
     "NON_SYNTHETIC_ARMS",
     "ArmData",
+    "CANDIDATES_WITHOUT_GENERATOR",
     "arm_dataset",
     "GENERATOR_FREE_ARMS",
     "check_inserted_source",
@@ -76,12 +82,13 @@ __all__ = [
 logger = logging.getLogger("monai_roigan.downstream")
 
 NON_SYNTHETIC_ARMS = ("real", "classic", "oversample", "copy_paste")
-#: arms that need no generator: the baselines, and ``transplant`` (a candidate, judged against the baselines)
-GENERATOR_FREE_ARMS = (*NON_SYNTHETIC_ARMS, "transplant")
+#: the candidates that need no generator, judged against the baselines as the synthetic arms are
+CANDIDATES_WITHOUT_GENERATOR = ("transplant", "copy_paste_seamless")
+#: arms that need no generator: the baselines and the candidates without one
+GENERATOR_FREE_ARMS = (*NON_SYNTHETIC_ARMS, *CANDIDATES_WITHOUT_GENERATOR)
 #: arm names; ``synthetic_share`` stands for one ``synthetic_share_<s>`` arm per share
 ARMS = (
-    *NON_SYNTHETIC_ARMS,
-    "transplant",
+    *GENERATOR_FREE_ARMS,
     "synthetic",
     "inserted",
     "synthetic_filtered",
@@ -172,14 +179,19 @@ def _tissue_top_up(data: ArmData, inserter) -> list:
     return parts
 
 
-def _copy_paste_top_up(data: ArmData, transplant: bool = False) -> list:
-    """Real lesions of each class pasted into normal ROIs (:func:`_tissue_top_up`); with ``transplant``, their
-    residuals added (:class:`~monai_roigan.transforms.TransplantLesiond`, its default options)."""
+def _copy_paste_top_up(data: ArmData, arm: str = "copy_paste") -> list:
+    """Real lesions of each class moved into normal ROIs (:func:`_tissue_top_up`): pasted with ``copy_paste_options``
+    (``copy_paste``), with them and a random mask and blend mode per paste (``copy_paste_seamless``), or their
+    residuals added (``transplant``, :class:`~monai_roigan.transforms.TransplantLesiond`, its default options)."""
     bank = [
         {**item, "id": f"{data.class_names[item['label']]}-{k}"}
         for k, item in enumerate(roi_dataset_items(data.lesions))
     ]
-    transform, options = (TransplantLesiond, {}) if transplant else (CopyPasteLesiond, data.copy_paste_options)
+    transform, options = CopyPasteLesiond, dict(data.copy_paste_options)
+    if arm == "transplant":
+        transform, options = TransplantLesiond, {}
+    elif arm == "copy_paste_seamless":
+        options.update(mask_shape="random", blend_modes=SEAMLESS_BLEND_MODES)
     return _tissue_top_up(
         data,
         lambda name: transform(
@@ -269,8 +281,8 @@ def _arm_dataset(arm: str, data: ArmData):
         return Dataset(roi_dataset_items(data.real()))
     if arm in ("classic", "oversample"):
         return Dataset(roi_dataset_items(data.real()), Compose(classic_augmentation()))
-    if arm in ("copy_paste", "transplant"):
-        return ConcatDataset([_arm_dataset("classic", data), *_copy_paste_top_up(data, arm == "transplant")])
+    if arm in ("copy_paste", *CANDIDATES_WITHOUT_GENERATOR):
+        return ConcatDataset([_arm_dataset("classic", data), *_copy_paste_top_up(data, arm)])
     if arm == "inserted":
         return ConcatDataset([_arm_dataset("classic", data), *_inserted_top_up(data)])
     if arm in ("synthetic", "two_phase", "synthetic_filtered"):

@@ -316,6 +316,8 @@ def _halves(rois: ROISet, seed: int) -> tuple[ROISet, ROISet]:
     for k in np.unique(rois.labels):
         in_first, in_second = np.flatnonzero(first.labels == k), np.flatnonzero(second.labels == k)
         count = min(len(in_first), len(in_second))
+        if count == 0:
+            logger.warning("realism floor: class %d has ROIs in one half of the women only; left out of both", k)
         keep_first[rng.choice(in_first, count, replace=False)] = True
         keep_second[rng.choice(in_second, count, replace=False)] = True
     return first.subset(keep_first), second.subset(keep_second)
@@ -355,9 +357,10 @@ def judge_realism(
         class_names: the generators' classes, in label order.
         repeats, steps, seed, factors: as :func:`realism_scores`; latent_distribution, truncation: as the bundle's
             inference.
-        insertions: ``{row name: {"method": one of INSERTION_METHODS, **options of its transform}}``: lesions put
-            into real tissue, judged too (:func:`insertion_sampler`; e.g. ``{"transplant": {"method": "transplant"}}``
-            or ``{"inserted": {"method": "inserted", "generator": "context-bundle", "mask_shape": "random"}}``).
+        insertions: ``{row name: {"method": one of INSERTION_METHODS (required), **options of its transform}}``:
+            lesions put into real tissue, judged too (:func:`insertion_sampler`; e.g. ``{"transplant": {"method":
+            "transplant"}}`` or ``{"inserted": {"method": "inserted", "generator": "context-bundle", "mask_shape":
+            "random"}}``; an ``inserted`` row paints with ``class_names`` unless it sets ``generator_classes``).
             Lesions of the training women (or painted) in their normal tissue train the C2ST, the held-out women's
             in theirs test it (needs ``rois.normal_train`` and ``rois.normal_held_out``).
     """
@@ -372,14 +375,25 @@ def judge_realism(
         logger.info("realism: %s C2ST AUC %.3f", described, scores.summary()[POOLED]["mean"])
         candidates.append(scores)
     for row, settings in (insertions or {}).items():
-        options = dict(settings)
-        method = options.pop("method", "transplant")
-        train_sample = insertion_sampler(rois.train, _normals(rois.normal_train), method, **options)
-        test_sample = insertion_sampler(rois.held_out, _normals(rois.normal_held_out), method, **options)
-        scores = realism_scores(train_sample, rois, class_names, row, repeats, steps, seed, factors, test_sample)
+        scores = _judge_insertion(row, settings, rois, class_names, repeats, steps, seed, factors)
         logger.info("realism: %s C2ST AUC %.3f", row, scores.summary()[POOLED]["mean"])
         candidates.append(scores)
     return write_realism(output_dir, floor, candidates, rois.source)
+
+
+def _judge_insertion(row: str, settings: Mapping, rois: EvaluationROIs, class_names, *args) -> RealismScores:
+    """:func:`realism_scores` of one ``insertions`` row (``args``: repeats, steps, seed, factors); errors of its
+    settings name the row."""
+    options = dict(settings)
+    try:
+        method = options.pop("method")
+        if method == "inserted":
+            options.setdefault("generator_classes", list(class_names))
+        train_sample = insertion_sampler(rois.train, _normals(rois.normal_train), method, **options)
+        test_sample = insertion_sampler(rois.held_out, _normals(rois.normal_held_out), method, **options)
+        return realism_scores(train_sample, rois, class_names, row, *args, test_sample)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"realism_insertions[{row!r}] {dict(settings)}: {error!r}") from error
 
 
 def generators_to_judge(checkpoints: str | PathLike | None, model_path: str | PathLike) -> list:

@@ -8,7 +8,7 @@ re-exported here.
 
 from monai_roigan.networks.pool import DEFAULT_POOL_SIZE, ROIBank, SampleFilter
 
-from .blending import BLEND_MODES, MASK_SHAPES, random_soft_mask
+from .blending import BLEND_MODES, MASK_SHAPES, SEAMLESS_BLEND_MODES, random_soft_mask
 from .breast import BreastMask, breast_mask, sample_normal_centers
 from .copy_paste import CopyPasteLesion, CopyPasteLesionD, CopyPasteLesiond, CopyPasteLesionDict, blend_mask
 from .insertion import InsertSyntheticLesion, InsertSyntheticLesionD, InsertSyntheticLesiond, InsertSyntheticLesionDict
@@ -47,6 +47,7 @@ __all__ = [
     "BLEND_MODES",
     "DEFAULT_POOL_SIZE",
     "MASK_SHAPES",
+    "SEAMLESS_BLEND_MODES",
     "BreastMask",
     "ClassLabels",
     "CopyPasteLesion",

@@ -19,7 +19,8 @@ lesion at the same place, in the same intensities) and a mask ``m``:
   its offset to the tissue on the support's edge is spread smoothly inward (scikit-image's ``inpaint_biharmonic`` of
   ``t - l``, a biharmonic rather than a harmonic membrane), so the edge has no step; outside it, ``t``;
 - ``additive``: ``t + m * (l - b)``: the lesion's contrast over its own background ``b`` (given by the caller) is added
-  to the tissue, which keeps its texture.
+  to the tissue, which keeps its texture. Whatever of the lesion's own tissue ``l - b`` still holds is added too:
+  with a flat ``b`` (copy-paste's ring level) the two textures are summed inside the mask.
 """
 
 from __future__ import annotations
@@ -30,10 +31,22 @@ import numpy as np
 import torch
 from skimage.restoration import inpaint_biharmonic
 
-__all__ = ["BLEND_MODES", "MASK_SHAPES", "blend", "blend_mask", "check_blend_modes", "random_soft_mask"]
+__all__ = [
+    "BLEND_MODES",
+    "MASK_SHAPES",
+    "SEAMLESS_BLEND_MODES",
+    "blend",
+    "blend_mask",
+    "check_blend_modes",
+    "random_soft_mask",
+]
 
 #: the blend modes of :func:`blend`
 BLEND_MODES = ("hard", "feathered", "poisson", "additive")
+
+#: the modes of a seamless insertion: every mode but ``hard``, whose step edge adds high-frequency power that a
+#: classifier can learn as the mark of an insertion (``docs/results.md``)
+SEAMLESS_BLEND_MODES = ("feathered", "poisson", "additive")
 
 #: the mask shapes a transform draws: the centred disc of :func:`blend_mask`, or :func:`random_soft_mask`'s blobs
 MASK_SHAPES = ("disc", "random")
@@ -69,9 +82,11 @@ def random_soft_mask(
     least one pixel has weight 1.
 
     Raises:
-        ValueError: ranges out of order, ``radius_range`` outside (0, 1), or ``irregularity`` / ``shift`` outside
-            [0, 0.5].
+        ValueError: ``size`` below 16, ranges out of order, ``radius_range`` outside (0, 1), or ``irregularity`` /
+            ``shift`` outside [0, 0.5].
     """
+    if size < 16:
+        raise ValueError(f"random_soft_mask needs an ROI of at least 16 pixels a side, got {size}")
     low, high = radius_range
     if not 0 < low <= high < 1:
         raise ValueError(f"radius_range must satisfy 0 < low <= high < 1, got {radius_range}")
@@ -85,13 +100,13 @@ def random_soft_mask(
     amplitudes = rng.uniform(-irregularity, irregularity, len(harmonics)) / harmonics
     phases = rng.uniform(0, 2 * np.pi, len(harmonics))
     centre = (size - 1) / 2 + rng.uniform(-shift, shift, 2) * half
-    feather = rng.uniform(*feather_range)
+    edge = min(centre[0], centre[1], size - 1 - centre[0], size - 1 - centre[1]) - 1  # pixels to the ROI's border
+    feather = min(rng.uniform(*feather_range), edge / 2)  # a small ROI keeps a core of weight 1
     yy, xx = np.mgrid[:size, :size].astype(np.float64)
     angle = np.arctan2(yy - centre[0], xx - centre[1])
     outline = radius * (
         1 + np.sum(amplitudes[:, None, None] * np.cos(harmonics[:, None, None] * angle + phases[:, None, None]), 0)
     )
-    edge = np.minimum.reduce([centre[0], centre[1], size - 1 - centre[0], size - 1 - centre[1]]) - 1
     outline = np.clip(outline, feather + 1, edge)  # inside the ROI, and a core of weight 1
     depth = outline - np.hypot(yy - centre[0], xx - centre[1])  # pixels inside the outline
     t = np.clip(1 - depth / feather, 0, 1)
@@ -112,11 +127,18 @@ def blend(
 ) -> torch.Tensor:
     """``lesion`` (C, S, S) blended into ``tissue`` (C, S, S) through ``mask`` (S, S) in [0, 1] (module docstring).
 
-    ``background`` (broadcastable to (C, S, S)): the lesion's own background, needed by ``additive`` only.
+    ``mask`` may also be (1, S, S). ``background`` (broadcastable to (C, S, S)): the lesion's own background, needed
+    by ``additive`` only.
 
     Raises:
-        ValueError: an unknown mode, or ``additive`` without a background.
+        ValueError: an unknown mode, ``additive`` without a background, or a mask of another size than the ROIs.
     """
+    mask = mask[0] if mask.dim() == 3 and mask.shape[0] == 1 else mask
+    if tuple(mask.shape) != tuple(tissue.shape[-2:]) or tissue.shape != lesion.shape:
+        raise ValueError(
+            f"blend: mask {tuple(mask.shape)}, tissue {tuple(tissue.shape)} and lesion {tuple(lesion.shape)} must be "
+            "(S, S), (C, S, S) and (C, S, S)"
+        )
     if mode == "hard":
         return torch.where(mask >= 0.5, lesion, tissue)
     if mode == "feathered":

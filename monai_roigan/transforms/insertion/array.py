@@ -131,12 +131,16 @@ class InsertSyntheticLesion(RandomizableTransform):
         network = self.source.get()
         mode = self.blend_modes[0] if mode is None else mode
         z = latent_for(seed, class_index, 0, self.source.latent_dim, self.latent_distribution, self.truncation)
-        lesion = self._in_fill(network, z, class_index, context, mask)
-        background = self._in_fill(network, z, network.num_classes, context, mask) if mode == "additive" else None
+        blended, lesion = self._in_fill(network, z, class_index, context, mask)
         region = (network.mask if mask is None else mask).cpu()[0, 0]  # (S, S)
         low, high = self.intensity_range
-        tissue = base.detach().float().cpu()
-        painted = blend(tissue, lesion, region, mode, background).clamp(low, high)
+        if mode == "feathered":  # the generator's own blend
+            painted = blended
+        else:
+            background = (
+                self._in_fill(network, z, network.num_classes, context, mask)[1] if mode == "additive" else None
+            )
+            painted = blend(base.detach().float().cpu(), lesion, region, mode, background).clamp(low, high)
         if not base.is_floating_point():
             painted = painted.round()  # integer pipelines: the nearest level, not truncation
         out = torch.where(region.to(base.device) > 0, painted.to(base.device, base.dtype), base)
@@ -145,12 +149,14 @@ class InsertSyntheticLesion(RandomizableTransform):
         name = self.generator_classes.class_names[class_index]
         return MetaTensor(out, meta=synthetic_meta(img, name, self.source.describe(), seed, 0))
 
-    def _in_fill(self, network, z: torch.Tensor, label: int, context: torch.Tensor, mask) -> torch.Tensor:
-        """The generator's raw in-fill (1, S, S), in the pipeline's range, of latent ``z`` (latent_dim,) and label
-        ``label`` (``network.num_classes``: normal tissue) into ``context``'s masked region."""
+    def _in_fill(
+        self, network, z: torch.Tensor, label: int, context: torch.Tensor, mask
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The generator's blended output and raw in-fill, each (1, S, S) in the pipeline's range, for latent ``z``
+        (latent_dim,) and label ``label`` (``network.num_classes``: normal tissue) in ``context``'s masked region."""
         device = next(network.parameters()).device
         with torch.no_grad():
-            _, raw = network(
+            blended, raw = network(
                 z[None].to(device),
                 torch.tensor([label], device=device),
                 context.to(device),
@@ -158,7 +164,7 @@ class InsertSyntheticLesion(RandomizableTransform):
                 return_raw=True,
             )
         low, high = self.intensity_range
-        return low + (raw.float().cpu()[0].clamp(-1, 1) + 1) * 0.5 * (high - low)
+        return tuple(low + (x.float().cpu()[0].clamp(-1, 1) + 1) * 0.5 * (high - low) for x in (blended, raw))
 
     def randomize_blend(self) -> tuple[torch.Tensor | None, str]:
         """The mask (1, S, S) of a ``"random"`` mask shape (else None: the generator's disc) and the blend mode of one

@@ -81,6 +81,8 @@ class InsertSyntheticLesiond(RandomizableTransform, MapTransform):
             mask_shape=mask_shape,
             blend_modes=blend_modes,
         )
+        if mask_key is not None and mask_shape != "disc":
+            raise ValueError(f"mask_key {mask_key!r} gives the mask; mask_shape {mask_shape!r} would be ignored")
         self.labels = ClassLabels(class_names)
         self.label_key = label_key
         self.mask_key = mask_key

@@ -16,7 +16,7 @@ target tissue's own intensity: it is matched to the target by construction. ROIs
 ``value_range`` (the package's ROIs: [-1, 1]); the default mask is the centred disc of radius ``outer`` of the
 half-width, where a lesion ROI holds its lesion. Randomness comes from ``self.R`` only (``set_random_state``), so the
 same seed gives the same ROIs. Meta: as :class:`~monai_roigan.transforms.CopyPasteLesion` (``pasted``,
-``pasted_class``, ``pasted_lesion``).
+``pasted_class``, ``pasted_lesion``; ``pasted_blend`` is always ``"additive"``).
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ class TransplantLesion(CopyPasteLesion):
             lesion_residual(roi, mask, feather, where=name)
             for roi, mask, name in zip(self.lesions, masks, self.lesion_ids)
         ]
+        self.blend_modes, self.mode = ("additive",), "additive"  # what the meta's pasted_blend says
         self.value_range = tuple(float(v) for v in value_range)
         self.warp = Rand2DElastic(
             spacing=warp_spacing, magnitude_range=warp_magnitude, prob=1.0, padding_mode="zeros"
