@@ -3,8 +3,11 @@ real-vs-generated grids per class for a trained phantom model and a trained MIAS
 
 Run: python docs/make_figures.py [--mias ../shared/data/mias] [--phantom_model bundle] [--mias_model /tmp/mias_bundle]
      [--mias_pretrained_model /tmp/mias_pt] [--mias_context_model /tmp/mias_ctx]
+     [--mias_context_random_model /tmp/mias_ctxr]
 A context generator's folder also gets ``inserted_<name>.png``: real normal-tissue ROIs, then the same ROIs with a
-lesion of each class painted in.
+lesion of each class painted in (for the one trained with ``--mask_shape random``, with random masks and the four
+blend modes). Real MIAS data also gives ``insertion_modes_mias.png``: real rare-class lesion ROIs,
+real normal tissue, and real lesions moved into that tissue by each blend mode and by a transplant.
 The MIAS figures are skipped when the real data is absent; a real-vs-generated grid is skipped when its model
 folder has no ``models/model.pt``.
 """
@@ -23,7 +26,7 @@ from monai_roigan.apps import prepare_roi_dataset
 from monai_roigan.data import ABNORMALITY_CLASSES, load_roi_cache, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.networks import GeneratorSource
-from monai_roigan.transforms import InsertSyntheticLesion, LoadMammogram
+from monai_roigan.transforms import BLEND_MODES, CopyPasteLesion, InsertSyntheticLesion, LoadMammogram, TransplantLesion
 from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8
 
 IMG = Path(__file__).resolve().parent / "img"
@@ -60,14 +63,34 @@ def real_vs_generated(cache: dict, model: Path, out: Path, seed: int = 0) -> Non
     save_png(labelled_rows(rows, label_width=230), out)
 
 
-def inserted_grid(cache: dict, model: Path, out: Path, seed: int = 0) -> None:
-    """A row of real normal-tissue ROIs, then per lesion class the same ROIs with a lesion of that class painted in."""
+def inserted_grid(cache: dict, model: Path, out: Path, seed: int = 0, **insert_options) -> None:
+    """A row of real normal-tissue ROIs, then per lesion class the same ROIs with a lesion of that class painted in
+    (``insert_options``: e.g. ``mask_shape``, ``blend_modes`` of :class:`InsertSyntheticLesion`)."""
     normal = cache["images"][cache["labels"] == list(cache["class_names"]).index("normal")][::7][:PER_CLASS]
     rows = [("normal tissue (real)", tile_images(list(to_uint8(normal)), PER_CLASS))]
     for name in ABNORMALITY_CLASSES:
-        insert = InsertSyntheticLesion(str(model), lesion_class=name).set_random_state(seed)
+        insert = InsertSyntheticLesion(str(model), lesion_class=name, **insert_options).set_random_state(seed)
         painted = [insert(roi) for roi in normal]  # arrays in, arrays out
         rows.append((f"{name} inserted", tile_images(list(to_uint8(np.stack(painted))), PER_CLASS)))
+    save_png(labelled_rows(rows, label_width=230), out)
+
+
+def insertion_modes_grid(cache: dict, out: Path, seed: int = 0) -> None:
+    """Rows: real architectural distortion and asymmetry ROIs, real normal tissue, then those lesions moved into that
+    tissue with random masks in each blend mode, and transplanted (lesion ``j`` into tissue ``j``)."""
+    names = list(cache["class_names"])
+    rare = [cache["images"][cache["labels"] == names.index(c)][: PER_CLASS // 2] for c in ABNORMALITY_CLASSES[:2]]
+    lesions = np.concatenate(rare)
+    normal = cache["images"][cache["labels"] == names.index("normal")][::3][: len(lesions)]
+    rows = [("AD, asymmetry (real)", tile_images(list(to_uint8(lesions)), PER_CLASS))]
+    rows.append(("normal tissue (real)", tile_images(list(to_uint8(normal)), PER_CLASS)))
+    for mode in BLEND_MODES:
+        paste = CopyPasteLesion(lesions, mask_shape="random", blend_modes=[mode]).set_random_state(seed)
+        moved = [paste(tissue, lesion_index=j).as_tensor().numpy() for j, tissue in enumerate(normal)]
+        rows.append((f"copy-paste, {mode}", tile_images(list(to_uint8(np.stack(moved))), PER_CLASS)))
+    transplant = TransplantLesion(lesions).set_random_state(seed)
+    moved = [transplant(tissue, lesion_index=j).as_tensor().numpy() for j, tissue in enumerate(normal)]
+    rows.append(("transplant", tile_images(list(to_uint8(np.stack(moved))), PER_CLASS)))
     save_png(labelled_rows(rows, label_width=230), out)
 
 
@@ -107,6 +130,12 @@ def main() -> None:
         default=Path("/tmp/mias_ctx"),
         help="bundle folder trained on MIAS with context.json",
     )
+    parser.add_argument(
+        "--mias_context_random_model",
+        type=Path,
+        default=Path("/tmp/mias_ctxr"),
+        help="bundle folder trained on MIAS with context.json and --mask_shape random",
+    )
     args = parser.parse_args()
     IMG.mkdir(exist_ok=True)
     codes = ["CIRC", "SPIC", "CALC", "ARCH", "ASYM", "NORM"]
@@ -124,6 +153,7 @@ def main() -> None:
         rows.append(("real MIAS", mammogram_row(first_of_each_code(real, codes))))
         cache = real_rois(args.mias)
         roi_grid(cache, IMG / "roi_grid_mias.png")
+        insertion_modes_grid(cache, IMG / "insertion_modes_mias.png")
         models = (
             (args.mias_model, "mias"),
             (args.mias_pretrained_model, "mias_pretrained"),
@@ -134,6 +164,11 @@ def main() -> None:
                 real_vs_generated(cache, model, IMG / f"real_vs_generated_{name}.png")
                 if GeneratorSource(model).kind == "context":
                     inserted_grid(cache, model, IMG / f"inserted_{name}.png")
+        if (args.mias_context_random_model / "models" / "model.pt").is_file():
+            random_masks = {"mask_shape": "random", "blend_modes": BLEND_MODES}
+            inserted_grid(
+                cache, args.mias_context_random_model, IMG / "inserted_mias_context_random.png", **random_masks
+            )
     save_png(labelled_rows(rows, label_width=80), IMG / "phantom_vs_mias.png")
     print("columns of phantom_vs_mias.png:", ", ".join(codes))
 
