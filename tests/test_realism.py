@@ -209,6 +209,15 @@ def test_judge_realism_judges_insertions_made_of_each_sides_own_lesions(rois, tm
     assert painted.shape == (3, 1, 32, 32) and np.array_equal(painted, inserted(1, 3, seed=4))
     kept = painter.mask[0, 0].numpy() == 0
     assert all(any(np.array_equal(p[0][kept], n[0][kept]) for n in normal["normal_train"].images) for p in painted)
+    residuals = ROIGenerator(16, 2, 1 / 32, 32).eval()
+    grown = insertion_sampler(
+        rois.train, normal["normal_train"], "synthetic_transplant", generator=residuals, generator_classes=CLASSES
+    )
+    added = grown(0, 3, seed=4)
+    assert added.shape == (3, 1, 32, 32) and np.array_equal(added, grown(0, 3, seed=4))
+    assert not np.array_equal(added, grown(0, 3, seed=5)), "new residuals for another seed"
+    far = np.hypot(*np.indices((32, 32)) - 15.5) > 0.9 * 16  # outside the disc, zoomed and warped
+    assert all(any(np.allclose(a[0][far], n[0][far], atol=1e-6) for n in normal["normal_train"].images) for a in added)
     with pytest.raises(ValueError, match="unknown insertion method 'glue'"):
         insertion_sampler(rois.train, normal["normal_train"], "glue")
     with pytest.raises(ValueError, match=r"realism_insertions\['typo'\].*radius"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from monai_roigan.transforms import TransplantLesion, TransplantLesiond, lesion_residual
+from monai_roigan.transforms import TransplantLesion, TransplantLesiond, blend_mask, lesion_residual
 
 SIZE = 32
 YY, XX = np.indices((SIZE, SIZE)) - (SIZE - 1) / 2
@@ -102,3 +102,81 @@ def test_the_dictionary_twin_turns_normal_rois_into_lesion_rois_and_leaves_the_o
     mass = transform({"image": _tissue(), "label": "mass"})
     assert mass["label"] == "mass" and mass["image"].meta["pasted"] is False
     assert torch.equal(mass["image"].as_tensor(), _tissue())
+
+
+def test_lesion_residual_transforms_turn_lesion_rois_into_residuals_with_their_meta():
+    from monai.data import MetaTensor
+
+    from monai_roigan.transforms import LesionResidual, LesionResiduald
+
+    roi = MetaTensor(torch.from_numpy(_lesion_roi()), meta={"class_name": "mass"})
+    residual = LesionResidual(feather=2.0)(roi)
+    assert isinstance(residual, MetaTensor) and residual.meta["class_name"] == "mass"
+    torch.testing.assert_close(residual.as_tensor(), lesion_residual(_lesion_roi(), DISC, 2.0))
+    item = LesionResiduald("image", feather=2.0)({"image": roi, "label": 3})
+    assert item["label"] == 3 and torch.equal(item["image"].as_tensor(), residual.as_tensor())
+    masked = LesionResiduald("image", mask_key="mask")({"image": _lesion_roi(), "mask": DISC})
+    assert np.all(masked["image"].numpy()[0][~DISC] == 0)
+    with pytest.raises(ValueError, match="key 'image'.*mask of shape"):
+        LesionResiduald("image", mask_key="mask")({"image": _lesion_roi(), "mask": DISC[:8]})
+
+
+def test_residuals_given_as_residuals_are_added_as_they_are_inside_the_disc():
+    residual = lesion_residual(_lesion_roi(), DISC).numpy()
+    given = TransplantLesion([residual], residual_input=True, **PLAIN)
+    tissue = _tissue()
+    disc = blend_mask(SIZE, 0.3, 0.6)
+    torch.testing.assert_close(given(tissue).as_tensor(), (tissue + torch.from_numpy(residual) * disc).clamp(-1, 1))
+    noise = np.full((1, SIZE, SIZE), 0.2, np.float32)  # a residual generator's output: not zero outside the lesion
+    out = TransplantLesion([noise], residual_input=True, **PLAIN)(tissue).as_tensor()
+    assert torch.equal(out[0][disc == 0], tissue[0][disc == 0]), "confined to the disc"
+
+
+def test_residual_json_trains_a_generator_of_residuals_and_the_arm_transplants_them(tmp_path):
+    """bundle/configs/residual.json: the training items (and the quality score's) are the lesions' residuals, zero
+    outside the disc; the exported generator goes to models/residual.pt; the synthetic_transplant arm adds its
+    residuals into normal ROIs."""
+    import subprocess
+    import sys
+
+    from monai.bundle import ConfigParser
+
+    from monai_roigan.evaluation.arms import ArmData, arm_dataset
+    from monai_roigan.evaluation.data import ROISet
+    from monai_roigan.networks import GeneratorSource, load_generator
+    from tests.conftest import REPO
+
+    configs = [str(REPO / "bundle" / "configs" / n) for n in ("train.json", "residual.json")]
+    small = {"bundle_root": str(tmp_path), "num_phantom_images": 16, "max_epochs": 1, "batch_size": 8}
+    parser = ConfigParser()
+    parser.read_config(configs)
+    parser.update({**small, "width": 0.0625, "d_width": 0.0625})
+    items = parser.get_parsed_content("residual_datalist")
+    outside = blend_mask(64, 0.3, 0.6) == 0
+    assert items and all(float(item["image"][0][outside].abs().max()) == 0 for item in items)
+    assert parser.get_parsed_content("quality_score#datalist") is parser.get_parsed_content("residual_datalist")
+    cmd = [
+        sys.executable,
+        "-m",
+        "monai.bundle",
+        "run",
+        "training",
+        "--config_file",
+        "[" + ",".join(f"'{c}'" for c in configs) + "]",
+    ]
+    cmd += [f"--{k}={v}" for k, v in {**small, "width": 0.0625, "d_width": 0.0625}.items()]
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    generator = load_generator(tmp_path / "models" / "residual.pt")
+    assert not (tmp_path / "models" / "model.pt").exists()
+
+    rng = np.random.default_rng(0)
+    lesions = ROISet(rng.uniform(-1, 1, (5, 1, 64, 64)).astype(np.float32), np.array([0, 1, 3, 3, 3]), np.arange(5))
+    normals = ROISet(np.zeros((4, 1, 64, 64), np.float32), np.full(4, 4), np.arange(4).astype(str))
+    names = ["architectural_distortion", "asymmetry", "calcification", "mass"]
+    data = ArmData(lesions, normals, GeneratorSource(generator, 4), names, with_normal=False)
+    dataset = arm_dataset("synthetic_transplant", data)
+    added = [dataset[k] for k in range(len(lesions), len(dataset))]
+    assert len(added) == 2 * 2 and sorted(int(a["label"]) for a in added) == [0, 0, 1, 1]
+    assert all(a["image"].meta["pasted_blend"] == "additive" for a in added)
+    assert all("synthetic" in a["image"].meta["pasted_lesion"] for a in added)

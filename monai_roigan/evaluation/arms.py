@@ -26,6 +26,11 @@ The synthetic arms use the trained generator:
 
 - ``synthetic``: classic augmentation plus synthetic ROIs of each lesion class up to the largest lesion class
   (:class:`~monai_roigan.apps.SyntheticBalancedDataset`), the same top-up as ``copy_paste``;
+- ``synthetic_transplant``: the ``copy_paste`` top-up, with lesion residuals that a residual generator
+  (``bundle/configs/residual.json``: trained as the other generators are, on the residuals of the training women's
+  lesion ROIs, never on tissue) draws, added into the fold's real normal-tissue ROIs
+  (:class:`~monai_roigan.transforms.TransplantLesiond`, ``residual_input``): the generator learns the lesion signal
+  only, and the tissue stays real. The run's generator must be a residual generator;
 - ``inserted``: the ``copy_paste`` top-up, with synthetic lesions that a context generator
   (:class:`~monai_roigan.networks.nets.ContextROIGenerator`) paints into the fold's real normal-tissue ROIs
   (:class:`~monai_roigan.transforms.InsertSyntheticLesiond`) instead of real lesions: the arm that tells whether
@@ -90,6 +95,7 @@ GENERATOR_FREE_ARMS = (*NON_SYNTHETIC_ARMS, *CANDIDATES_WITHOUT_GENERATOR)
 ARMS = (
     *GENERATOR_FREE_ARMS,
     "synthetic",
+    "synthetic_transplant",
     "inserted",
     "synthetic_filtered",
     "synthetic_share",
@@ -205,6 +211,28 @@ def _copy_paste_top_up(data: ArmData, arm: str = "copy_paste") -> list:
     )
 
 
+def _synthetic_transplant_top_up(data: ArmData) -> list:
+    """Residuals of a residual generator added into normal ROIs (:func:`_tissue_top_up`): as many residuals per class
+    as the largest lesion class (latents of ``data.seed``), each top-up ROI drawing one of its class."""
+    generator, largest = data.source.get(), max(data.counts().values())
+    bank = [
+        {"image": residual, "label": k, "id": f"{name}-synthetic-{j}"}
+        for k, name in enumerate(data.class_names)
+        for j, residual in enumerate(synthesize(generator, k, range(largest), data.seed, truncation=data.truncation))
+    ]
+    return _tissue_top_up(
+        data,
+        lambda name: TransplantLesiond(
+            "image",
+            bank,
+            prob=1.0,
+            class_names=data.pipeline_classes(),
+            target_distribution={name: 1.0},
+            residual_input=True,
+        ),
+    )
+
+
 def check_inserted_source(source: GeneratorSource | None) -> None:
     """Refuse a generator that cannot paint lesions into given ROIs, as the ``inserted`` arm needs."""
     if source is None or source.kind != "context":
@@ -285,6 +313,8 @@ def _arm_dataset(arm: str, data: ArmData):
         return ConcatDataset([_arm_dataset("classic", data), *_copy_paste_top_up(data, arm)])
     if arm == "inserted":
         return ConcatDataset([_arm_dataset("classic", data), *_inserted_top_up(data)])
+    if arm == "synthetic_transplant":
+        return ConcatDataset([_arm_dataset("classic", data), *_synthetic_transplant_top_up(data)])
     if arm in ("synthetic", "two_phase", "synthetic_filtered"):
         return _synthetic(
             data, dict.fromkeys(data.class_names, max(data.counts().values())), arm == "synthetic_filtered"

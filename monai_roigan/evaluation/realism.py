@@ -154,9 +154,16 @@ def _inserted(lesions: np.ndarray, class_index: int, generator, **options) -> In
 
 #: how ``judge_realism``'s ``insertions`` name the way a lesion gets into tissue (``method``), each a builder
 #: ``(class-k lesion ROIs, k, **options)`` -> transform: ``copy_paste`` and ``transplant`` move a real lesion,
-#: ``inserted`` has a context generator (option ``generator``) paint one; ``"tissue"`` moves none: the normal ROIs as
-#: they are, the reference that says how much the tissue alone gives away
-INSERTION_METHODS = {"copy_paste": _copy_paste, "transplant": _transplant, "inserted": _inserted, "tissue": None}
+#: ``inserted`` has a context generator (option ``generator``) paint one; ``synthetic_transplant`` adds residuals of
+#: a residual generator (option ``generator``, ``bundle/configs/residual.json``), new ones for every draw;
+#: ``"tissue"`` moves none: the normal ROIs as they are, the reference that says how much the tissue alone gives away
+INSERTION_METHODS = {
+    "copy_paste": _copy_paste,
+    "transplant": _transplant,
+    "inserted": _inserted,
+    "synthetic_transplant": None,
+    "tissue": None,
+}
 
 
 def insertion_sampler(lesions: ROISet, normals: ROISet, method: str = "transplant", **options) -> Sampler:
@@ -172,6 +179,8 @@ def insertion_sampler(lesions: ROISet, normals: ROISet, method: str = "transplan
     if method not in INSERTION_METHODS:
         raise ValueError(f"unknown insertion method {method!r}; choose from {sorted(INSERTION_METHODS)}")
     built: dict[int, Callable] = {}  # one per class: a transplant's residuals are in-painted once
+    if method == "synthetic_transplant":
+        return _synthetic_transplant_sampler(normals, **options)
 
     def sample(class_index: int, count: int, seed: int) -> np.ndarray:
         streams = np.random.SeedSequence([seed, class_index]).spawn(2)
@@ -185,6 +194,30 @@ def insertion_sampler(lesions: ROISet, normals: ROISet, method: str = "transplan
             built[class_index] = INSERTION_METHODS[method](own.images, class_index, **options)
         insert = built[class_index].set_random_state(int(streams[0].generate_state(1)[0]))
         return np.stack([insert(torch.as_tensor(normals.images[j])).as_tensor().numpy() for j in picks])
+
+    return sample
+
+
+def _synthetic_transplant_sampler(
+    normals: ROISet,
+    generator,
+    generator_classes: Sequence[str],
+    latent_distribution: str = "uniform",
+    truncation: float = 1.0,
+    **transplant_options,
+) -> Sampler:
+    """ROI ``j`` of class ``k``: residual ``j`` of the residual generator (:func:`synthesize`'s, for the seed) added
+    into one of ``normals`` by :class:`~monai_roigan.transforms.TransplantLesion` (``residual_input``)."""
+    network = GeneratorSource(generator, num_classes=len(generator_classes)).get()
+
+    def sample(class_index: int, count: int, seed: int) -> np.ndarray:
+        streams = np.random.SeedSequence([seed, class_index]).spawn(2)
+        picks = np.random.default_rng(streams[1]).integers(len(normals), size=count)
+        residuals = synthesize(network, class_index, range(count), seed, latent_distribution, truncation).numpy()
+        insert = TransplantLesion(residuals, residual_input=True, **transplant_options)
+        insert.set_random_state(int(streams[0].generate_state(1)[0]))
+        moved = [insert(torch.as_tensor(normals.images[j]), lesion_index=i) for i, j in enumerate(picks)]
+        return np.stack([roi.as_tensor().numpy() for roi in moved])
 
     return sample
 
@@ -387,7 +420,7 @@ def _judge_insertion(row: str, settings: Mapping, rois: EvaluationROIs, class_na
     options = dict(settings)
     try:
         method = options.pop("method")
-        if method == "inserted":
+        if method in ("inserted", "synthetic_transplant"):
             options.setdefault("generator_classes", list(class_names))
         train_sample = insertion_sampler(rois.train, _normals(rois.normal_train), method, **options)
         test_sample = insertion_sampler(rois.held_out, _normals(rois.normal_held_out), method, **options)

@@ -41,7 +41,17 @@ from .synthetic import (
     SyntheticROIAugmentDict,
     balancing_distribution,
 )
-from .transplant import TransplantLesion, TransplantLesionD, TransplantLesiond, TransplantLesionDict, lesion_residual
+from .transplant import (
+    LesionResidual,
+    LesionResidualD,
+    LesionResiduald,
+    LesionResidualDict,
+    TransplantLesion,
+    TransplantLesionD,
+    TransplantLesiond,
+    TransplantLesionDict,
+    lesion_residual,
+)
 
 __all__ = [
     "BLEND_MODES",
@@ -62,6 +72,10 @@ __all__ = [
     "InsertSyntheticLesiond",
     "InsertSyntheticLesionD",
     "InsertSyntheticLesionDict",
+    "LesionResidual",
+    "LesionResiduald",
+    "LesionResidualD",
+    "LesionResidualDict",
     "LoadMammogram",
     "LoadMammogramd",
     "LoadMammogramD",

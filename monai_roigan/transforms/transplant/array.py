@@ -26,13 +26,14 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from monai.data import MetaTensor
-from monai.transforms import Rand2DElastic
+from monai.transforms import Rand2DElastic, Transform
+from monai.utils import TransformBackends
 from scipy import ndimage
 from skimage.restoration import inpaint_biharmonic
 
 from monai_roigan.transforms.copy_paste.array import CopyPasteLesion, blend_mask
 
-__all__ = ["TransplantLesion", "lesion_residual"]
+__all__ = ["LesionResidual", "TransplantLesion", "lesion_residual"]
 
 
 def lesion_residual(roi, mask, feather: float = 3.0, where: str = "lesion") -> torch.Tensor:
@@ -64,6 +65,30 @@ def lesion_residual(roi, mask, feather: float = 3.0, where: str = "lesion") -> t
     return torch.from_numpy(((roi - background) * taper).astype(np.float32))
 
 
+class LesionResidual(Transform):
+    """A lesion ROI (C, S, S) to its residual (:func:`lesion_residual`), e.g. to train a generator of residuals.
+
+    ``__call__(roi, mask=None)``: ``mask`` (S, S) or (1, S, S), nonzero on the lesion; None: the centred disc of
+    radius ``outer`` of the half-width. Returns a float32 tensor (a MetaTensor with ``roi``'s meta for a MetaTensor).
+
+    Args:
+        outer: the default mask's radius, as a fraction of the half-width (as :class:`TransplantLesion`).
+        feather: pixels over which the residual fades in from the mask's edge.
+    """
+
+    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
+
+    def __init__(self, outer: float = 0.6, feather: float = 3.0):
+        self.outer, self.feather = float(outer), float(feather)
+
+    def __call__(self, roi, mask=None, where: str = "LesionResidual"):
+        if mask is None:
+            mask = blend_mask(np.shape(roi)[-1], self.outer / 2, self.outer).numpy() > 0
+        values = roi.as_tensor() if isinstance(roi, MetaTensor) else roi
+        residual = lesion_residual(np.asarray(values), np.asarray(mask), self.feather, where)
+        return MetaTensor(residual, meta=dict(roi.meta)) if isinstance(roi, MetaTensor) else residual
+
+
 class TransplantLesion(CopyPasteLesion):
     """With probability ``prob``, add the residual of one of ``lesions`` to the ROI it receives (module docstring).
 
@@ -82,6 +107,9 @@ class TransplantLesion(CopyPasteLesion):
         warp_magnitude: (low, high) magnitude of the elastic warp (MONAI ``Rand2DElastic``; (0, 0): none).
         warp_spacing: the warp's control-point spacing in pixels.
         value_range: the output is clipped to it.
+        residual_input: ``lesions`` are residuals already (e.g. a residual generator's, trained through
+            :class:`LesionResiduald`): used as they are, times the mask (the given one, or the disc's raised-cosine
+            weights), with no in-painting.
 
     Raises:
         ValueError: as :class:`~monai_roigan.transforms.CopyPasteLesion`, a mask count other than the lesion count, or
@@ -103,18 +131,25 @@ class TransplantLesion(CopyPasteLesion):
         warp_magnitude: tuple[float, float] = (0.0, 2.0),
         warp_spacing: int = 16,
         value_range: tuple[float, float] = (-1.0, 1.0),
+        residual_input: bool = False,
     ):
         super().__init__(
             lesions, lesion_ids, prob, outer / 2, outer, flip, rotate, scale_range, contrast_range=gain_range
         )
+        disc = blend_mask(self.shape[-1], outer / 2, outer)
         if masks is None:
-            masks = [blend_mask(self.shape[-1], outer / 2, outer).numpy() > 0] * len(self.lesions)
+            masks = [disc.numpy() if residual_input else disc.numpy() > 0] * len(self.lesions)
         if len(masks) != len(self.lesions):
             raise ValueError(f"{len(masks)} masks for {len(self.lesions)} lesions")
-        self.residuals = [
-            lesion_residual(roi, mask, feather, where=name)
-            for roi, mask, name in zip(self.lesions, masks, self.lesion_ids)
-        ]
+        if residual_input:
+            self.residuals = [
+                roi * torch.as_tensor(np.asarray(mask), dtype=torch.float32) for roi, mask in zip(self.lesions, masks)
+            ]
+        else:
+            self.residuals = [
+                lesion_residual(roi, mask, feather, where=name)
+                for roi, mask, name in zip(self.lesions, masks, self.lesion_ids)
+            ]
         self.blend_modes, self.mode = ("additive",), "additive"  # what the meta's pasted_blend says
         self.value_range = tuple(float(v) for v in value_range)
         self.warp = Rand2DElastic(

@@ -7,11 +7,52 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from monai.config import KeysCollection
+from monai.transforms import MapTransform
 
 from monai_roigan.transforms.copy_paste.dictionary import CopyPasteLesiond
-from monai_roigan.transforms.transplant.array import TransplantLesion
+from monai_roigan.transforms.transplant.array import LesionResidual, TransplantLesion
 
-__all__ = ["TransplantLesiond", "TransplantLesionD", "TransplantLesionDict"]
+__all__ = [
+    "LesionResiduald",
+    "LesionResidualD",
+    "LesionResidualDict",
+    "TransplantLesiond",
+    "TransplantLesionD",
+    "TransplantLesionDict",
+]
+
+
+class LesionResiduald(MapTransform):
+    """Dictionary version of :class:`~monai_roigan.transforms.transplant.array.LesionResidual`: the lesion ROIs of
+    ``keys`` become their residuals (the in-painted background subtracted), e.g. the training items of a residual
+    generator (``bundle/configs/residual.json``).
+
+    Args:
+        keys: ROI keys, each (C, S, S).
+        mask_key: an entry with the lesion's mask (S, S) (None: the centred disc of radius ``outer``).
+        outer, feather: as :class:`~monai_roigan.transforms.transplant.array.LesionResidual`.
+        allow_missing_keys: as in MONAI.
+    """
+
+    backend = LesionResidual.backend
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        mask_key: str | None = None,
+        outer: float = 0.6,
+        feather: float = 3.0,
+        allow_missing_keys: bool = False,
+    ):
+        super().__init__(keys, allow_missing_keys)
+        self.mask_key, self.residual = mask_key, LesionResidual(outer, feather)
+
+    def __call__(self, data: Mapping) -> dict:
+        d = dict(data)
+        mask = None if self.mask_key is None else d[self.mask_key]
+        for key in self.key_iterator(d):
+            d[key] = self.residual(d[key], mask, where=f"key {key!r}")
+        return d
 
 
 class TransplantLesiond(CopyPasteLesiond):
@@ -25,7 +66,7 @@ class TransplantLesiond(CopyPasteLesiond):
             nonzero on the lesion; without it, the centred disc of :class:`TransplantLesion`). Give every lesion a
             mask or none.
         transplant_options: ``outer``, ``feather``, ``flip``, ``rotate``, ``scale_range``, ``gain_range``,
-            ``warp_magnitude``, ``warp_spacing`` and ``value_range`` of :class:`TransplantLesion`.
+            ``warp_magnitude``, ``warp_spacing``, ``value_range`` and ``residual_input`` of :class:`TransplantLesion`.
 
     Raises:
         ValueError: as :class:`~monai_roigan.transforms.CopyPasteLesiond`; masks on some lesions only; a mask that
@@ -44,4 +85,5 @@ class TransplantLesiond(CopyPasteLesiond):
         super().__init__(keys, lesions, *args, **transplant_options)
 
 
+LesionResidualD = LesionResidualDict = LesionResiduald
 TransplantLesionD = TransplantLesionDict = TransplantLesiond
