@@ -6,8 +6,10 @@ Run: python docs/make_figures.py [--mias ../shared/data/mias] [--phantom_model b
      [--mias_context_random_model /tmp/mias_ctxr]
 A context generator's folder also gets ``inserted_<name>.png``: real normal-tissue ROIs, then the same ROIs with a
 lesion of each class painted in (for the one trained with ``--mask_shape random``, with random masks and the four
-blend modes). Real MIAS data also gives ``insertion_modes_mias.png``: real rare-class lesion ROIs,
-real normal tissue, and real lesions moved into that tissue by each blend mode and by a transplant.
+blend modes). A MIAS bundle with ``models/residual.pt`` (``residual.json``) also gives
+``synthetic_transplant_mias.png``: generated residuals added into real normal tissue. Real MIAS data also gives
+``insertion_modes_mias.png``: real rare-class lesion ROIs, real normal tissue, and real lesions moved into that
+tissue by each blend mode and by a transplant.
 The MIAS figures are skipped when the real data is absent; a real-vs-generated grid is skipped when its model
 folder has no ``models/model.pt``.
 """
@@ -15,6 +17,7 @@ folder has no ``models/model.pt``.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import warnings
 from pathlib import Path
@@ -32,6 +35,10 @@ from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, t
 IMG = Path(__file__).resolve().parent / "img"
 REAL_MIAS = Path(__file__).resolve().parents[2] / "shared" / "data" / "mias"
 PER_CLASS = 10
+#: the scale residual generators are trained with (train.json's residual_scale, its one source of truth)
+RESIDUAL_SCALE = float(
+    json.loads((Path(__file__).resolve().parents[1] / "bundle/configs/train.json").read_text())["residual_scale"]
+)
 
 
 def mammogram_row(paths: list[str], step: int = 4) -> np.ndarray:
@@ -91,6 +98,20 @@ def insertion_modes_grid(cache: dict, out: Path, seed: int = 0) -> None:
     transplant = TransplantLesion(lesions).set_random_state(seed)
     moved = [transplant(tissue, lesion_index=j).as_tensor().numpy() for j, tissue in enumerate(normal)]
     rows.append(("transplant", tile_images(list(to_uint8(np.stack(moved))), PER_CLASS)))
+    save_png(labelled_rows(rows, label_width=230), out)
+
+
+def synthetic_transplant_grid(cache: dict, residual_model: Path, out: Path, seed: int = 0) -> None:
+    """A row of real normal-tissue ROIs, then per lesion class the same ROIs with a residual of that class from a
+    residual generator (``residual.json``) transplanted in."""
+    normal = cache["images"][cache["labels"] == list(cache["class_names"]).index("normal")][::7][:PER_CLASS]
+    rows = [("normal tissue (real)", tile_images(list(to_uint8(normal)), PER_CLASS))]
+    for name in ABNORMALITY_CLASSES:
+        residuals = monai_roigan.generate(residual_model, name, PER_CLASS, seed=seed).numpy()
+        transplant = TransplantLesion(residuals, residual_input=True, residual_scale=RESIDUAL_SCALE)
+        transplant.set_random_state(seed)
+        moved = [transplant(tissue, lesion_index=j).as_tensor().numpy() for j, tissue in enumerate(normal)]
+        rows.append((f"{name} residual added", tile_images(list(to_uint8(np.stack(moved))), PER_CLASS)))
     save_png(labelled_rows(rows, label_width=230), out)
 
 
@@ -164,6 +185,9 @@ def main() -> None:
                 real_vs_generated(cache, model, IMG / f"real_vs_generated_{name}.png")
                 if GeneratorSource(model).kind == "context":
                     inserted_grid(cache, model, IMG / f"inserted_{name}.png")
+        if (args.mias_model / "models" / "residual.pt").is_file():
+            residual_model = args.mias_model / "models" / "residual.pt"
+            synthetic_transplant_grid(cache, residual_model, IMG / "synthetic_transplant_mias.png")
         if (args.mias_context_random_model / "models" / "model.pt").is_file():
             random_masks = {"mask_shape": "random", "blend_modes": BLEND_MODES}
             inserted_grid(

@@ -53,6 +53,7 @@ SHARED_SETTINGS = {
     "real_rois",
     "min_confidence",
     "sample_filter",
+    "residual_scale",
 }
 
 REQUIRED_METADATA = {
@@ -175,6 +176,7 @@ BUNDLE_RUNS = [
     (("train.json", "realism.json"), ("realism", "initialize", "run", "finalize")),
     (("train.json", "pretrain.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "context.json"), ("training", "initialize", "run", "finalize")),
+    (("train.json", "residual.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "paper.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "per_class.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "per_class.json", "inference.json"), ("inference", "run", "network_def")),

@@ -122,11 +122,19 @@ def test_lesion_residual_transforms_turn_lesion_rois_into_residuals_with_their_m
 
 
 def test_residuals_given_as_residuals_are_added_as_they_are_inside_the_disc():
+    from monai_roigan.transforms import LesionResidual
+
     residual = lesion_residual(_lesion_roi(), DISC).numpy()
     given = TransplantLesion([residual], residual_input=True, **PLAIN)
     tissue = _tissue()
     disc = blend_mask(SIZE, 0.3, 0.6)
     torch.testing.assert_close(given(tissue).as_tensor(), (tissue + torch.from_numpy(residual) * disc).clamp(-1, 1))
+    scaled = LesionResidual(scale=4.0)(_lesion_roi())  # as a residual generator is trained on
+    torch.testing.assert_close(scaled, 4.0 * lesion_residual(_lesion_roi(), DISC))
+    back = TransplantLesion([scaled.numpy()], residual_input=True, residual_scale=4.0, **PLAIN)(tissue).as_tensor()
+    torch.testing.assert_close(back, given(tissue).as_tensor(), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="scale must be positive"):
+        LesionResidual(scale=0.0)
     noise = np.full((1, SIZE, SIZE), 0.2, np.float32)  # a residual generator's output: not zero outside the lesion
     out = TransplantLesion([noise], residual_input=True, **PLAIN)(tissue).as_tensor()
     assert torch.equal(out[0][disc == 0], tissue[0][disc == 0]), "confined to the disc"
@@ -154,6 +162,11 @@ def test_residual_json_trains_a_generator_of_residuals_and_the_arm_transplants_t
     items = parser.get_parsed_content("residual_datalist")
     outside = blend_mask(64, 0.3, 0.6) == 0
     assert items and all(float(item["image"][0][outside].abs().max()) == 0 for item in items)
+    rois = parser.get_parsed_content("roi_datalist")
+    scale = parser.get_parsed_content("residual_scale")
+    assert scale == 4.0 and torch.allclose(
+        torch.as_tensor(items[0]["image"]), scale * lesion_residual(rois[0]["image"], ~outside.numpy()), atol=1e-5
+    )
     assert parser.get_parsed_content("quality_score#datalist") is parser.get_parsed_content("residual_datalist")
     cmd = [
         sys.executable,

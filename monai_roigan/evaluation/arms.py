@@ -141,8 +141,9 @@ class ArmData:
     """What one fold gives every arm: the real lesion ROIs (labels 0..K-1), the real normal-tissue ROIs (label K;
     the tissue that ``copy_paste`` pastes into, and the normal class when ``with_normal``), the generator, the
     lesion class names, the seed and truncation of the synthetic ROIs, the sample filter's threshold, the options
-    of :class:`~monai_roigan.transforms.CopyPasteLesiond` in ``copy_paste``, and the power of ``oversample``'s class
-    balancing (:func:`~monai_roigan.engines.balancing_weights`)."""
+    of :class:`~monai_roigan.transforms.CopyPasteLesiond` in ``copy_paste``, the power of ``oversample``'s class
+    balancing (:func:`~monai_roigan.engines.balancing_weights`), and the scale a residual generator was trained with
+    (``synthetic_transplant``)."""
 
     lesions: ROISet
     normals: ROISet
@@ -154,6 +155,7 @@ class ArmData:
     min_confidence: float = 0.5
     copy_paste_options: Mapping = field(default_factory=dict)
     oversample_power: float = 1.0
+    residual_scale: float = 1.0
 
     def real(self) -> ROISet:
         return ROISet.concat([self.lesions, self.normals]) if self.with_normal else self.lesions
@@ -229,6 +231,7 @@ def _synthetic_transplant_top_up(data: ArmData) -> list:
             class_names=data.pipeline_classes(),
             target_distribution={name: 1.0},
             residual_input=True,
+            residual_scale=data.residual_scale,
         ),
     )
 

@@ -343,6 +343,7 @@ def run_downstream(
     bootstrap_draws: int = 1000,
     copy_paste_options: Mapping | None = None,
     oversample_power: float = 1.0,
+    residual_scale: float = 1.0,
 ) -> Path:
     """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv``,
     ``downstream_summary.csv``, ``downstream_verdict.csv`` and ``downstream_predictions.csv`` (every test
@@ -379,6 +380,8 @@ def run_downstream(
             arm (mask radii, ``radius_range``, ``intensity_match``, jitter); oversample_power: the class-balancing
             power of ``oversample`` (:func:`~monai_roigan.engines.balancing_weights`). Tune both on training women
             only (:func:`~monai_roigan.evaluation.tune_baselines`).
+        residual_scale: the ``scale`` a residual generator was trained with (``synthetic_transplant``;
+            ``train.json``'s ``residual_scale``).
 
     Raises:
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, a class without
@@ -402,7 +405,12 @@ def run_downstream(
     min_confidence = check_min_confidence(min_confidence)
     baselines = {"copy_paste_options": dict(copy_paste_options or {}), "oversample_power": float(oversample_power)}
     plan = {"k": k, "repeats": repeats, "tasks": tasks, "arms": names, "rare": rare, "rare_fraction": rare_fraction}
-    arm_options = {"truncation": truncation, "min_confidence": min_confidence, **baselines}
+    arm_options = {
+        "truncation": truncation,
+        "min_confidence": min_confidence,
+        "residual_scale": residual_scale,
+        **baselines,
+    }
     jobs = _jobs(rois, class_names, {**plan, "seed": seed}, sources, arm_options)
     total = repeats * k * len(tasks) * sum(1 if n in GENERATOR_FREE_ARMS else len(sources) for n in names)
     rows, records = [], []

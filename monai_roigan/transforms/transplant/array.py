@@ -74,18 +74,22 @@ class LesionResidual(Transform):
     Args:
         outer: the default mask's radius, as a fraction of the half-width (as :class:`TransplantLesion`).
         feather: pixels over which the residual fades in from the mask's edge.
+        scale: factor on the residual (a generator learns residuals of a few hundredths of the [-1, 1] range badly;
+            :class:`TransplantLesion`'s ``residual_scale`` divides by the same factor).
     """
 
     backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
 
-    def __init__(self, outer: float = 0.6, feather: float = 3.0):
-        self.outer, self.feather = float(outer), float(feather)
+    def __init__(self, outer: float = 0.6, feather: float = 3.0, scale: float = 1.0):
+        if not scale > 0:
+            raise ValueError(f"the residual scale must be positive, got {scale}")
+        self.outer, self.feather, self.scale = float(outer), float(feather), float(scale)
 
     def __call__(self, roi, mask=None, where: str = "LesionResidual"):
         if mask is None:
             mask = blend_mask(np.shape(roi)[-1], self.outer / 2, self.outer).numpy() > 0
         values = roi.as_tensor() if isinstance(roi, MetaTensor) else roi
-        residual = lesion_residual(np.asarray(values), np.asarray(mask), self.feather, where)
+        residual = lesion_residual(np.asarray(values), np.asarray(mask), self.feather, where) * self.scale
         return MetaTensor(residual, meta=dict(roi.meta)) if isinstance(roi, MetaTensor) else residual
 
 
@@ -108,8 +112,9 @@ class TransplantLesion(CopyPasteLesion):
         warp_spacing: the warp's control-point spacing in pixels.
         value_range: the output is clipped to it.
         residual_input: ``lesions`` are residuals already (e.g. a residual generator's, trained through
-            :class:`LesionResiduald`): used as they are, times the mask (the given one, or the disc's raised-cosine
-            weights), with no in-painting.
+            :class:`LesionResiduald`): divided by ``residual_scale`` and multiplied by the mask (the given one, or the
+            disc's raised-cosine weights), with no in-painting.
+        residual_scale: the ``scale`` of :class:`LesionResidual` the given residuals were made with.
 
     Raises:
         ValueError: as :class:`~monai_roigan.transforms.CopyPasteLesion`, a mask count other than the lesion count, or
@@ -132,6 +137,7 @@ class TransplantLesion(CopyPasteLesion):
         warp_spacing: int = 16,
         value_range: tuple[float, float] = (-1.0, 1.0),
         residual_input: bool = False,
+        residual_scale: float = 1.0,
     ):
         super().__init__(
             lesions, lesion_ids, prob, outer / 2, outer, flip, rotate, scale_range, contrast_range=gain_range
@@ -142,9 +148,8 @@ class TransplantLesion(CopyPasteLesion):
         if len(masks) != len(self.lesions):
             raise ValueError(f"{len(masks)} masks for {len(self.lesions)} lesions")
         if residual_input:
-            self.residuals = [
-                roi * torch.as_tensor(np.asarray(mask), dtype=torch.float32) for roi, mask in zip(self.lesions, masks)
-            ]
+            weights = [torch.as_tensor(np.asarray(mask), dtype=torch.float32) / residual_scale for mask in masks]
+            self.residuals = [roi * weight for roi, weight in zip(self.lesions, weights)]
         else:
             self.residuals = [
                 lesion_residual(roi, mask, feather, where=name)

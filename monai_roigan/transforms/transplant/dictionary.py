@@ -30,7 +30,7 @@ class LesionResiduald(MapTransform):
     Args:
         keys: ROI keys, each (C, S, S).
         mask_key: an entry with the lesion's mask (S, S) (None: the centred disc of radius ``outer``).
-        outer, feather: as :class:`~monai_roigan.transforms.transplant.array.LesionResidual`.
+        outer, feather, scale: as :class:`~monai_roigan.transforms.transplant.array.LesionResidual`.
         allow_missing_keys: as in MONAI.
     """
 
@@ -42,10 +42,11 @@ class LesionResiduald(MapTransform):
         mask_key: str | None = None,
         outer: float = 0.6,
         feather: float = 3.0,
+        scale: float = 1.0,
         allow_missing_keys: bool = False,
     ):
         super().__init__(keys, allow_missing_keys)
-        self.mask_key, self.residual = mask_key, LesionResidual(outer, feather)
+        self.mask_key, self.residual = mask_key, LesionResidual(outer, feather, scale)
 
     def __call__(self, data: Mapping) -> dict:
         d = dict(data)
@@ -66,7 +67,8 @@ class TransplantLesiond(CopyPasteLesiond):
             nonzero on the lesion; without it, the centred disc of :class:`TransplantLesion`). Give every lesion a
             mask or none.
         transplant_options: ``outer``, ``feather``, ``flip``, ``rotate``, ``scale_range``, ``gain_range``,
-            ``warp_magnitude``, ``warp_spacing``, ``value_range`` and ``residual_input`` of :class:`TransplantLesion`.
+            ``warp_magnitude``, ``warp_spacing``, ``value_range``, ``residual_input`` and ``residual_scale`` of
+            :class:`TransplantLesion`.
 
     Raises:
         ValueError: as :class:`~monai_roigan.transforms.CopyPasteLesiond`; masks on some lesions only; a mask that
