@@ -294,7 +294,10 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup):
         assert f"{new['low']}" == old["low"] and f"{new['difference']}" == old["difference"]
     for r in judged:  # Holm's levels lie between Bonferroni's and the uncorrected 5%
         assert 0.05 / len(synthetic) - 1e-12 <= float(r["level"]) <= 0.05 + 1e-12
-        assert float(r["low"]) <= float(r["difference"]) <= float(r["high"]) and float(r["mdd"]) > 0
+        assert float(r["low"]) <= float(r["difference"]) <= float(r["high"])
+        # a smallest visible difference of 0 only where the two arms scored alike in every fold and bootstrap draw
+        # (3-step toy classifiers can rank a class identically: here copy_paste_seamless and copy_paste)
+        assert float(r["mdd"]) > 0 or float(r["low"]) == float(r["difference"]) == float(r["high"]) == 0
     summary = list(csv.DictReader(open(root / "down" / "downstream_summary.csv")))
     assert [(r["task"], r["arm"]) for r in summary] == [(t, a) for t in TASKS for a in arms]
     filtered = [r for r in rows if r["arm"] == "synthetic_filtered"]
