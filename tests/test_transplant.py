@@ -121,23 +121,32 @@ def test_lesion_residual_transforms_turn_lesion_rois_into_residuals_with_their_m
         LesionResiduald("image", mask_key="mask")({"image": _lesion_roi(), "mask": DISC[:8]})
 
 
-def test_residuals_given_as_residuals_are_added_as_they_are_inside_the_disc():
+def test_given_residuals_get_the_taper_of_real_ones_and_are_divided_by_their_scale():
     from monai_roigan.transforms import LesionResidual
+    from monai_roigan.transforms.transplant.array import residual_taper
 
     residual = lesion_residual(_lesion_roi(), DISC).numpy()
     given = TransplantLesion([residual], residual_input=True, **PLAIN)
     tissue = _tissue()
-    disc = blend_mask(SIZE, 0.3, 0.6)
-    torch.testing.assert_close(given(tissue).as_tensor(), (tissue + torch.from_numpy(residual) * disc).clamp(-1, 1))
+    taper = torch.from_numpy(residual_taper(DISC, (1, SIZE, SIZE), 3.0)).float()
+    torch.testing.assert_close(given(tissue).as_tensor(), (tissue + torch.from_numpy(residual) * taper).clamp(-1, 1))
     scaled = LesionResidual(scale=4.0)(_lesion_roi())  # as a residual generator is trained on
     torch.testing.assert_close(scaled, 4.0 * lesion_residual(_lesion_roi(), DISC))
     back = TransplantLesion([scaled.numpy()], residual_input=True, residual_scale=4.0, **PLAIN)(tissue).as_tensor()
     torch.testing.assert_close(back, given(tissue).as_tensor(), rtol=0, atol=1e-6)
-    with pytest.raises(ValueError, match="scale must be positive"):
-        LesionResidual(scale=0.0)
     noise = np.full((1, SIZE, SIZE), 0.2, np.float32)  # a residual generator's output: not zero outside the lesion
     out = TransplantLesion([noise], residual_input=True, **PLAIN)(tissue).as_tensor()
-    assert torch.equal(out[0][disc == 0], tissue[0][disc == 0]), "confined to the disc"
+    assert torch.equal(out[0][~torch.from_numpy(DISC)], tissue[0][~torch.from_numpy(DISC)]), "confined to the disc"
+    as_255 = TransplantLesion([noise], residual_input=True, masks=[DISC.astype(np.uint8) * 255], **PLAIN)
+    torch.testing.assert_close(as_255(tissue).as_tensor(), out), "a 0/255 mask is a mask, not a weight"
+    with pytest.raises(ValueError, match="scale must be positive"):
+        LesionResidual(scale=0.0)
+    with pytest.raises(ValueError, match="residual_scale must be positive"):
+        TransplantLesion([noise], residual_input=True, residual_scale=0.0)
+    with pytest.raises(ValueError, match=r"lesion-0: the lesion mask \(32, 32\) is empty"):
+        TransplantLesion([noise], residual_input=True, masks=[np.zeros((SIZE, SIZE))])
+    with pytest.raises(ValueError, match="lesion-0: mask of shape"):
+        TransplantLesion([noise], residual_input=True, masks=[DISC[:16]])
 
 
 def test_residual_json_trains_a_generator_of_residuals_and_the_arm_transplants_them(tmp_path):
@@ -190,6 +199,13 @@ def test_residual_json_trains_a_generator_of_residuals_and_the_arm_transplants_t
     data = ArmData(lesions, normals, GeneratorSource(generator, 4), names, with_normal=False)
     dataset = arm_dataset("synthetic_transplant", data)
     added = [dataset[k] for k in range(len(lesions), len(dataset))]
+    for scale in (4.0, 8.0):  # the arm divides by the run's residual_scale (one classic-augmentation draw apart)
+        weaker = ArmData(
+            lesions, normals, GeneratorSource(generator, 4), names, with_normal=False, residual_scale=scale
+        )
+        bank = arm_dataset("synthetic_transplant", weaker).datasets[1].transform.transforms[0].paster
+        reference = arm_dataset("synthetic_transplant", data).datasets[1].transform.transforms[0].paster
+        assert torch.allclose(bank.residuals[0] * scale, reference.residuals[0], atol=1e-6)
     assert len(added) == 2 * 2 and sorted(int(a["label"]) for a in added) == [0, 0, 1, 1]
     assert all(a["image"].meta["pasted_blend"] == "additive" for a in added)
     assert all("synthetic" in a["image"].meta["pasted_lesion"] for a in added)

@@ -172,7 +172,8 @@ def _tissue_top_up(data: ArmData, inserter) -> list:
     (a dictionary transform that turns a normal ROI into one of class ``name``), up to the largest lesion class."""
     if len(data.normals) == 0:
         raise ValueError(
-            "the copy_paste, transplant and inserted arms need normal-tissue ROIs: set normal_per_image > 0"
+            "the copy_paste, transplant, copy_paste_seamless, synthetic_transplant and inserted arms need "
+            "normal-tissue ROIs: set normal_per_image > 0"
         )
     largest = max(data.counts().values())
     normals = roi_dataset_items(data.normals)

@@ -408,20 +408,26 @@ def judge_realism(
         logger.info("realism: %s C2ST AUC %.3f", described, scores.summary()[POOLED]["mean"])
         candidates.append(scores)
     for row, settings in (insertions or {}).items():
-        scores = _judge_insertion(row, settings, rois, class_names, repeats, steps, seed, factors)
+        sampling = {"latent_distribution": latent_distribution, "truncation": truncation}
+        scores = _judge_insertion(row, settings, rois, class_names, sampling, repeats, steps, seed, factors)
         logger.info("realism: %s C2ST AUC %.3f", row, scores.summary()[POOLED]["mean"])
         candidates.append(scores)
     return write_realism(output_dir, floor, candidates, rois.source)
 
 
-def _judge_insertion(row: str, settings: Mapping, rois: EvaluationROIs, class_names, *args) -> RealismScores:
-    """:func:`realism_scores` of one ``insertions`` row (``args``: repeats, steps, seed, factors); errors of its
+def _judge_insertion(
+    row: str, settings: Mapping, rois: EvaluationROIs, class_names, sampling: Mapping, *args
+) -> RealismScores:
+    """:func:`realism_scores` of one ``insertions`` row (``args``: repeats, steps, seed, factors); a generator's row
+    samples with the run's ``sampling`` (latent distribution, truncation) unless it sets its own; errors of its
     settings name the row."""
     options = dict(settings)
     try:
         method = options.pop("method")
         if method in ("inserted", "synthetic_transplant"):
             options.setdefault("generator_classes", list(class_names))
+            for key, value in sampling.items():
+                options.setdefault(key, value)
         train_sample = insertion_sampler(rois.train, _normals(rois.normal_train), method, **options)
         test_sample = insertion_sampler(rois.held_out, _normals(rois.normal_held_out), method, **options)
         return realism_scores(train_sample, rois, class_names, row, *args, test_sample)

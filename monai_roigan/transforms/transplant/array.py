@@ -33,12 +33,38 @@ from skimage.restoration import inpaint_biharmonic
 
 from monai_roigan.transforms.copy_paste.array import CopyPasteLesion, blend_mask
 
-__all__ = ["LesionResidual", "TransplantLesion", "lesion_residual"]
+__all__ = ["LesionResidual", "TransplantLesion", "lesion_residual", "residual_taper"]
+
+
+def residual_taper(mask, shape: tuple, feather: float = 3.0, where: str = "lesion") -> np.ndarray:
+    """(S, S) float64 weights of a residual: 1 inside ``mask`` more than ``feather`` pixels from its edge, rising
+    linearly from 0 at the edge (``feather`` 0: 1 on the whole mask), 0 outside.
+
+    Args:
+        mask: (S, S) or (1, S, S), nonzero where the lesion is.
+        shape: the ROI's shape (C, S, S).
+        feather: pixels over which the weight rises from the mask's edge.
+        where: how errors name the ROI.
+
+    Raises:
+        ValueError: a mask of another size than the ROI, an empty mask, or one that leaves no surround, naming
+            ``where`` and the shapes.
+    """
+    mask = np.asarray(mask) != 0
+    mask = mask[0] if mask.ndim == 3 and mask.shape[0] == 1 else mask
+    if len(shape) != 3 or mask.shape != tuple(shape[1:]):
+        raise ValueError(f"{where}: mask of shape {mask.shape} for an ROI of shape {shape}; need (S, S) = ROI's")
+    if not mask.any():
+        raise ValueError(f"{where}: the lesion mask {mask.shape} is empty, there is no lesion to transplant")
+    if mask.all():
+        raise ValueError(f"{where}: the lesion mask covers the whole {mask.shape} ROI and leaves no surround")
+    depth = ndimage.distance_transform_edt(mask)  # pixels from the nearest unmasked pixel
+    return np.clip(depth / feather, 0, 1) if feather > 0 else mask.astype(float)
 
 
 def lesion_residual(roi, mask, feather: float = 3.0, where: str = "lesion") -> torch.Tensor:
-    """(C, S, S) float32: ``roi`` minus its background in-painted over ``mask``, 0 outside ``mask`` and tapering to 0
-    over ``feather`` pixels inside its edge.
+    """(C, S, S) float32: ``roi`` minus its background in-painted over ``mask``, times :func:`residual_taper` (0
+    outside ``mask``, tapering to 0 over ``feather`` pixels inside its edge).
 
     Args:
         roi: a lesion ROI (C, S, S).
@@ -47,21 +73,11 @@ def lesion_residual(roi, mask, feather: float = 3.0, where: str = "lesion") -> t
         where: how errors name the ROI.
 
     Raises:
-        ValueError: a mask of another size than the ROI, an empty mask, or one that leaves no surround to in-paint
-            from, naming ``where`` and the shapes.
+        ValueError: as :func:`residual_taper`.
     """
     roi = np.asarray(roi, dtype=np.float64)
-    mask = np.asarray(mask) != 0
-    mask = mask[0] if mask.ndim == 3 and mask.shape[0] == 1 else mask
-    if roi.ndim != 3 or mask.shape != roi.shape[1:]:
-        raise ValueError(f"{where}: mask of shape {mask.shape} for an ROI of shape {roi.shape}; need (S, S) = ROI's")
-    if not mask.any():
-        raise ValueError(f"{where}: the lesion mask {mask.shape} is empty, there is no lesion to transplant")
-    if mask.all():
-        raise ValueError(f"{where}: the lesion mask covers the whole {mask.shape} ROI and leaves no surround")
-    background = inpaint_biharmonic(roi, mask, channel_axis=0)
-    depth = ndimage.distance_transform_edt(mask)  # pixels from the nearest unmasked pixel
-    taper = np.clip(depth / feather, 0, 1) if feather > 0 else mask.astype(float)
+    taper = residual_taper(mask, roi.shape, feather, where)
+    background = inpaint_biharmonic(roi, taper > 0, channel_axis=0)
     return torch.from_numpy(((roi - background) * taper).astype(np.float32))
 
 
@@ -112,8 +128,8 @@ class TransplantLesion(CopyPasteLesion):
         warp_spacing: the warp's control-point spacing in pixels.
         value_range: the output is clipped to it.
         residual_input: ``lesions`` are residuals already (e.g. a residual generator's, trained through
-            :class:`LesionResiduald`): divided by ``residual_scale`` and multiplied by the mask (the given one, or the
-            disc's raised-cosine weights), with no in-painting.
+            :class:`LesionResiduald`): divided by ``residual_scale`` and multiplied by :func:`residual_taper` of the
+            mask (the given one, or the disc), the weights real residuals get, with no in-painting.
         residual_scale: the ``scale`` of :class:`LesionResidual` the given residuals were made with.
 
     Raises:
@@ -142,14 +158,17 @@ class TransplantLesion(CopyPasteLesion):
         super().__init__(
             lesions, lesion_ids, prob, outer / 2, outer, flip, rotate, scale_range, contrast_range=gain_range
         )
-        disc = blend_mask(self.shape[-1], outer / 2, outer)
         if masks is None:
-            masks = [disc.numpy() if residual_input else disc.numpy() > 0] * len(self.lesions)
+            masks = [blend_mask(self.shape[-1], outer / 2, outer).numpy() > 0] * len(self.lesions)
         if len(masks) != len(self.lesions):
             raise ValueError(f"{len(masks)} masks for {len(self.lesions)} lesions")
-        if residual_input:
-            weights = [torch.as_tensor(np.asarray(mask), dtype=torch.float32) / residual_scale for mask in masks]
-            self.residuals = [roi * weight for roi, weight in zip(self.lesions, weights)]
+        if not residual_scale > 0:
+            raise ValueError(f"residual_scale must be positive, got {residual_scale}")
+        if residual_input:  # the taper of lesion_residual, so given residuals end at the mask as real ones do
+            self.residuals = [
+                roi * torch.from_numpy(residual_taper(mask, tuple(roi.shape), feather, name)).float() / residual_scale
+                for roi, mask, name in zip(self.lesions, masks, self.lesion_ids)
+            ]
         else:
             self.residuals = [
                 lesion_residual(roi, mask, feather, where=name)
