@@ -153,15 +153,13 @@ def test_residual_json_trains_a_generator_of_residuals_and_the_arm_transplants_t
     """bundle/configs/residual.json: the training items (and the quality score's) are the lesions' residuals, zero
     outside the disc; the exported generator goes to models/residual.pt; the synthetic_transplant arm adds its
     residuals into normal ROIs."""
-    import subprocess
-    import sys
-
     from monai.bundle import ConfigParser
 
     from monai_roigan.evaluation.arms import ArmData, arm_dataset
     from monai_roigan.evaluation.data import ROISet
     from monai_roigan.networks import GeneratorSource, load_generator
     from tests.conftest import REPO
+    from tests.test_bundle import bundle, overlay
 
     configs = [str(REPO / "bundle" / "configs" / n) for n in ("train.json", "residual.json")]
     small = {"bundle_root": str(tmp_path), "num_phantom_images": 16, "max_epochs": 1, "batch_size": 8}
@@ -177,18 +175,8 @@ def test_residual_json_trains_a_generator_of_residuals_and_the_arm_transplants_t
         torch.as_tensor(items[0]["image"]), scale * lesion_residual(rois[0]["image"], ~outside.numpy()), atol=1e-5
     )
     assert parser.get_parsed_content("quality_score#datalist") is parser.get_parsed_content("residual_datalist")
-    cmd = [
-        sys.executable,
-        "-m",
-        "monai.bundle",
-        "run",
-        "training",
-        "--config_file",
-        "[" + ",".join(f"'{c}'" for c in configs) + "]",
-    ]
-    cmd += [f"--{k}={v}" for k, v in {**small, "width": 0.0625, "d_width": 0.0625}.items()]
-    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    settings = [f"--{k}={v}" for k, v in {**small, "width": 0.0625, "d_width": 0.0625}.items()]
+    bundle("run", "training", "--config_file", overlay("residual.json"), *settings)
     generator = load_generator(tmp_path / "models" / "residual.pt")
     assert not (tmp_path / "models" / "model.pt").exists()
 

@@ -201,6 +201,12 @@ def _copy_paste_top_up(data: ArmData, arm: str = "copy_paste") -> list:
         transform, options = TransplantLesiond, {}
     elif arm == "copy_paste_seamless":
         options.update(mask_shape="random", blend_modes=SEAMLESS_BLEND_MODES)
+    return _bank_top_up(data, bank, transform, **options)
+
+
+def _bank_top_up(data: ArmData, bank: list[dict], transform, **options) -> list:
+    """:func:`_tissue_top_up` with ``transform`` (``CopyPasteLesiond`` or a subclass) over the lesion ``bank``, each
+    class's normal ROIs getting lesions of that class only."""
     return _tissue_top_up(
         data,
         lambda name: transform(
@@ -223,18 +229,7 @@ def _synthetic_transplant_top_up(data: ArmData) -> list:
         for k, name in enumerate(data.class_names)
         for j, residual in enumerate(synthesize(generator, k, range(largest), data.seed, truncation=data.truncation))
     ]
-    return _tissue_top_up(
-        data,
-        lambda name: TransplantLesiond(
-            "image",
-            bank,
-            prob=1.0,
-            class_names=data.pipeline_classes(),
-            target_distribution={name: 1.0},
-            residual_input=True,
-            residual_scale=data.residual_scale,
-        ),
-    )
+    return _bank_top_up(data, bank, TransplantLesiond, residual_input=True, residual_scale=data.residual_scale)
 
 
 def check_inserted_source(source: GeneratorSource | None) -> None:

@@ -178,9 +178,9 @@ def insertion_sampler(lesions: ROISet, normals: ROISet, method: str = "transplan
         raise ValueError(f"an insertion ({method}) needs normal-tissue ROIs: set evaluation_normal_per_image > 0")
     if method not in INSERTION_METHODS:
         raise ValueError(f"unknown insertion method {method!r}; choose from {sorted(INSERTION_METHODS)}")
-    built: dict[int, Callable] = {}  # one per class: a transplant's residuals are in-painted once
     if method == "synthetic_transplant":
         return _synthetic_transplant_sampler(normals, **options)
+    built: dict[int, Callable] = {}  # one per class: a transplant's residuals are in-painted once
 
     def sample(class_index: int, count: int, seed: int) -> np.ndarray:
         streams = np.random.SeedSequence([seed, class_index]).spawn(2)
