@@ -64,6 +64,7 @@ def test_c2st_tells_a_brightness_shift_and_not_the_same_distribution(rois):
     same = realism_scores(_sampler(0.0), rois, CLASSES, repeats=2, steps=40)
     assert min(shifted.aucs[POOLED]) > 0.9 and all(min(shifted.aucs[c]) > 0.85 for c in CLASSES)
     assert 0.3 < np.mean(same.aucs[POOLED]) < 0.7
+    assert max(shifted.critic) < 0.5 < min(same.critic)  # the critic's cross-entropy: near 1 when it cannot tell
     assert shifted.sizes == {"train": 48, "test": 40}
 
 
@@ -176,6 +177,9 @@ def test_judge_realism_writes_a_report_with_the_floor_and_every_generator(rois, 
     rows = list(csv.DictReader(open(tmp_path / "realism_c2st.csv")))
     assert len(rows) == 3 * 2 * (1 + len(CLASSES))  # floor and 2 generators, 2 repeats, pooled and each class
     assert all(0 <= float(r["auc"]) <= 1 for r in rows)
+    critic = [float(r["critic_score"]) for r in rows if r["class_name"] == POOLED]
+    assert len(critic) == 3 * 2 and all(v > 0 for v in critic) and "| critic score |" in text
+    assert all(r["critic_score"] == "" for r in rows if r["class_name"] != POOLED)
     spectrum = list(csv.DictReader(open(tmp_path / "realism_spectrum.csv")))
     assert len(spectrum) == 3 * len(upsampling_frequencies(32))
     profiles = list(csv.DictReader(open(tmp_path / "realism_profiles.csv")))

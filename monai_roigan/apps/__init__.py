@@ -14,15 +14,17 @@ from .generator_seeds import seed_generators
 from .preflight import check_training_options, check_training_setup
 from .prepare import prepare_roi_dataset
 from .pretraining import run_pretraining, tissue_datalist, transfer_pretrained
-from .sample_filter import ConfidenceFilter, check_min_confidence
+from .sample_filter import ConfidenceFilter, RealismFilter, check_keep_fraction, check_min_confidence
 from .synthetic_dataset import SyntheticBalancedDataset
 from .training_data import training_datalist, training_rois
 
 __all__ = [
     "ConfidenceFilter",
+    "RealismFilter",
     "OUTPUT_FORMATS",
     "SyntheticBalancedDataset",
     "as_formats",
+    "check_keep_fraction",
     "check_min_confidence",
     "check_overlay",
     "check_training_options",

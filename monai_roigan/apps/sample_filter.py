@@ -1,4 +1,5 @@
-"""Keep only the synthetic ROIs that teach: a real-trained classifier must recognise their class.
+"""Keep only the synthetic ROIs that teach: a real-trained classifier must recognise their class, or a critic must
+find them realistic.
 
 :class:`ConfidenceFilter` is a sample filter for :class:`~monai_roigan.transforms.SyntheticROIAugment(d)
 <monai_roigan.transforms.SyntheticROIAugment>` and :class:`~monai_roigan.apps.SyntheticBalancedDataset`: a synthetic
@@ -10,6 +11,13 @@ The classifier is fitted once (:func:`~monai_roigan.engines.train_roi_classifier
 equally often) and cached in a file beside the bundle (``<bundle>/models/sample_filter.pt``): a tensor-only
 state dict with a fingerprint of the ROIs and settings it was fitted on. A cache whose fingerprint differs is
 refitted and rewritten (atomically), so new training data never meets a stale filter.
+
+:class:`RealismFilter` keeps the synthetic ROIs that a real-vs-synthetic critic
+(:func:`~monai_roigan.engines.fit_realism_critic`, fitted on thousands of real normal-tissue and lesion ROIs of the
+training women against the generator's own ROIs) finds most realistic: of each class, the ``keep_fraction`` with
+the highest probability of being real, by a threshold per class set on a calibration draw (discriminator rejection
+sampling, Azadi et al. 2019, with a critic fitted on far more real ROIs than the GAN's discriminator saw). It is
+cached the same way, its fingerprint including the generator's weights (``<bundle>/models/realism_filter.pt``).
 """
 
 from __future__ import annotations
@@ -24,11 +32,14 @@ import torch
 from torch import nn
 
 from monai_roigan.engines.classifier import roi_items, train_roi_classifier
+from monai_roigan.engines.realism_critic import fit_realism_critic, lesion_weights, real_probability
 from monai_roigan.networks.nets.roi_classifier import ROIClassifier
+from monai_roigan.networks.sampling import synthesize
+from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.utils.atomic import atomic_write
 from monai_roigan.utils.safe_load import load_state_file
 
-__all__ = ["ConfidenceFilter", "check_min_confidence"]
+__all__ = ["ConfidenceFilter", "RealismFilter", "check_keep_fraction", "check_min_confidence"]
 
 logger = logging.getLogger("monai_roigan.sample_filter")
 
@@ -40,11 +51,18 @@ def check_min_confidence(value: float) -> float:
     return float(value)
 
 
-def _fingerprint(images: torch.Tensor, labels: torch.Tensor, num_classes: int, epochs: int, seed: int) -> str:
+def check_keep_fraction(value: float) -> float:
+    """``value`` as a float in (0, 1]; ``ValueError`` naming it otherwise."""
+    if not 0.0 < float(value) <= 1.0:
+        raise ValueError(f"keep_fraction must be in (0, 1], got {value}")
+    return float(value)
+
+
+def _fingerprint(images: torch.Tensor, labels: torch.Tensor, *settings) -> str:
     digest = hashlib.sha256()
     digest.update(images.float().contiguous().numpy().tobytes())
     digest.update(labels.long().numpy().tobytes())
-    digest.update(f"{num_classes}:{epochs}:{seed}".encode())
+    digest.update(":".join(str(setting) for setting in settings).encode())
     return digest.hexdigest()
 
 
@@ -103,7 +121,8 @@ class ConfidenceFilter:
                 f"labels must be generator class indices 0..{num_classes - 1}, got {labels.unique().tolist()}"
             )
         key = _fingerprint(images, labels, num_classes, epochs, seed)
-        classifier = _cached(cache, key, num_classes, images.shape[-1])
+        state = _cached(cache, key, "sample filter")
+        classifier = None if state is None else _classifier(state["classifier"], num_classes, images.shape[-1])
         if classifier is None:
             classifier = train_roi_classifier(
                 roi_items(images, labels),
@@ -113,10 +132,7 @@ class ConfidenceFilter:
                 input_size=images.shape[-1],
                 balanced=True,
             )
-            if cache is not None:
-                state = {"fingerprint": key, "classifier": classifier.state_dict()}
-                atomic_write(cache, lambda tmp: torch.save(state, tmp))
-                logger.info(f"sample filter: classifier fitted on {len(labels)} real ROIs, cached in {cache}")
+            _write_cache(cache, {"fingerprint": key, "classifier": classifier.state_dict()}, "sample filter")
         return cls(classifier, min_confidence)
 
     @classmethod
@@ -127,15 +143,124 @@ class ConfidenceFilter:
         return cls.fit(images, labels, num_classes, min_confidence, **kwargs)
 
 
-def _cached(cache: str | PathLike | None, key: str, num_classes: int, input_size: int) -> nn.Module | None:
-    """The cached classifier when ``cache`` holds one fitted on the same data (``key``), else None."""
+def _cached(cache: str | PathLike | None, key: str, what: str) -> dict | None:
+    """The state cached in ``cache`` when it was fitted on the same data and settings (``key``), else None."""
     if cache is None or not Path(cache).is_file():
         return None
     state = load_state_file(cache)
     if not isinstance(state, dict) or state.get("fingerprint") != key:
-        logger.info(f"sample filter: {cache} was fitted on other ROIs or settings; refitting")
+        logger.info(f"{what}: {cache} was fitted on other ROIs, generator or settings; refitting")
         return None
+    logger.info(f"{what}: read from {cache}")
+    return state
+
+
+def _write_cache(cache: str | PathLike | None, state: dict, what: str) -> None:
+    if cache is not None:
+        atomic_write(cache, lambda tmp: torch.save(state, tmp))
+        logger.info(f"{what}: fitted and cached in {cache}")
+
+
+def _classifier(state: dict, num_classes: int, input_size: int) -> nn.Module:
     classifier = ROIClassifier(num_classes, input_size)
-    classifier.load_state_dict(state["classifier"])
-    logger.info(f"sample filter: classifier read from {cache}")
+    classifier.load_state_dict(state)
     return classifier.eval()
+
+
+class RealismFilter:
+    """``filter(images (N, 1, S, S) in [-1, 1], class_index) -> (N,) bool``: the critic's probability that an ROI is
+    real is at least the class's threshold.
+
+    Args:
+        critic: a real-vs-synthetic critic (:func:`~monai_roigan.engines.fit_realism_critic`).
+        thresholds: ``{class index: threshold in [0, 1]}`` (:meth:`fit` sets them so that a share is kept).
+
+    Raises:
+        KeyError: at filtering time, a class without a threshold (named).
+    """
+
+    def __init__(self, critic: nn.Module, thresholds: dict[int, float]):
+        self.critic = critic.eval()
+        self.thresholds = {int(k): float(v) for k, v in thresholds.items()}
+
+    def realness(self, images: torch.Tensor) -> torch.Tensor:
+        """(N,) the critic's probability that each ROI is real."""
+        return real_probability(self.critic, images)
+
+    def __call__(self, images: torch.Tensor, class_index: int) -> torch.Tensor:
+        if int(class_index) not in self.thresholds:
+            raise KeyError(f"the realism filter has no threshold for class {class_index}: {sorted(self.thresholds)}")
+        return self.realness(images) >= self.thresholds[int(class_index)]
+
+    @classmethod
+    def fit(
+        cls,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        generator,
+        num_classes: int,
+        keep_fraction: float = 0.5,
+        cache: str | PathLike | None = None,
+        steps: int = 300,
+        num_per_class: int = 256,
+        lesion_share: float = 0.5,
+        latent_distribution: str = "uniform",
+        truncation: float = 1.0,
+        seed: int = 0,
+    ) -> RealismFilter:
+        """The filter of a critic fitted on real ROIs against ``generator``'s, read from ``cache`` when it was fitted
+        on the same ROIs, generator weights and settings.
+
+        Args:
+            images: real ROIs of the training women (N, 1, S, S) in [-1, 1]: lesions and normal tissue.
+            labels: (N,) 0..K-1 a lesion class, K normal tissue (``train.json``'s ``tissue_datalist``).
+            generator: the generator to filter (bundle folder, weights or checkpoint file, or module).
+            num_classes: K, the generator's classes.
+            keep_fraction: the share of each class's synthetic ROIs to keep, in (0, 1].
+            cache: file of the fitted critic (e.g. ``bundle/models/realism_filter.pt``), or None for no cache.
+            steps: the critic's training batches; num_per_class: synthetic ROIs per class it learns from, and
+                again to set the thresholds on (other latents).
+            lesion_share: the share of the real side's draws that are lesion ROIs.
+            latent_distribution, truncation: the bundle's sampling settings.
+            seed: the critic's fit and the synthetic draws (``seed + 1`` to learn, ``seed + 2`` to calibrate).
+
+        Raises:
+            ValueError: a ``keep_fraction`` outside (0, 1], a label outside 0..K, no real ROI, or a generator of
+                another class count (named by :class:`~monai_roigan.networks.GeneratorSource`).
+        """
+        keep_fraction = check_keep_fraction(keep_fraction)
+        images, labels = torch.as_tensor(images).float(), torch.as_tensor(labels).long()
+        if len(labels) == 0 or not 0 <= int(labels.min()) <= int(labels.max()) <= num_classes:
+            raise ValueError(f"labels must be 0..{num_classes} (K: normal tissue), got {labels.unique().tolist()}")
+        source = GeneratorSource(generator, num_classes=num_classes)
+        settings = (source.identity["sha256"], num_classes, keep_fraction, steps, num_per_class, lesion_share)
+        key = _fingerprint(images, labels, *settings, latent_distribution, truncation, seed)
+        state = _cached(cache, key, "realism filter")
+        if state is not None:
+            return cls(_classifier(state["critic"], 2, images.shape[-1]), state["thresholds"])
+        network = source.get()
+
+        def draw(draw_seed: int) -> list[torch.Tensor]:
+            indices = range(num_per_class)
+            return [
+                synthesize(network, k, indices, draw_seed, latent_distribution, truncation) for k in range(num_classes)
+            ]
+
+        weights = lesion_weights(labels, num_classes, lesion_share)
+        critic = fit_realism_critic(images, torch.cat(draw(seed + 1)), steps, seed, real_weights=weights)
+        thresholds = {  # keep_fraction 1 keeps everything, not only what scores above the calibration draw's least
+            k: float(torch.quantile(real_probability(critic, fakes), 1 - keep_fraction)) if keep_fraction < 1 else 0.0
+            for k, fakes in enumerate(draw(seed + 2))
+        }
+        _write_cache(
+            cache, {"fingerprint": key, "critic": critic.state_dict(), "thresholds": thresholds}, "realism filter"
+        )
+        return cls(critic, thresholds)
+
+    @classmethod
+    def from_items(cls, items: Sequence[dict], generator, num_classes: int, **kwargs) -> RealismFilter:
+        """:meth:`fit` on datalist items ``{"image": (1, S, S), "label": 0..K}`` (``train.json``'s
+        ``tissue_datalist``)."""
+        images = torch.stack([torch.as_tensor(item["image"]).float() for item in items])
+        labels = torch.tensor([int(item["label"]) for item in items])
+        return cls.fit(images, labels, generator, num_classes, **kwargs)

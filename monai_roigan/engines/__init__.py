@@ -1,10 +1,11 @@
 """Training engines: the class-conditional GAN trainer, its grouped settings (GanLosses, GeneratorInput,
-Precision) and its lesion in-filling variant, its regularisers, distributed helpers, and the ROI classifier's
-training function."""
+Precision) and its lesion in-filling variant, its regularisers, distributed helpers, the ROI classifier's
+training function and the real-vs-synthetic critic."""
 
-from .classifier import balancing_weights, roi_items, train_roi_classifier
+from .classifier import balancing_weights, check_sampling_weights, roi_items, train_roi_classifier
 from .context_trainer import ContextGanTrainer
-from .events import ScoreEvents, ensure_score_events
+from .events import ScoreEvents, ensure_score_events, fire_scored, publish_scores, scoring_due
+from .realism_critic import REAL, SYNTHETIC, fit_realism_critic, lesion_weights, real_probability, realism_score
 from .regularizers import DIFFAUGMENT_POLICIES, DiffAugment, make_ema, r1_penalty, update_ema
 from .settings import GanLosses, GeneratorInput, Precision
 from .trainer import SCALAR_KEYS, ROIGanTrainer
@@ -18,12 +19,22 @@ __all__ = [
     "Precision",
     "ROIGanTrainer",
     "SCALAR_KEYS",
+    "REAL",
+    "SYNTHETIC",
     "ScoreEvents",
-    "ensure_score_events",
     "balancing_weights",
+    "check_sampling_weights",
+    "ensure_score_events",
+    "fire_scored",
+    "fit_realism_critic",
+    "lesion_weights",
     "make_ema",
+    "publish_scores",
     "r1_penalty",
+    "real_probability",
+    "realism_score",
     "roi_items",
+    "scoring_due",
     "train_roi_classifier",
     "update_ema",
 ]

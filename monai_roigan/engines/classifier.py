@@ -20,7 +20,7 @@ from torch import nn
 
 from monai_roigan.networks.nets.roi_classifier import ROIClassifier
 
-__all__ = ["balancing_weights", "roi_items", "train_roi_classifier"]
+__all__ = ["balancing_weights", "check_sampling_weights", "roi_items", "train_roi_classifier"]
 
 
 def roi_items(images: torch.Tensor, labels: torch.Tensor) -> list[dict]:
@@ -61,6 +61,15 @@ def balancing_weights(data: Sequence[dict], power: float = 1.0) -> torch.Tensor:
     return torch.bincount(labels).double()[labels] ** -float(power)
 
 
+def check_sampling_weights(weights, count: int, name: str = "weights") -> torch.Tensor:
+    """``weights`` as a (count,) float64 tensor; ``ValueError`` naming ``name`` when there are not ``count`` of
+    them, one is negative, or all are 0."""
+    weights = torch.as_tensor(weights, dtype=torch.double).flatten()
+    if len(weights) != count or bool((weights < 0).any()) or not bool((weights > 0).any()):
+        raise ValueError(f"{name} must be {count} non-negative numbers, not all 0; got {len(weights)} of them")
+    return weights
+
+
 def _images(batch: dict, memory_format: torch.memory_format) -> torch.Tensor:
     images = batch["image"]
     images = images.as_tensor() if isinstance(images, MetaTensor) else torch.as_tensor(images)
@@ -80,6 +89,7 @@ def train_roi_classifier(
     input_size: int = 64,
     balanced: bool | float = False,
     network: nn.Module | None = None,
+    weights: torch.Tensor | None = None,
 ) -> nn.Module:
     """A :class:`ROIClassifier` fitted on ``data``; returned in eval mode, on the CPU.
 
@@ -97,14 +107,19 @@ def train_roi_classifier(
         balanced: draw items with replacement, weighted by :func:`balancing_weights` with this power (True: 1,
             every class equally often), instead of a permutation per pass: oversampling of the rare classes.
         network: continue training this classifier (e.g. a second phase on other data) instead of a new one.
+        weights: (N,) non-negative sampling weights, one per item: draw items with replacement in proportion to them
+            (instead of ``balanced``'s).
 
     Raises:
-        ValueError: fewer than 2 items, or not exactly one of ``epochs`` and ``steps``.
+        ValueError: fewer than 2 items, not exactly one of ``epochs`` and ``steps``, or ``weights`` of another length
+            than the data or with a negative or no positive weight.
     """
     if len(data) < 2:
         raise ValueError(f"a classifier needs at least 2 training ROIs, got {len(data)}")
     if (epochs is None) == (steps is None):
         raise ValueError(f"give exactly one of epochs and steps, got epochs={epochs}, steps={steps}")
+    if weights is not None:
+        weights = check_sampling_weights(weights, len(data))
     batch_size = min(int(batch_size), len(data))  # a full batch always exists, so the loop ends
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     with torch.random.fork_rng(devices=[]):
@@ -113,7 +128,8 @@ def train_roi_classifier(
         net = ROIClassifier(num_classes, input_size) if network is None else network.train()
         net = net.to(memory_format=memory_format)
         optimizer = torch.optim.Adam(net.parameters(), lr)
-        weights = balancing_weights(data, float(balanced)) if balanced else None
+        if weights is None:
+            weights = balancing_weights(data, float(balanced)) if balanced else None
         for idx in _batches(len(data), batch_size, epochs, steps, drop_last, weights):
             batch = list_data_collate([data[int(i)] for i in idx])
             loss = nn.functional.cross_entropy(

@@ -3,8 +3,9 @@
 :func:`realism_scores` measures one set of candidate ROIs (a generator's, or any :data:`Sampler`'s) against the
 real lesion ROIs of an :class:`~monai_roigan.evaluation.EvaluationROIs`:
 
-- **C2ST** (classifier two-sample test, Lopez-Paz and Oquab 2017). A :class:`~monai_roigan.networks.nets.ROIClassifier`
-  learns "real" against "synthetic" from the training women's real ROIs and as many synthetic ROIs of each
+- **C2ST** (classifier two-sample test, Lopez-Paz and Oquab 2017). A critic
+  (:func:`~monai_roigan.engines.fit_realism_critic`, an :class:`~monai_roigan.networks.nets.ROIClassifier`) learns
+  "real" against "synthetic" from the training women's real ROIs and as many synthetic ROIs of each
   class (both with their 8 rotations and flips), for ``steps`` batches. Its AUC is then taken on the held-out
   women's real ROIs against fresh synthetic ROIs (other latents), as many per class: pooled over the classes, and
   per class (the ROIs of that class on both sides). 0.5: the classifier cannot tell them apart; 1: it always can.
@@ -37,12 +38,13 @@ import torch
 from monai.metrics import compute_roc_auc
 
 from monai_roigan.data.splits import holdout_groups
-from monai_roigan.engines.classifier import roi_items, train_roi_classifier
+from monai_roigan.engines.realism_critic import fit_realism_critic, real_probability, realism_score
 from monai_roigan.evaluation.data import EvaluationROIs, ROISet, as_evaluation_rois
 from monai_roigan.evaluation.realism_report import write_realism
 from monai_roigan.evaluation.statistics import t_interval
 from monai_roigan.handlers.checkpoint import training_checkpoints
 from monai_roigan.metrics.fingerprints import border_profile, radial_profile, spectral_ratios
+from monai_roigan.networks.pool import accepted_candidates
 from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.transforms.copy_paste import CopyPasteLesion
@@ -80,6 +82,8 @@ class RealismScores:
     """What :func:`realism_scores` (or :func:`real_vs_real`, ``name="real vs real (floor)"``) measured.
 
     ``aucs``: ``{class name or POOLED: [C2ST AUC of each repeat]}`` (NaN where a class has no held-out ROI);
+    ``critic``: the C2ST critic's :func:`~monai_roigan.engines.realism_score` on the held-out test of each repeat
+    (about 1 at chance, towards 0 as it tells them apart with confidence: it still ranks candidates whose AUC is 1);
     ``spectral``: ``{(fy, fx): candidate / real power}`` at the up-sampling grid (cycles per ROI);
     ``border``, ``radial``: ``{"real": (S/2,), "candidate": (S/2,)}`` mean intensities in [-1, 1] at each pixel
     distance from the edge inward and from the centre outward; ``sizes``: ROIs per side of the C2ST.
@@ -87,6 +91,7 @@ class RealismScores:
 
     name: str
     aucs: dict[str, list[float]]
+    critic: list[float]
     spectral: dict[tuple[int, int], float]
     border: dict[str, np.ndarray]
     radial: dict[str, np.ndarray]
@@ -95,6 +100,10 @@ class RealismScores:
     def summary(self, level: float = 0.05) -> dict[str, dict[str, float]]:
         """``{class name or POOLED: {"mean", "low", "high", "repeats"}}`` of the C2ST AUCs (:func:`summarize_aucs`)."""
         return {name: summarize_aucs(values, level) for name, values in self.aucs.items()}
+
+    def critic_summary(self, level: float = 0.05) -> dict[str, float]:
+        """Mean and t interval over the repeats of the critic score (not clipped: it can exceed 1)."""
+        return summarize_aucs(self.critic, level, clip=False)
 
     def worst_spectral(self) -> tuple[tuple[int, int], float]:
         """The grid frequency with the largest power ratio, and the ratio."""
@@ -110,32 +119,56 @@ class RealismScores:
         return float(np.max(np.abs(self.radial["candidate"] - self.radial["real"])))
 
 
-def summarize_aucs(values: Sequence[float], level: float = 0.05) -> dict[str, float]:
-    """Mean and t interval (over the repeats, ``1 - level``, clipped to [0, 1]) of C2ST AUCs; NaN values are left
-    out; one value has no interval (NaN bounds)."""
+def summarize_aucs(values: Sequence[float], level: float = 0.05, clip: bool = True) -> dict[str, float]:
+    """Mean and t interval (over the repeats, ``1 - level``, clipped to [0, 1] unless ``clip`` is False) of C2ST
+    AUCs; NaN values are left out; one value has no interval (NaN bounds)."""
     finite = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
     if len(finite) == 0:
         return {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "repeats": 0}
     mean = float(finite.mean())
     error = float(finite.std(ddof=1) / np.sqrt(len(finite))) if len(finite) > 1 else float("nan")
     low, high, _ = t_interval(mean, error, level, len(finite) - 1)
-    return {"mean": mean, "low": max(low, 0.0), "high": min(high, 1.0), "repeats": len(finite)}
+    if clip:
+        low, high = max(low, 0.0), min(high, 1.0)
+    return {"mean": mean, "low": low, "high": high, "repeats": len(finite)}
 
 
 def generator_sampler(
-    generator, num_classes: int, latent_distribution: str = "uniform", truncation: float = 1.0
+    generator, num_classes: int, latent_distribution: str = "uniform", truncation: float = 1.0, sample_filter=None
 ) -> tuple[Sampler, str]:
     """(:data:`Sampler`, one-line identity) of a generator (bundle folder, weights or checkpoint file, or module):
-    ROI ``k`` of a class and seed is :func:`~monai_roigan.networks.sampling.synthesize`'s."""
+    ROI ``k`` of a class and seed is :func:`~monai_roigan.networks.sampling.synthesize`'s (with ``sample_filter``,
+    :func:`network_sampler`'s; the identity says so)."""
     source = GeneratorSource(generator, num_classes=num_classes)
-    return network_sampler(source.get(), latent_distribution, truncation), source.describe()
+    described = source.describe() + (f" filtered by {type(sample_filter).__name__}" if sample_filter else "")
+    return network_sampler(source.get(), latent_distribution, truncation, sample_filter), described
 
 
-def network_sampler(network: torch.nn.Module, latent_distribution: str = "uniform", truncation: float = 1.0) -> Sampler:
-    """The :data:`Sampler` of a loaded generator network: :func:`~monai_roigan.networks.sampling.synthesize`."""
+def network_sampler(
+    network: torch.nn.Module, latent_distribution: str = "uniform", truncation: float = 1.0, sample_filter=None
+) -> Sampler:
+    """The :data:`Sampler` of a loaded generator network: :func:`~monai_roigan.networks.sampling.synthesize`; with
+    a ``sample_filter`` (e.g. :class:`~monai_roigan.apps.RealismFilter`), the first ``count`` ROIs of the seed that
+    it accepts (:func:`~monai_roigan.networks.pool.accepted_candidates`).
+
+    Raises:
+        ValueError: at sampling time, a filter that rejects 4,096 candidates of a class in a row before ``count``
+            were accepted (naming the class).
+    """
 
     def sample(class_index: int, count: int, seed: int) -> np.ndarray:
-        return synthesize(network, class_index, range(count), seed, latent_distribution, truncation).numpy()
+        def generate(indices) -> torch.Tensor:
+            return synthesize(network, class_index, indices, seed, latent_distribution, truncation)
+
+        if sample_filter is None:
+            return generate(range(count)).numpy()
+        found = accepted_candidates(generate, sample_filter, class_index, count, max(count, 64), 4096)
+        if len(found.images) < count:
+            raise ValueError(
+                f"the sample filter accepted {found.accepted} of {found.generated} ROIs of class {class_index}; "
+                f"{count} are needed"
+            )
+        return found.images.numpy()
 
     return sample
 
@@ -232,28 +265,23 @@ def synthetic_like(sample: Sampler, like: ROISet, seed: int) -> ROISet:
 def c2st_aucs(
     real_train: ROISet, other_train: ROISet, real_test: ROISet, other_test: ROISet, class_names, steps: int, seed: int
 ) -> dict[str, float]:
-    """C2ST AUCs of one classifier: ``{POOLED: AUC, class name: AUC}`` for telling ``other_test`` (positive) from
+    """C2ST AUCs of one critic: ``{POOLED: AUC, class name: AUC}`` for telling ``other_test`` (positive) from
     ``real_test`` after training on ``other_train`` against ``real_train`` (each with its dihedral copies). A
     class absent from either test side gets NaN."""
-    train = ROISet.concat([real_train.dihedral(), other_train.dihedral()])
-    truth = np.r_[np.zeros(len(real_train) * 8), np.ones(len(other_train) * 8)]
-    classifier = train_roi_classifier(
-        roi_items(torch.as_tensor(train.images), truth),
-        2,
-        steps=steps,
-        seed=seed,
-        channels_last=True,
-        input_size=train.images.shape[-1],
-    )
+    return _c2st(real_train, other_train, real_test, other_test, class_names, steps, seed)[0]
+
+
+def _c2st(real_train, other_train, real_test, other_test, class_names, steps, seed) -> tuple[dict[str, float], float]:
+    """(:func:`c2st_aucs`, the critic's :func:`~monai_roigan.engines.realism_score` on the test ROIs)."""
+    critic = fit_realism_critic(real_train.dihedral().images, other_train.dihedral().images, steps, seed)
     test = ROISet.concat([real_test, other_test])
     test_truth = np.r_[np.zeros(len(real_test)), np.ones(len(other_test))]
-    with torch.no_grad():
-        scores = torch.softmax(classifier(torch.as_tensor(test.images)), 1)[:, 1].numpy()
+    scores = 1 - real_probability(critic, test.images).numpy()
     aucs = {POOLED: _auc(scores, test_truth)}
     for k, name in enumerate(class_names):
         of_class = test.labels == k
         aucs[name] = _auc(scores[of_class], test_truth[of_class])
-    return aucs
+    return aucs, realism_score(critic, real_test.images, other_test.images)
 
 
 def _auc(scores: np.ndarray, truth: np.ndarray) -> float:
@@ -270,8 +298,9 @@ def _fingerprints(candidate: ROISet, real: ROISet, factors: Sequence[int]) -> di
     }
 
 
-def _collect(runs: list[dict[str, float]]) -> dict[str, list[float]]:
-    return {name: [run[name] for run in runs] for name in runs[0]}
+def _collect(runs: list[tuple[dict[str, float], float]]) -> tuple[dict[str, list[float]], list[float]]:
+    """(``{name: AUC of each repeat}``, critic score of each repeat) of :func:`_c2st`'s runs."""
+    return {name: [aucs[name] for aucs, _ in runs] for name in runs[0][0]}, [score for _, score in runs]
 
 
 def realism_scores(
@@ -309,11 +338,11 @@ def realism_scores(
     for r in range(repeats):
         synthetic_train = synthetic_like(sample, rois.train, seed + 2 * r + 1)
         synthetic_test = synthetic_like(test_sample or sample, rois.held_out, seed + 2 * r + 2)
-        runs.append(c2st_aucs(rois.train, synthetic_train, rois.held_out, synthetic_test, class_names, steps, seed + r))
+        runs.append(_c2st(rois.train, synthetic_train, rois.held_out, synthetic_test, class_names, steps, seed + r))
         drawn += [synthetic_train, synthetic_test]
     real = ROISet.concat([rois.train, rois.held_out])
     sizes = {"train": len(rois.train), "test": len(rois.held_out)}
-    return RealismScores(name, _collect(runs), **_fingerprints(ROISet.concat(drawn), real, factors), sizes=sizes)
+    return RealismScores(name, *_collect(runs), **_fingerprints(ROISet.concat(drawn), real, factors), sizes=sizes)
 
 
 def real_vs_real(
@@ -332,10 +361,10 @@ def real_vs_real(
     for r in range(repeats):
         train_a, train_b = _halves(rois.train, seed + r)
         test_a, test_b = _halves(rois.held_out, seed + r)
-        runs.append(c2st_aucs(train_a, train_b, test_a, test_b, class_names, steps, seed + r))
+        runs.append(_c2st(train_a, train_b, test_a, test_b, class_names, steps, seed + r))
         sizes = {"train": len(train_a), "test": len(test_a)}  # the "real" halves of the last repeat
     return RealismScores(
-        "real vs real (floor)", _collect(runs), **_fingerprints(rois.held_out, rois.train, factors), sizes=sizes
+        "real vs real (floor)", *_collect(runs), **_fingerprints(rois.held_out, rois.train, factors), sizes=sizes
     )
 
 
@@ -379,6 +408,7 @@ def judge_realism(
     truncation: float = 1.0,
     factors: Sequence[int] = (2, 4),
     insertions: Mapping[str, Mapping] | None = None,
+    sample_filter=None,
 ) -> Path:
     """The realism report of one or more generators (``realism.json``'s run): the floor once, then
     :func:`realism_scores` of each; returns ``realism.md`` in ``output_dir``.
@@ -396,6 +426,9 @@ def judge_realism(
             "random"}}``; an ``inserted`` row paints with ``class_names`` unless it sets ``generator_classes``).
             Lesions of the training women (or painted) in their normal tissue train the C2ST, the held-out women's
             in theirs test it (needs ``rois.normal_train`` and ``rois.normal_held_out``).
+        sample_filter: judge only the generators' ROIs it accepts (e.g. the bundle's ``sample_filter``: a
+            :class:`~monai_roigan.apps.RealismFilter` or :class:`~monai_roigan.apps.ConfidenceFilter`); the rows
+            say "filtered by". None: every ROI.
     """
     rois = as_evaluation_rois(rois, "judge_realism")
     generators = list(generators) if isinstance(generators, (list, tuple)) else [generators]
@@ -403,7 +436,9 @@ def judge_realism(
     logger.info("realism: floor (real vs real) C2ST AUC %.3f", floor.summary()[POOLED]["mean"])
     candidates = []
     for generator in generators:
-        sample, described = generator_sampler(generator, len(class_names), latent_distribution, truncation)
+        sample, described = generator_sampler(
+            generator, len(class_names), latent_distribution, truncation, sample_filter
+        )
         scores = realism_scores(sample, rois, class_names, described, repeats, steps, seed, factors)
         logger.info("realism: %s C2ST AUC %.3f", described, scores.summary()[POOLED]["mean"])
         candidates.append(scores)

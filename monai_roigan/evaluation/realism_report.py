@@ -33,6 +33,7 @@ def _summary_rows(floor: RealismScores, candidates: Sequence[RealismScores]) -> 
             {
                 "candidates": scores.name,
                 **{name: _cell(value) for name, value in summary.items()},
+                "critic": _cell(scores.critic_summary()),
                 "spectral": f"{format_value(ratio, 1)} at {frequency}",
                 "frame": scores.frame(),
                 "rim": scores.rim(),
@@ -44,8 +45,16 @@ def _summary_rows(floor: RealismScores, candidates: Sequence[RealismScores]) -> 
 def realism_markdown(floor: RealismScores, candidates: Sequence[RealismScores], source: str, level=0.05) -> str:
     """The realism section: summary, spectral ratios per grid frequency and border profiles (markdown)."""
     pooled, *class_names = floor.aucs  # POOLED first, then the classes in label order
-    columns = ["candidates", pooled, *class_names, "spectral", "frame", "rim"]
-    headers = ["candidates", f"C2ST AUC, {pooled}", *class_names, "largest spectral ratio at (fy, fx)", "frame", "rim"]
+    columns = ["candidates", pooled, *class_names, "critic", "spectral", "frame", "rim"]
+    headers = [
+        "candidates",
+        f"C2ST AUC, {pooled}",
+        *class_names,
+        "critic score",
+        "largest spectral ratio at (fy, fx)",
+        "frame",
+        "rim",
+    ]
     repeats = max(len(v) for v in floor.aucs.values())
     first = candidates[0] if candidates else floor
     spectral = [
@@ -60,7 +69,9 @@ def realism_markdown(floor: RealismScores, candidates: Sequence[RealismScores], 
             f"{first.sizes.get('test')} of held-out women test it ({source}). **C2ST**: the AUC of a classifier "
             "telling synthetic from real ROIs of the held-out women (0.5: it cannot; 1: it always can), with a "
             f"{100 * (1 - level):.0f}% interval over {repeats} repeats. The first row is the floor: real ROIs on "
-            "both sides. **Spectral ratio**: synthetic over real power at the up-sampling grid (1: as real tissue; "
+            "both sides. **Critic score**: the same classifier's cross-entropy on the held-out test in units of "
+            "ln 2 (about 1: it cannot tell; towards 0: it tells with confidence; it still ranks candidates whose "
+            "AUC is 1). **Spectral ratio**: synthetic over real power at the up-sampling grid (1: as real tissue; "
             "a checkerboard gives hundreds). **Frame**, **rim**: the largest difference of mean intensity (in "
             "[-1, 1] units) from the real ROIs over the 4 outer rings of pixels, and over the rings around the "
             "centre.",
@@ -76,8 +87,10 @@ def realism_markdown(floor: RealismScores, candidates: Sequence[RealismScores], 
 def _csv_rows(scores: Sequence[RealismScores]) -> dict[str, list[dict]]:
     c2st, spectrum, profiles = [], [], []
     for s in scores:
+        pooled = next(iter(s.aucs))  # POOLED first, then the classes
         c2st += [
             {"candidates": s.name, "class_name": name, "repeat": r, "auc": auc}
+            | ({"critic_score": s.critic[r]} if name == pooled else {})
             for name, values in s.aucs.items()
             for r, auc in enumerate(values)
         ]
@@ -96,7 +109,8 @@ def write_realism(
     candidates: Sequence[RealismScores],
     source: str,
 ) -> Path:
-    """Write ``realism.md``, ``realism_c2st.csv`` (every repeat's AUC), ``realism_spectrum.csv`` and
+    """Write ``realism.md``, ``realism_c2st.csv`` (every repeat's AUC, and on the pooled rows its critic score),
+    ``realism_spectrum.csv`` and
     ``realism_profiles.csv`` (border and radial profiles) into ``output_dir``; returns ``realism.md``."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ from .curves import TrainingCurves
 from .export import ExportGenerator
 from .nan_guard import NonFiniteGuard, NonFiniteLossError
 from .quality import GeneratorQuality
+from .realism import GeneratorRealism
 from .samples import FixedNoiseSamples
 from .summary_writer import NullSummaryWriter, rank_zero_summary_writer
 
@@ -24,6 +25,7 @@ __all__ = [
     "GanCheckpointLoader",
     "GanCheckpointSaver",
     "GeneratorQuality",
+    "GeneratorRealism",
     "NonFiniteGuard",
     "NonFiniteLossError",
     "NullSummaryWriter",

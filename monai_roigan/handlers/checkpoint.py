@@ -166,10 +166,11 @@ class GanCheckpointSaver:
     """Save atomic checkpoints during training, and the best ones by a score in ``engine.state.metrics``.
 
     Every ``save_interval`` iterations and at the end: ``checkpoint_<iteration>.pt``, the last ``n_saved`` kept.
-    Whenever a scoring handler fires :attr:`~monai_roigan.engines.ScoreEvents.SCORED`, the score
-    ``engine.state.metrics[key_metric_name]`` (higher is better) decides whether the state is kept among the
-    ``n_best`` best, as ``best_checkpoint_<iteration>_<key_metric_name>=<score>.pt``; the path of the best one is
-    put in ``engine.state.best_checkpoint`` for other handlers (e.g. :class:`~monai_roigan.handlers.ExportGenerator`).
+    Whenever a scoring handler fires :attr:`~monai_roigan.engines.ScoreEvents.SCORED` with a fresh
+    ``key_metric_name``, the score ``engine.state.metrics[key_metric_name]`` (higher is better) decides whether
+    the state is kept among the ``n_best`` best, as ``best_checkpoint_<iteration>_<key_metric_name>=<score>.pt``;
+    the path of the best one is put in ``engine.state.best_checkpoint`` for other handlers (e.g.
+    :class:`~monai_roigan.handlers.ExportGenerator`).
     A resumed run (iteration > 0 when its first epoch starts) reads the earlier best scores back from the file
     names, so it keeps comparing against (and eventually removes) them.
 
@@ -227,7 +228,12 @@ class GanCheckpointSaver:
             engine.add_event_handler(Events.EPOCH_STARTED, self._reload_best)
 
     def save_best(self, engine: Engine) -> None:
-        """Keep the current state if its score ranks among the ``n_best`` so far; publish the best one's path."""
+        """Keep the current state if its score ranks among the ``n_best`` so far; publish the best one's path.
+        A ``SCORED`` event whose fresh metrics (``engine.state.scored``, :func:`~monai_roigan.engines.fire_scored`)
+        do not include the key metric is ignored: another handler scored, and the key metric is stale."""
+        scored = getattr(engine.state, "scored", None)
+        if scored is not None and self.key_metric_name not in scored:
+            return
         self.best(engine)
         self._publish(engine)
 

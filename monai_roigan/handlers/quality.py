@@ -11,9 +11,10 @@ GAN losses say little about image quality, so "best" needs its own score. :class
 3. stores ``fidelity`` (mean over classes), ``msssim_gap`` (mean absolute gap) and
    ``quality = min over classes of (fidelity_k - gap_k)`` (the worst class; higher is better, at most 1) in
    ``engine.state.metrics``, logs them, writes them to TensorBoard, and fires
-   :attr:`~monai_roigan.engines.ScoreEvents.SCORED`. A :class:`~monai_roigan.handlers.GanCheckpointSaver` with
-   ``key_metric_name="quality"`` listens and keeps the best checkpoints
-   (``best_checkpoint_<iteration>_quality=<score>.pt``); the two handlers never refer to each other.
+   :attr:`~monai_roigan.engines.ScoreEvents.SCORED` (:func:`~monai_roigan.engines.fire_scored`). A
+   :class:`~monai_roigan.handlers.GanCheckpointSaver` with ``key_metric_name="quality"`` listens and keeps the
+   best checkpoints (``best_checkpoint_<iteration>_quality=<score>.pt``); the two handlers never refer to each
+   other.
 
 The classifier sees the training ROIs only, so the score measures fit to the training set; the independent
 gate is ``benchmarks/quality_phantom.py``.
@@ -28,7 +29,7 @@ import torch
 from ignite.engine import Engine, Events
 
 from monai_roigan.engines.classifier import roi_items, train_roi_classifier
-from monai_roigan.engines.events import ScoreEvents, ensure_score_events
+from monai_roigan.engines.events import ensure_score_events, publish_scores, scoring_due
 from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
 from monai_roigan.networks.sampling import run_generator, sample_latent
 
@@ -87,14 +88,7 @@ class GeneratorQuality:
     def attach(self, engine: Engine) -> None:
         ensure_score_events(engine)
         engine.add_event_handler(Events.STARTED, self.fit_classifier)
-        engine.add_event_handler(Events.ITERATION_COMPLETED(event_filter=self._due), self)
-
-    def _due(self, engine: Engine, iteration: int) -> bool:
-        """Score every ``interval`` iterations and at the last one (so every score exists before ``COMPLETED``)."""
-        last = (
-            engine.state.epoch_length is not None and iteration == engine.state.epoch_length * engine.state.max_epochs
-        )
-        return last or (self.interval > 0 and iteration % self.interval == 0)
+        engine.add_event_handler(Events.ITERATION_COMPLETED(event_filter=scoring_due(self.interval)), self)
 
     def fit_classifier(self, engine: Engine | None = None) -> None:
         if self.classifier is None:
@@ -122,12 +116,8 @@ class GeneratorQuality:
 
     def __call__(self, engine: Engine) -> None:
         result = self.score()
-        engine.state.metrics.update(result)
         self.logger.info(
             f"iteration {engine.state.iteration}: quality {result['quality']:.3f} "
             f"(fidelity {result['fidelity']:.3f}, MS-SSIM gap {result['msssim_gap']:.3f})"
         )
-        if self.summary_writer is not None:
-            for key in ("quality", "fidelity", "msssim_gap"):
-                self.summary_writer.add_scalar(f"quality/{key}", result[key], engine.state.iteration)
-        engine.fire_event(ScoreEvents.SCORED)
+        publish_scores(engine, result, "quality", self.summary_writer, ("quality", "fidelity", "msssim_gap"))
