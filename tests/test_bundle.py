@@ -124,6 +124,7 @@ def test_metadata_versions_agree_with_the_package_and_its_dependencies():
         "downstream.json",
         "realism.json",
         "pretrain.json",
+        "select_by_realism.json",
     ],
 )
 def test_configs_are_json(name):
@@ -177,6 +178,7 @@ BUNDLE_RUNS = [
     (("train.json", "pretrain.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "context.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "residual.json"), ("training", "initialize", "run", "finalize")),
+    (("train.json", "select_by_realism.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "paper.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "per_class.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "per_class.json", "inference.json"), ("inference", "run", "network_def")),
