@@ -15,8 +15,9 @@ refitted and rewritten (atomically), so new training data never meets a stale fi
 :class:`RealismFilter` keeps the synthetic ROIs that a real-vs-synthetic critic
 (:func:`~monai_roigan.engines.fit_realism_critic`, fitted on thousands of real normal-tissue and lesion ROIs of the
 training women against the generator's own ROIs) finds most realistic: of each class, the ``keep_fraction`` with
-the highest probability of being real, by a threshold per class set on a calibration draw (discriminator rejection
-sampling, Azadi et al. 2019, with a critic fitted on far more real ROIs than the GAN's discriminator saw). It is
+the highest log-odds of being real, by a threshold per class set on a calibration draw (a quantile cut in the
+spirit of discriminator rejection sampling, Azadi et al. 2019, which accepts by probability instead; the critic
+has seen far more real ROIs than the GAN's discriminator). It is
 cached the same way, its fingerprint including the generator's weights (``<bundle>/models/realism_filter.pt``).
 """
 
@@ -24,15 +25,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from monai_roigan.engines.classifier import roi_items, train_roi_classifier
-from monai_roigan.engines.realism_critic import fit_realism_critic, lesion_weights, real_probability
+from monai_roigan.engines.realism_critic import fit_realism_critic, lesion_weights, real_log_odds, real_probability
 from monai_roigan.networks.nets.roi_classifier import ROIClassifier
 from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
@@ -138,9 +141,7 @@ class ConfidenceFilter:
     @classmethod
     def from_items(cls, items: Sequence[dict], num_classes: int, min_confidence: float, **kwargs) -> ConfidenceFilter:
         """:meth:`fit` on datalist items ``{"image": (1, S, S), "label": int}`` (e.g. the bundle's ``roi_datalist``)."""
-        images = torch.stack([torch.as_tensor(item["image"]).float() for item in items])
-        labels = torch.tensor([int(item["label"]) for item in items])
-        return cls.fit(images, labels, num_classes, min_confidence, **kwargs)
+        return cls.fit(*_stacked(items), num_classes, min_confidence, **kwargs)
 
 
 def _cached(cache: str | PathLike | None, key: str, what: str) -> dict | None:
@@ -168,12 +169,14 @@ def _classifier(state: dict, num_classes: int, input_size: int) -> nn.Module:
 
 
 class RealismFilter:
-    """``filter(images (N, 1, S, S) in [-1, 1], class_index) -> (N,) bool``: the critic's probability that an ROI is
-    real is at least the class's threshold.
+    """``filter(images (N, 1, S, S) in [-1, 1], class_index) -> (N,) bool``: the critic's log-odds that an ROI is
+    real are at least the class's threshold.
 
     Args:
         critic: a real-vs-synthetic critic (:func:`~monai_roigan.engines.fit_realism_critic`).
-        thresholds: ``{class index: threshold in [0, 1]}`` (:meth:`fit` sets them so that a share is kept).
+        thresholds: ``{class index: threshold}`` on the critic's log-odds that an ROI is real
+            (:func:`~monai_roigan.engines.real_log_odds`; :meth:`fit` sets them so that a share is kept). Log-odds
+            stay finite where a critic is so sure that its probabilities round to 0.
 
     Raises:
         KeyError: at filtering time, a class without a threshold (named).
@@ -190,7 +193,7 @@ class RealismFilter:
     def __call__(self, images: torch.Tensor, class_index: int) -> torch.Tensor:
         if int(class_index) not in self.thresholds:
             raise KeyError(f"the realism filter has no threshold for class {class_index}: {sorted(self.thresholds)}")
-        return self.realness(images) >= self.thresholds[int(class_index)]
+        return real_log_odds(self.critic, images) >= self.thresholds[int(class_index)]
 
     @classmethod
     def fit(
@@ -222,7 +225,8 @@ class RealismFilter:
                 again to set the thresholds on (other latents).
             lesion_share: the share of the real side's draws that are lesion ROIs.
             latent_distribution, truncation: the bundle's sampling settings.
-            seed: the critic's fit and the synthetic draws (``seed + 1`` to learn, ``seed + 2`` to calibrate).
+            seed: the critic's fit, and (through seeds derived from it that share no latent with ``seed``,
+                ``seed + 1``, ...) the synthetic draws to learn from and to calibrate on.
 
         Raises:
             ValueError: a ``keep_fraction`` outside (0, 1], a label outside 0..K, no real ROI, or a generator of
@@ -233,12 +237,22 @@ class RealismFilter:
         if len(labels) == 0 or not 0 <= int(labels.min()) <= int(labels.max()) <= num_classes:
             raise ValueError(f"labels must be 0..{num_classes} (K: normal tissue), got {labels.unique().tolist()}")
         source = GeneratorSource(generator, num_classes=num_classes)
-        settings = (source.identity["sha256"], num_classes, keep_fraction, steps, num_per_class, lesion_share)
+        settings = (
+            "log-odds",
+            source.identity["sha256"],
+            num_classes,
+            keep_fraction,
+            steps,
+            num_per_class,
+            lesion_share,
+        )
         key = _fingerprint(images, labels, *settings, latent_distribution, truncation, seed)
         state = _cached(cache, key, "realism filter")
         if state is not None:
             return cls(_classifier(state["critic"], 2, images.shape[-1]), state["thresholds"])
         network = source.get()
+
+        fit_seed, calibration_seed = _filter_seeds(seed)
 
         def draw(draw_seed: int) -> list[torch.Tensor]:
             indices = range(num_per_class)
@@ -247,10 +261,12 @@ class RealismFilter:
             ]
 
         weights = lesion_weights(labels, num_classes, lesion_share)
-        critic = fit_realism_critic(images, torch.cat(draw(seed + 1)), steps, seed, real_weights=weights)
+        critic = fit_realism_critic(images, torch.cat(draw(fit_seed)), steps, seed, real_weights=weights)
         thresholds = {  # keep_fraction 1 keeps everything, not only what scores above the calibration draw's least
-            k: float(torch.quantile(real_probability(critic, fakes), 1 - keep_fraction)) if keep_fraction < 1 else 0.0
-            for k, fakes in enumerate(draw(seed + 2))
+            k: float(torch.quantile(real_log_odds(critic, fakes), 1 - keep_fraction))
+            if keep_fraction < 1
+            else -math.inf
+            for k, fakes in enumerate(draw(calibration_seed))
         }
         _write_cache(
             cache, {"fingerprint": key, "critic": critic.state_dict(), "thresholds": thresholds}, "realism filter"
@@ -261,6 +277,17 @@ class RealismFilter:
     def from_items(cls, items: Sequence[dict], generator, num_classes: int, **kwargs) -> RealismFilter:
         """:meth:`fit` on datalist items ``{"image": (1, S, S), "label": 0..K}`` (``train.json``'s
         ``tissue_datalist``)."""
-        images = torch.stack([torch.as_tensor(item["image"]).float() for item in items])
-        labels = torch.tensor([int(item["label"]) for item in items])
-        return cls.fit(images, labels, generator, num_classes, **kwargs)
+        return cls.fit(*_stacked(items), generator, num_classes, **kwargs)
+
+
+def _stacked(items: Sequence[dict]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images (N, 1, S, S), labels (N,)) of datalist items ``{"image": (1, S, S), "label": int}``."""
+    images = torch.stack([torch.as_tensor(item["image"]).float() for item in items])
+    return images, torch.tensor([int(item["label"]) for item in items])
+
+
+def _filter_seeds(seed: int) -> tuple[int, int]:
+    """Seeds of the realism filter's two synthetic draws (to fit, to calibrate), derived from ``seed`` so that they
+    share no latent with a sampler seeded ``seed``, ``seed + 1``, ... (e.g. the realism judge's draws)."""
+    first, second = np.random.SeedSequence([int(seed), 0x5EA1]).generate_state(2)
+    return int(first), int(second)

@@ -4,8 +4,16 @@ training function and the real-vs-synthetic critic."""
 
 from .classifier import balancing_weights, check_sampling_weights, roi_items, train_roi_classifier
 from .context_trainer import ContextGanTrainer
-from .events import ScoreEvents, ensure_score_events, fire_scored, publish_scores, scoring_due
-from .realism_critic import REAL, SYNTHETIC, fit_realism_critic, lesion_weights, real_probability, realism_score
+from .events import ScoreEvents, ensure_score_events, fire_scored, scoring_due
+from .realism_critic import (
+    REAL,
+    SYNTHETIC,
+    fit_realism_critic,
+    lesion_weights,
+    real_log_odds,
+    real_probability,
+    realism_score,
+)
 from .regularizers import DIFFAUGMENT_POLICIES, DiffAugment, make_ema, r1_penalty, update_ema
 from .settings import GanLosses, GeneratorInput, Precision
 from .trainer import SCALAR_KEYS, ROIGanTrainer
@@ -29,8 +37,8 @@ __all__ = [
     "fit_realism_critic",
     "lesion_weights",
     "make_ema",
-    "publish_scores",
     "r1_penalty",
+    "real_log_odds",
     "real_probability",
     "realism_score",
     "roi_items",

@@ -65,8 +65,12 @@ def check_sampling_weights(weights, count: int, name: str = "weights") -> torch.
     """``weights`` as a (count,) float64 tensor; ``ValueError`` naming ``name`` when there are not ``count`` of
     them, one is negative, or all are 0."""
     weights = torch.as_tensor(weights, dtype=torch.double).flatten()
-    if len(weights) != count or bool((weights < 0).any()) or not bool((weights > 0).any()):
-        raise ValueError(f"{name} must be {count} non-negative numbers, not all 0; got {len(weights)} of them")
+    if len(weights) != count:
+        raise ValueError(f"{name} must be {count} numbers, one per item; got {len(weights)}")
+    if bool((weights < 0).any()) or not bool(torch.isfinite(weights).all()):
+        raise ValueError(f"{name} must be finite and non-negative; got a minimum of {float(weights.min())}")
+    if not bool((weights > 0).any()):
+        raise ValueError(f"{name} are all 0: nothing could be drawn")
     return weights
 
 
@@ -90,6 +94,7 @@ def train_roi_classifier(
     balanced: bool | float = False,
     network: nn.Module | None = None,
     weights: torch.Tensor | None = None,
+    in_channels: int = 1,
 ) -> nn.Module:
     """A :class:`ROIClassifier` fitted on ``data``; returned in eval mode, on the CPU.
 
@@ -107,6 +112,8 @@ def train_roi_classifier(
         balanced: draw items with replacement, weighted by :func:`balancing_weights` with this power (True: 1,
             every class equally often), instead of a permutation per pass: oversampling of the rare classes.
         network: continue training this classifier (e.g. a second phase on other data) instead of a new one.
+        in_channels: C, the channels of each item's image (C, S, S): 1 for the ROI, more for extra channels such as
+            :class:`~monai_roigan.transforms.NormalCounterpart`'s (ignored when ``network`` is given).
         weights: (N,) non-negative sampling weights, one per item: draw items with replacement in proportion to them
             (instead of ``balanced``'s).
 
@@ -122,10 +129,10 @@ def train_roi_classifier(
         weights = check_sampling_weights(weights, len(data))
     batch_size = min(int(batch_size), len(data))  # a full batch always exists, so the loop ends
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):  # manual_seed reseeds CUDA too
         torch.manual_seed(seed)
         set_rnd(data, seed)
-        net = ROIClassifier(num_classes, input_size) if network is None else network.train()
+        net = ROIClassifier(num_classes, input_size, in_channels) if network is None else network.train()
         net = net.to(memory_format=memory_format)
         optimizer = torch.optim.Adam(net.parameters(), lr)
         if weights is None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from ignite.engine import Engine, EventEnum
 
-__all__ = ["ScoreEvents", "ensure_score_events", "fire_scored", "publish_scores", "scoring_due"]
+__all__ = ["ScoreEvents", "ensure_score_events", "fire_scored", "scoring_due"]
 
 
 class ScoreEvents(EventEnum):
@@ -37,17 +37,7 @@ def fire_scored(engine: Engine, names: Iterable[str]) -> None:
     try:
         engine.fire_event(ScoreEvents.SCORED)
     finally:
-        engine.state.scored = frozenset()
-
-
-def publish_scores(engine: Engine, scores: dict[str, float], tag: str, summary_writer=None, logged=None) -> None:
-    """Put ``scores`` into ``engine.state.metrics``, write ``logged`` of them (default all) to TensorBoard as
-    ``<tag>/<name>`` at the current iteration (when a ``summary_writer`` is given), then :func:`fire_scored`."""
-    engine.state.metrics.update(scores)
-    if summary_writer is not None:
-        for name in logged or scores:
-            summary_writer.add_scalar(f"{tag}/{name}", scores[name], engine.state.iteration)
-    fire_scored(engine, scores)
+        engine.state.scored = None  # a SCORED fired without naming its metrics: every listener acts
 
 
 def scoring_due(interval: int) -> Callable[[Engine, int], bool]:

@@ -13,7 +13,9 @@ and the realism sample filter (:class:`~monai_roigan.apps.RealismFilter`).
   equally, in units of ln 2. About 1 when it cannot tell the sides apart (it says 1/2 to everything); towards 0 as
   it tells them apart with confidence; above 1 when what it learned does not hold on new ROIs. An AUC reaches 1 as
   soon as the two sides are separable, and then ranks nothing; the score keeps falling as the separation gets
-  easier, so it still ranks generators that a C2ST calls equally fake.
+  easier, so it is meant to rank generators that a C2ST calls equally fake. When every critic separates the sides
+  with certainty, the spread between critic fits can swamp the differences between generators (the results log
+  has such a case).
 """
 
 from __future__ import annotations
@@ -26,14 +28,20 @@ from torch import nn
 
 from monai_roigan.engines.classifier import check_sampling_weights, roi_items, train_roi_classifier
 
-__all__ = ["REAL", "SYNTHETIC", "fit_realism_critic", "lesion_weights", "real_probability", "realism_score"]
+__all__ = [
+    "REAL",
+    "SYNTHETIC",
+    "fit_realism_critic",
+    "lesion_weights",
+    "real_log_odds",
+    "real_probability",
+    "realism_score",
+]
 
 #: the critic's output (and training label) for real ROIs
 REAL = 0
 #: the critic's output (and training label) for synthetic ROIs
 SYNTHETIC = 1
-
-_EPS = 1e-6
 
 
 def _rois(images, name: str) -> torch.Tensor:
@@ -109,12 +117,19 @@ def lesion_weights(labels, num_classes: int, lesion_share: float) -> torch.Tenso
 
 
 @torch.no_grad()
-def real_probability(critic: nn.Module, images, batch_size: int = 512) -> torch.Tensor:
-    """(N,) the critic's probability in [0, 1] that each ROI of ``images`` (N, 1, S, S) in [-1, 1] is real."""
+def real_log_odds(critic: nn.Module, images, batch_size: int = 512) -> torch.Tensor:
+    """(N,) the critic's log-odds that each ROI of ``images`` (N, 1, S, S) in [-1, 1] is real (its real logit minus
+    its synthetic logit): finite where a probability would round to 0 or 1."""
     images = _rois(images, "images")
     critic = critic.eval()
-    chunks = [torch.softmax(critic(chunk).float(), dim=1)[:, REAL] for chunk in images.split(batch_size)]
-    return torch.cat(chunks)
+    chunks = [critic(chunk).float() for chunk in images.split(batch_size)]
+    logits = torch.cat(chunks)
+    return logits[:, REAL] - logits[:, SYNTHETIC]
+
+
+def real_probability(critic: nn.Module, images, batch_size: int = 512) -> torch.Tensor:
+    """(N,) the critic's probability in [0, 1] that each ROI of ``images`` (N, 1, S, S) in [-1, 1] is real."""
+    return torch.sigmoid(real_log_odds(critic, images, batch_size))
 
 
 def realism_score(critic: nn.Module, real, synthetic, real_weights=None) -> float:
@@ -125,11 +140,13 @@ def realism_score(critic: nn.Module, real, synthetic, real_weights=None) -> floa
         real, synthetic: ROIs (N, 1, S, S) and (M, 1, S, S) in [-1, 1].
         real_weights: (N,) weights of the real ROIs in their side's mean (None: equal).
     """
-    p_real = real_probability(critic, real).double().clamp(_EPS, 1 - _EPS)
-    p_fake = real_probability(critic, synthetic).double().clamp(_EPS, 1 - _EPS)
+    odds_real = real_log_odds(critic, real).double()
+    odds_fake = real_log_odds(critic, synthetic).double()
     if real_weights is None:
-        shares = torch.full_like(p_real, 1 / len(p_real))
+        shares = torch.full_like(odds_real, 1 / len(odds_real))
     else:
-        shares = _shares(real_weights, len(p_real), "real_weights")
-    loss = 0.5 * float(-(shares * p_real.log()).sum()) + 0.5 * float(-(1 - p_fake).log().mean())
+        shares = _shares(real_weights, len(odds_real), "real_weights")
+    real_loss = float(-(shares * torch.nn.functional.logsigmoid(odds_real)).sum())
+    fake_loss = float(-torch.nn.functional.logsigmoid(-odds_fake).mean())
+    loss = 0.5 * real_loss + 0.5 * fake_loss
     return loss / math.log(2)

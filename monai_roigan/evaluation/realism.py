@@ -83,7 +83,8 @@ class RealismScores:
 
     ``aucs``: ``{class name or POOLED: [C2ST AUC of each repeat]}`` (NaN where a class has no held-out ROI);
     ``critic``: the C2ST critic's :func:`~monai_roigan.engines.realism_score` on the held-out test of each repeat
-    (about 1 at chance, towards 0 as it tells them apart with confidence: it still ranks candidates whose AUC is 1);
+    (about 1 at chance, towards 0 as it tells them apart with confidence; meant to rank candidates whose AUC is 1,
+    as far as the spread between repeats allows);
     ``spectral``: ``{(fy, fx): candidate / real power}`` at the up-sampling grid (cycles per ROI);
     ``border``, ``radial``: ``{"real": (S/2,), "candidate": (S/2,)}`` mean intensities in [-1, 1] at each pixel
     distance from the edge inward and from the centre outward; ``sizes``: ROIs per side of the C2ST.
@@ -102,8 +103,10 @@ class RealismScores:
         return {name: summarize_aucs(values, level) for name, values in self.aucs.items()}
 
     def critic_summary(self, level: float = 0.05) -> dict[str, float]:
-        """Mean and t interval over the repeats of the critic score (not clipped: it can exceed 1)."""
-        return summarize_aucs(self.critic, level, clip=False)
+        """Mean and t interval over the repeats of the critic score (the low end clipped at 0; the high end not: the
+        score can exceed 1)."""
+        summary = summarize_aucs(self.critic, level, clip=False)
+        return {**summary, "low": max(summary["low"], 0.0)} if np.isfinite(summary["low"]) else summary
 
     def worst_spectral(self) -> tuple[tuple[int, int], float]:
         """The grid frequency with the largest power ratio, and the ratio."""

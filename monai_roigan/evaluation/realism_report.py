@@ -70,8 +70,9 @@ def realism_markdown(floor: RealismScores, candidates: Sequence[RealismScores], 
             "telling synthetic from real ROIs of the held-out women (0.5: it cannot; 1: it always can), with a "
             f"{100 * (1 - level):.0f}% interval over {repeats} repeats. The first row is the floor: real ROIs on "
             "both sides. **Critic score**: the same classifier's cross-entropy on the held-out test in units of "
-            "ln 2 (about 1: it cannot tell; towards 0: it tells with confidence; it still ranks candidates whose "
-            "AUC is 1). **Spectral ratio**: synthetic over real power at the up-sampling grid (1: as real tissue; "
+            "ln 2 (about 1: it cannot tell; towards 0: it tells with confidence; meant to rank candidates whose "
+            "AUC is 1, as far as the spread between repeats allows). "
+            "**Spectral ratio**: synthetic over real power at the up-sampling grid (1: as real tissue; "
             "a checkerboard gives hundreds). **Frame**, **rim**: the largest difference of mean intensity (in "
             "[-1, 1] units) from the real ROIs over the 4 outer rings of pixels, and over the rings around the "
             "centre.",

@@ -17,6 +17,7 @@ from .nan_guard import NonFiniteGuard, NonFiniteLossError
 from .quality import GeneratorQuality
 from .realism import GeneratorRealism
 from .samples import FixedNoiseSamples
+from .scores import publish_scores
 from .summary_writer import NullSummaryWriter, rank_zero_summary_writer
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "latest_checkpoint",
     "training_checkpoints",
     "load_checkpoint",
+    "publish_scores",
     "rank_zero_summary_writer",
     "training_objects",
 ]

@@ -29,7 +29,8 @@ import torch
 from ignite.engine import Engine, Events
 
 from monai_roigan.engines.classifier import roi_items, train_roi_classifier
-from monai_roigan.engines.events import ensure_score_events, publish_scores, scoring_due
+from monai_roigan.engines.events import ensure_score_events, scoring_due
+from monai_roigan.handlers.scores import publish_scores
 from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
 from monai_roigan.networks.sampling import run_generator, sample_latent
 

@@ -13,10 +13,12 @@ generator's tell them apart?
    (:func:`~monai_roigan.engines.fit_realism_critic`; lesion and normal ROIs share the real side's draws by
    ``lesion_share``), and ``engine.state.metrics`` gets ``realism`` (:func:`~monai_roigan.engines.realism_score`
    on the held-back women and noise: about 1 when the critic cannot tell, towards 0 as it tells with confidence;
-   higher is better) and ``realism_auc`` (the critic's AUC there, 0.5 at chance), each the median over the
-   critics. It logs them, writes them to TensorBoard and fires :attr:`~monai_roigan.engines.ScoreEvents.SCORED`:
-   a :class:`~monai_roigan.handlers.GanCheckpointSaver` with ``key_metric_name="realism"`` keeps the most
-   realistic checkpoints (``bundle/configs/select_by_realism.json``).
+   capped at 1, higher is better) and ``realism_auc`` (the critic's AUC there over all real ROIs of those women,
+   unweighted, so mostly normal tissue; 0.5 at chance), each the median over the critics. It logs them, writes
+   them to TensorBoard and fires :attr:`~monai_roigan.engines.ScoreEvents.SCORED`: a
+   :class:`~monai_roigan.handlers.GanCheckpointSaver` with ``key_metric_name="realism"`` keeps the most realistic
+   checkpoints (``bundle/configs/select_by_realism.json``). A resumed run reads the earlier best scores back from
+   the checkpoint names, which hold 4 decimals.
 
 Every woman it sees is a training woman: the held-out women of the evaluation stay unseen. Every synthetic ROI
 holds a lesion and only ``lesion_share`` of the real draws do, so a critic may also learn "a lesion is present" as
@@ -36,8 +38,9 @@ from ignite.engine import Engine, Events
 from monai.metrics import compute_roc_auc
 
 from monai_roigan.data.splits import holdout_groups
-from monai_roigan.engines.events import ensure_score_events, publish_scores, scoring_due
+from monai_roigan.engines.events import ensure_score_events, scoring_due
 from monai_roigan.engines.realism_critic import fit_realism_critic, lesion_weights, real_probability, realism_score
+from monai_roigan.handlers.scores import publish_scores
 from monai_roigan.networks.sampling import run_generator, sample_latent
 
 __all__ = ["GeneratorRealism"]
@@ -56,8 +59,10 @@ class GeneratorRealism:
         latent_dim, latent_distribution: as in training.
         conditional: pass labels to the generator (False: the unconditional model of a one-class run).
         steps: the critic's training batches (32 ROIs each).
-        repeats: critics fitted per score (seeds ``seed``, ``seed + 1``, ...); the score is their median, so one
-            critic whose fit fails (and says 1/2 to everything) does not make a checkpoint look realistic.
+        repeats: critics fitted per score, an odd number (seeds ``seed``, ``seed + 1``, ...); the score is the median
+            of theirs, each capped at 1 (chance), so neither one critic whose fit fails (and says 1/2 to everything)
+            nor one that learned something that does not hold on other women (above 1) makes a checkpoint look
+            realistic.
         validation_fraction: the share of the women whose ROIs the critic is scored on, not fitted on.
         lesion_share: the share of the real side's draws that are lesion ROIs (the rest: normal tissue).
         summary_writer: TensorBoard writer for ``realism/*`` scalars, or None.
@@ -86,8 +91,10 @@ class GeneratorRealism:
     ):
         self.network, self.num_classes = network, int(num_classes)
         self.interval, self.steps, self.seed = int(interval), int(steps), seed
-        if int(repeats) < 1:
-            raise ValueError(f"GeneratorRealism needs at least one critic, got repeats={repeats}")
+        if int(repeats) < 1 or int(repeats) % 2 == 0:
+            raise ValueError(
+                f"GeneratorRealism needs an odd number of critics (a median of one), got repeats={repeats}"
+            )
         self.repeats = int(repeats)
         self.conditional, self.summary_writer = conditional, summary_writer
         self.logger = logging.getLogger("monai_roigan.realism")
@@ -122,7 +129,7 @@ class GeneratorRealism:
         for r in range(self.repeats):
             critic = fit_realism_critic(self.real_fit, fake_fit, self.steps, self.seed + r, self.weights_fit)
             said = torch.cat([real_probability(critic, self.real_scored), real_probability(critic, fake_scored)])
-            score = realism_score(critic, self.real_scored, fake_scored, self.weights_scored)
+            score = min(realism_score(critic, self.real_scored, fake_scored, self.weights_scored), 1.0)
             runs.append((score, float(compute_roc_auc(1 - said, truth))))
         scores, aucs = zip(*runs)
         return {"realism": float(np.median(scores)), "realism_auc": float(np.median(aucs))}
