@@ -125,6 +125,7 @@ def test_metadata_versions_agree_with_the_package_and_its_dependencies():
         "realism.json",
         "pretrain.json",
         "select_by_realism.json",
+        "counterpart.json",
     ],
 )
 def test_configs_are_json(name):
@@ -179,6 +180,7 @@ BUNDLE_RUNS = [
     (("train.json", "context.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "residual.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "select_by_realism.json"), ("training", "initialize", "run", "finalize")),
+    (("train.json", "context.json", "counterpart.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "paper.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "per_class.json"), ("training", "initialize", "run", "finalize")),
     (("train.json", "per_class.json", "inference.json"), ("inference", "run", "network_def")),

@@ -11,6 +11,13 @@ from monai_roigan.networks.pool import DEFAULT_POOL_SIZE, ROIBank, SampleFilter
 from .blending import BLEND_MODES, MASK_SHAPES, SEAMLESS_BLEND_MODES, random_soft_mask
 from .breast import BreastMask, breast_mask, sample_normal_centers
 from .copy_paste import CopyPasteLesion, CopyPasteLesionD, CopyPasteLesiond, CopyPasteLesionDict, blend_mask
+from .counterpart import (
+    COUNTERPART_OUTPUTS,
+    NormalCounterpart,
+    NormalCounterpartD,
+    NormalCounterpartd,
+    NormalCounterpartDict,
+)
 from .insertion import InsertSyntheticLesion, InsertSyntheticLesionD, InsertSyntheticLesiond, InsertSyntheticLesionDict
 from .io import (
     LoadMammogram,
@@ -55,6 +62,7 @@ from .transplant import (
 
 __all__ = [
     "BLEND_MODES",
+    "COUNTERPART_OUTPUTS",
     "DEFAULT_POOL_SIZE",
     "MASK_SHAPES",
     "SEAMLESS_BLEND_MODES",
@@ -89,6 +97,10 @@ __all__ = [
     "MaskToCenterd",
     "MaskToCenterD",
     "MaskToCenterDict",
+    "NormalCounterpart",
+    "NormalCounterpartd",
+    "NormalCounterpartD",
+    "NormalCounterpartDict",
     "ROIBank",
     "SampleFilter",
     "SaveSyntheticDICOM",
