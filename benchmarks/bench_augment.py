@@ -43,7 +43,7 @@ from monai.transforms import (
 from monai_roigan.apps import prepare_roi_dataset
 from monai_roigan.data import ABNORMALITY_CLASSES, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
-from monai_roigan.transforms import InsertSyntheticLesiond, SyntheticROIAugmentd
+from monai_roigan.transforms import InsertSyntheticLesiond, NormalCounterpartd, SyntheticROIAugmentd
 
 #: the augmentation transforms this benchmark can measure, by name
 TRANSFORMS = {
@@ -59,6 +59,7 @@ TRANSFORMS = {
         source_classes=ABNORMALITY_CLASSES,
         intensity_range=(0.0, 1.0),
     ),
+    "counterpart": lambda model: NormalCounterpartd("image", model, intensity_range=(0.0, 1.0)),
 }
 
 

@@ -82,6 +82,8 @@ def test_outputs_channels_and_the_residual_is_zero_where_the_roi_is_kept(infille
     for output, channels in (("residual", [0, 2]), ("counterpart", [0, 1])):
         torch.testing.assert_close(NormalCounterpart(path, output=output)(roi).as_tensor(), both[channels].as_tensor())
     torch.testing.assert_close(NormalCounterpart(path, output="both").batch(normals[:1])[0], both.as_tensor())
+    scaled = NormalCounterpart(path, output="both", intensity_range=(0.0, 1.0))((roi + 1) / 2)  # a [0, 1] pipeline
+    torch.testing.assert_close(scaled.as_tensor(), torch.stack([(both[0] + 1) / 2, (both[1] + 1) / 2, both[2] / 2]))
     d = NormalCounterpartd("image", path, output="both")({"image": roi, "label": 4})
     assert d["label"] == 4 and torch.equal(d["image"].as_tensor(), both.as_tensor())
 
@@ -111,6 +113,8 @@ def test_wrong_rois_generators_and_masks_are_named():
         NormalCounterpart(infill, mask=torch.zeros(1, 80, 80))
     with pytest.raises(ValueError, match="output must be one of"):
         NormalCounterpart(infill, output="image")
+    with pytest.raises(ValueError, match="intensity_range"):
+        NormalCounterpart(infill, intensity_range=(1.0, 0.0))
     with pytest.raises(ValueError, match="num_draws"):
         NormalCounterpart(infill, num_draws=-1)
     custom = torch.zeros(1, 64, 64)

@@ -31,11 +31,13 @@ from monai_roigan.evaluation import (
     sensitivity_at_specificity,
     tune_baselines,
 )
+from monai_roigan.evaluation.arms import COUNTERPART_ARMS, ArmData, arm_dataset, arm_inputs
 from monai_roigan.evaluation.evaluate import synthetic_teaches
 from monai_roigan.evaluation.judge import judge, read_predictions, score_names
 from monai_roigan.metrics import compare_sets
-from monai_roigan.networks.nets import ROIGenerator
-from monai_roigan.transforms import balancing_distribution
+from monai_roigan.networks import PRESETS
+from monai_roigan.networks.nets import ContextROIGenerator, ROIGenerator
+from monai_roigan.transforms import NormalCounterpart, balancing_distribution
 from monai_roigan.utils.errors import ConfigurationError
 
 CLASSES = ["architectural_distortion", "asymmetry", "calcification", "mass"]
@@ -250,7 +252,8 @@ def test_downstream_rows_per_task_repeat_fold_and_arm(tiny_setup):
         synthetic_shares=(0.5,),
         rare_classes=CLASSES[:2],  # the primary classes by default
     )
-    arms = expand_arms([a for a in ARMS if a != "inserted"], (0.5,))  # no in-filling without a context generator
+    # no in-filling without a context generator, no counterpart without a tissue in-filler
+    arms = expand_arms([a for a in ARMS if a not in ("inserted", *COUNTERPART_ARMS)], (0.5,))
     assert "synthetic_share_0.5" in arms and "synthetic_share" not in arms
     rows = list(csv.DictReader(open(root / "down" / "downstream_folds.csv")))
     assert [(r["task"], int(r["repeat"]), int(r["fold"]), r["arm"], r["generator"]) for r in rows] == [
@@ -591,3 +594,30 @@ def test_a_single_roi_set_in_place_of_the_evaluation_rois_is_refused_naming_the_
     with pytest.raises(TypeError, match=rf"{run.__name__}\(generator, rois, .*EvaluationROIs.*got ROISet"):
         run(generator, rois.train, tmp_path, ["a", "b", "c", "d"])
     assert as_evaluation_rois((rois.train, rois.held_out), "x") == EvaluationROIs(rois.train, rois.held_out)
+
+
+def test_the_counterpart_arms_give_the_classifier_the_roi_and_its_residual(tiny_setup):
+    """Trained and tested on [ROI, residual]; judged against the baselines; refused without a tissue in-filler."""
+    root, generator, rois = tiny_setup
+    torch.manual_seed(0)
+    infiller = ContextROIGenerator(num_classes=4, width=PRESETS["tiny"]).eval()
+    arms = ["classic", "copy_paste", "counterpart", "copy_paste_counterpart"]
+    options = {"k": 2, "steps": 3, "batch_size": 8, "rare_classes": CLASSES[:2]}
+    run_downstream(generator, rois, root / "cp", CLASSES, arms=arms, counterpart_model=infiller, **options)
+    rows = list(csv.DictReader(open(root / "cp" / "downstream_folds.csv")))
+    assert [r["arm"] for r in rows] == arms * 2 and all(0 <= float(r["primary_auc"]) <= 1 for r in rows)
+    verdict = {r["arm"] for r in csv.DictReader(open(root / "cp" / "downstream_verdict.csv"))}
+    assert verdict == {"counterpart", "copy_paste_counterpart"}  # the candidates, judged against the baselines
+    counterpart = NormalCounterpart(infiller)
+    data = ArmData(rois.train, rois.normal_train, None, CLASSES, False, counterpart=counterpart)
+    item = arm_dataset("counterpart", data)[0]
+    assert item["image"].shape == (2, 64, 64)
+    residual = item["image"][1][counterpart.mask_region() == 0]
+    assert float(residual.abs().max()) == 0  # the residual of the augmented ROI: 0 outside the in-filled disc
+    inputs = arm_inputs("counterpart", data, rois.held_out.images)
+    assert inputs.shape == (len(rois.held_out), 2, 64, 64)
+    np.testing.assert_array_equal(inputs[:, :1], rois.held_out.images)
+    with pytest.raises(ValueError, match=r"\['counterpart'\] need counterpart_model"):
+        run_downstream(generator, rois, root / "cp2", CLASSES, arms=["classic", "counterpart"], **options)
+    with pytest.raises(ValueError, match="context"):
+        run_downstream(generator, rois, root / "cp2", CLASSES, arms=["counterpart"], counterpart_model=generator)

@@ -20,7 +20,11 @@ The candidate arms without a generator:
 - ``copy_paste_seamless``: the ``copy_paste`` top-up with its options, but a random soft mask and a blend mode
   drawn per paste from feathered, Poisson and additive
   (:data:`~monai_roigan.transforms.blending.SEAMLESS_BLEND_MODES`): the arm that tells whether a seam a classifier
-  cannot learn beats one it can.
+  cannot learn beats one it can;
+- ``counterpart``: the ``classic`` arm, with each ROI given to the classifier as [ROI, residual]: the residual is
+  the ROI minus the normal tissue that a tissue in-filler (``bundle/configs/counterpart.json``) predicts for its
+  centre (:class:`~monai_roigan.transforms.NormalCounterpartd`), at training and at test time alike;
+- ``copy_paste_counterpart``: the ``copy_paste`` top-up, then the same input.
 
 The synthetic arms use the trained generator:
 
@@ -68,6 +72,7 @@ from monai_roigan.networks.sampling import synthesize
 from monai_roigan.networks.source import GeneratorSource
 from monai_roigan.transforms.blending import SEAMLESS_BLEND_MODES
 from monai_roigan.transforms.copy_paste import CopyPasteLesiond
+from monai_roigan.transforms.counterpart import NormalCounterpart, NormalCounterpartd
 from monai_roigan.transforms.insertion import InsertSyntheticLesiond
 from monai_roigan.transforms.transplant import TransplantLesiond
 
@@ -76,7 +81,9 @@ __all__ = [
     "NON_SYNTHETIC_ARMS",
     "ArmData",
     "CANDIDATES_WITHOUT_GENERATOR",
+    "COUNTERPART_ARMS",
     "arm_dataset",
+    "arm_inputs",
     "GENERATOR_FREE_ARMS",
     "check_inserted_source",
     "classic_augmentation",
@@ -87,8 +94,11 @@ __all__ = [
 logger = logging.getLogger("monai_roigan.downstream")
 
 NON_SYNTHETIC_ARMS = ("real", "classic", "oversample", "copy_paste")
-#: the candidates that need no generator, judged against the baselines as the synthetic arms are
-CANDIDATES_WITHOUT_GENERATOR = ("transplant", "copy_paste_seamless")
+#: the arms whose classifier sees [ROI, residual] (:class:`~monai_roigan.transforms.NormalCounterpart`)
+COUNTERPART_ARMS = ("counterpart", "copy_paste_counterpart")
+#: the candidates that need no generator, judged against the baselines as the synthetic arms are (the counterpart
+#: arms need a tissue in-filler, not the run's generator)
+CANDIDATES_WITHOUT_GENERATOR = ("transplant", "copy_paste_seamless", *COUNTERPART_ARMS)
 #: arms that need no generator: the baselines and the candidates without one
 GENERATOR_FREE_ARMS = (*NON_SYNTHETIC_ARMS, *CANDIDATES_WITHOUT_GENERATOR)
 #: arm names; ``synthetic_share`` stands for one ``synthetic_share_<s>`` arm per share
@@ -142,8 +152,9 @@ class ArmData:
     the tissue that ``copy_paste`` pastes into, and the normal class when ``with_normal``), the generator, the
     lesion class names, the seed and truncation of the synthetic ROIs, the sample filter's threshold, the options
     of :class:`~monai_roigan.transforms.CopyPasteLesiond` in ``copy_paste``, the power of ``oversample``'s class
-    balancing (:func:`~monai_roigan.engines.balancing_weights`), and the scale a residual generator was trained with
-    (``synthetic_transplant``)."""
+    balancing (:func:`~monai_roigan.engines.balancing_weights`), the scale a residual generator was trained with
+    (``synthetic_transplant``), and the tissue in-filler's transform of the counterpart arms (``output``
+    ``"residual"``)."""
 
     lesions: ROISet
     normals: ROISet
@@ -156,6 +167,7 @@ class ArmData:
     copy_paste_options: Mapping = field(default_factory=dict)
     oversample_power: float = 1.0
     residual_scale: float = 1.0
+    counterpart: NormalCounterpart | None = None
 
     def real(self) -> ROISet:
         return ROISet.concat([self.lesions, self.normals]) if self.with_normal else self.lesions
@@ -172,7 +184,8 @@ def _tissue_top_up(data: ArmData, inserter) -> list:
     (a dictionary transform that turns a normal ROI into one of class ``name``), up to the largest lesion class."""
     if len(data.normals) == 0:
         raise ValueError(
-            "the copy_paste, transplant, copy_paste_seamless, synthetic_transplant and inserted arms need "
+            "the copy_paste, transplant, copy_paste_seamless, copy_paste_counterpart, synthetic_transplant and "
+            "inserted arms need "
             "normal-tissue ROIs: set normal_per_image > 0"
         )
     largest = max(data.counts().values())
@@ -295,6 +308,24 @@ def _synthetic_only(data: ArmData) -> Dataset:
     return Dataset(roi_dataset_items(rois), Compose(classic_augmentation()))
 
 
+def _with_counterpart(arm: str, data: ArmData, dataset):
+    """``dataset`` with each item's image (1, S, S) turned into [ROI, residual] (2, S, S) after its augmentation."""
+    if data.counterpart is None:
+        raise ValueError(
+            f"the {arm} arm needs a tissue in-filler: run_downstream's counterpart_model (downstream.json's "
+            "counterpart_model, trained by bundle/configs/counterpart.json)"
+        )
+    return Dataset(dataset, NormalCounterpartd("image", data.counterpart.source, output="residual"))
+
+
+def arm_inputs(arm: str, data: ArmData, images: np.ndarray) -> np.ndarray:
+    """What ``arm``'s classifier sees of ROIs (N, 1, S, S) in [-1, 1]: [ROI, residual] (N, 2, S, S) for the
+    counterpart arms, the ROIs as they are otherwise."""
+    if arm not in COUNTERPART_ARMS:
+        return images
+    return data.counterpart.batch(torch.as_tensor(images)).numpy()
+
+
 def arm_dataset(arm: str, data: ArmData):
     """The training dataset of ``arm`` (``two_phase``: of its first phase; its second is ``classic``)."""
     dataset = _arm_dataset(arm, data)
@@ -308,7 +339,10 @@ def _arm_dataset(arm: str, data: ArmData):
         return Dataset(roi_dataset_items(data.real()))
     if arm in ("classic", "oversample"):
         return Dataset(roi_dataset_items(data.real()), Compose(classic_augmentation()))
-    if arm in ("copy_paste", *CANDIDATES_WITHOUT_GENERATOR):
+    if arm in COUNTERPART_ARMS:
+        base = {"counterpart": "classic", "copy_paste_counterpart": "copy_paste"}[arm]
+        return _with_counterpart(arm, data, _arm_dataset(base, data))
+    if arm in ("copy_paste", "transplant", "copy_paste_seamless"):
         return ConcatDataset([_arm_dataset("classic", data), *_copy_paste_top_up(data, arm)])
     if arm == "inserted":
         return ConcatDataset([_arm_dataset("classic", data), *_inserted_top_up(data)])

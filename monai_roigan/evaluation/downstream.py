@@ -42,10 +42,12 @@ from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.engines.classifier import train_roi_classifier
 from monai_roigan.evaluation.arms import (
     ARMS,
+    COUNTERPART_ARMS,
     GENERATOR_FREE_ARMS,
     NON_SYNTHETIC_ARMS,
     ArmData,
     arm_dataset,
+    arm_inputs,
     check_inserted_source,
     expand_arms,
 )
@@ -62,6 +64,7 @@ from monai_roigan.evaluation.judge import (
 )
 from monai_roigan.evaluation.statistics import interval, weighted_auc
 from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.transforms.counterpart import NormalCounterpart
 from monai_roigan.utils.progress import progress
 
 __all__ = [
@@ -131,9 +134,11 @@ def train_arm_classifier(
     seed: int = 0,
     balanced: bool = False,
     network: torch.nn.Module | None = None,
+    in_channels: int = 1,
 ) -> torch.nn.Module:
     """The classifier every arm trains: :func:`~monai_roigan.engines.train_roi_classifier` for ``steps`` full batches
-    (Adam 1e-3, channels-last), everything random drawn from ``seed``; the global RNGs are left untouched."""
+    (Adam 1e-3, channels-last), everything random drawn from ``seed``; the global RNGs are left untouched;
+    ``in_channels`` 2 for the counterpart arms' [ROI, residual]."""
     return train_roi_classifier(
         dataset,
         num_classes,
@@ -144,6 +149,7 @@ def train_arm_classifier(
         channels_last=True,
         balanced=balanced,
         network=network,
+        in_channels=in_channels,
     )
 
 
@@ -195,10 +201,11 @@ def _check_inputs(tasks, arms, normals_train: ROISet, normals_held: ROISet, held
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         raise ValueError(f"unknown task(s) {unknown}; expected some of {TASKS}")
-    needs_normals = "abnormal_vs_normal" in tasks or bool({"copy_paste", "transplant", "inserted"} & set(arms))
+    tissue_arms = {"copy_paste", "transplant", "copy_paste_seamless", "copy_paste_counterpart", "inserted"}
+    needs_normals = "abnormal_vs_normal" in tasks or bool(tissue_arms & set(arms))
     if needs_normals and (len(normals_train) == 0 or len(normals_held) == 0):
         raise ValueError(
-            "the abnormal_vs_normal task and the copy_paste, transplant and inserted arms need normal-tissue ROIs on "
+            "the abnormal_vs_normal task and the arms that move lesions into tissue need normal-tissue ROIs on "
             "both sides: "
             "set normal_per_image > 0 (the data must hold normal mammograms)"
         )
@@ -269,7 +276,8 @@ def _fold_classifier(arm: str, data: ArmData, num_classes: int, steps: int, batc
     dataset = arm_dataset(arm, data)
     first = steps // 2 if arm == "two_phase" else steps
     balance = data.oversample_power if arm == "oversample" else False
-    net = train_arm_classifier(dataset, num_classes, first, batch_size, seed, balanced=balance)
+    channels = 2 if arm in COUNTERPART_ARMS else 1
+    net = train_arm_classifier(dataset, num_classes, first, batch_size, seed, balanced=balance, in_channels=channels)
     if arm == "two_phase":  # fine-tune on the real ROIs only
         net = train_arm_classifier(
             arm_dataset("classic", data), num_classes, steps - first, batch_size, seed + 1, network=net
@@ -312,6 +320,20 @@ def _jobs(rois: EvaluationROIs, class_names: Sequence[str], plan: dict, sources:
                         yield repeat, fold, task, arm, generator, data, task_test, task_left_out
 
 
+def _counterpart(model, names: Sequence[str]) -> NormalCounterpart | None:
+    """The counterpart arms' transform (residual output) of ``model``, or None when none of them runs.
+
+    Raises:
+        ValueError: a counterpart arm without a model; FileNotFoundError / ValueError: a missing file or a generator
+            that is not a context generator (named).
+    """
+    if not set(names) & set(COUNTERPART_ARMS):
+        return None
+    if model is None:
+        raise ValueError(f"the arms {sorted(set(names) & set(COUNTERPART_ARMS))} need counterpart_model")
+    return NormalCounterpart(model, output="residual")
+
+
 def _sources(generator, wanted: set[str], num_classes: int) -> list[GeneratorSource | None]:
     """One :class:`GeneratorSource` per generator (``generator`` may be a list of them), or ``[None]`` when no
     synthetic arm is asked for."""
@@ -344,6 +366,7 @@ def run_downstream(
     copy_paste_options: Mapping | None = None,
     oversample_power: float = 1.0,
     residual_scale: float = 1.0,
+    counterpart_model: str | PathLike | torch.nn.Module | None = None,
 ) -> Path:
     """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv``,
     ``downstream_summary.csv``, ``downstream_verdict.csv`` and ``downstream_predictions.csv`` (every test
@@ -362,7 +385,8 @@ def run_downstream(
             the whole external set.
         class_names: the generator's classes in label order (the lesion classes).
         k: folds over the held-out women; repeats: how many times new folds are drawn.
-        arms: see :mod:`monai_roigan.evaluation.arms` (None: every arm that applies to the generator, ``inserted``
+        arms: see :mod:`monai_roigan.evaluation.arms` (None: every arm that applies; the counterpart arms only with a
+            ``counterpart_model``, ``inserted``
             only for a context generator); synthetic_shares: the shares of ``synthetic_share``.
         rare_classes, rare_fraction: keep only ``rare_fraction`` of these classes' training women per fold.
             Below 1 this is fair only if the generator was trained without the same women; otherwise the
@@ -382,6 +406,8 @@ def run_downstream(
             only (:func:`~monai_roigan.evaluation.tune_baselines`).
         residual_scale: the ``scale`` a residual generator was trained with (``synthetic_transplant``;
             ``train.json``'s ``residual_scale``).
+        counterpart_model: the tissue in-filler of the counterpart arms (``bundle/configs/counterpart.json``'s
+            ``models/counterpart.pt``, or any context generator); read only when one of them runs.
 
     Raises:
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, a class without
@@ -396,6 +422,8 @@ def run_downstream(
     sources = _sources(generator, set(names) - set(GENERATOR_FREE_ARMS), len(class_names))
     if arms is None and sources[0].kind != "context":
         names = [n for n in names if n != "inserted"]
+    if arms is None and counterpart_model is None:
+        names = [n for n in names if n not in COUNTERPART_ARMS]
     _check_inputs(tasks, names, rois.normal_train, rois.normal_held_out, rois.held_out, class_names)
     check_test_women(ROISet.concat([rois.held_out, rois.normal_held_out]), class_names, primary_classes, rois.source)
     if "inserted" in names:
@@ -409,6 +437,7 @@ def run_downstream(
         "truncation": truncation,
         "min_confidence": min_confidence,
         "residual_scale": residual_scale,
+        "counterpart": _counterpart(counterpart_model, names),
         **baselines,
     }
     jobs = _jobs(rois, class_names, {**plan, "seed": seed}, sources, arm_options)
@@ -420,7 +449,7 @@ def run_downstream(
         start = time.perf_counter()
         num_classes = len(class_names) + (task == "abnormal_vs_normal")
         net, size, rates = _fold_classifier(arm, data, num_classes, steps, batch_size, data.seed)
-        probs = predict(net, test.images)
+        probs = predict(net, arm_inputs(arm, data, test.images))
         ratio = left_out / len(data.real())
         records.append(Classified(task, arm, generator_index, repeat, fold, probs, test.labels, test.groups, ratio))
         rows.append(

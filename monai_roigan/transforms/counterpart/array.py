@@ -10,9 +10,10 @@ ROI itself, so the residual is exactly 0 there.
 
 Conventions:
 
-- input: one ROI (1, S, S) in [-1, 1], S the generator's ROI size; output: (C, S, S) float32, channel 0 the ROI,
-  then the counterpart (``output`` "counterpart"), the residual ("residual", in [-2, 2]) or both ("both": ROI,
-  counterpart, residual), with meta ``counterpart_output``;
+- input: one ROI (1, S, S) in ``intensity_range`` (default [-1, 1]; the in-filler works in [-1, 1]), S the
+  generator's ROI size; output: (C, S, S) float32 in the same units, channel 0 the ROI, then the counterpart
+  (``output`` "counterpart"), the residual ("residual": ROI minus counterpart) or both ("both": ROI, counterpart,
+  residual), with meta ``counterpart_output``;
 - deterministic: the latent is zero (``num_draws`` 0) or the mean in-fill of ``num_draws`` latents drawn from
   ``seed``, the same latents for every ROI; batch norm runs in eval mode;
 - :meth:`NormalCounterpart.batch` does the same for a batch (N, 1, S, S) in one network call per chunk.
@@ -50,6 +51,7 @@ class NormalCounterpart(Transform):
         mask: (1, S, S) in [0, 1], 1 where the centre is in-filled, or None for the generator's stored disc.
         device: where the generator runs.
         batch_size: ROIs per network call in :meth:`batch`.
+        intensity_range: (low, high) of the pipeline's intensities, e.g. (0, 1) after ``ScaleIntensityd``.
 
     Raises:
         ValueError: an unknown ``output``, a negative ``num_draws``, a noise-to-ROI generator (named), or a mask of the
@@ -68,7 +70,11 @@ class NormalCounterpart(Transform):
         mask=None,
         device="cpu",
         batch_size: int = 256,
+        intensity_range: tuple[float, float] = (-1.0, 1.0),
     ):
+        self.intensity_range = (float(intensity_range[0]), float(intensity_range[1]))
+        if not self.intensity_range[1] > self.intensity_range[0]:
+            raise ValueError(f"intensity_range must be (low, high) with low < high, got {intensity_range}")
         if output not in COUNTERPART_OUTPUTS:
             raise ValueError(f"output must be one of {COUNTERPART_OUTPUTS}, got {output!r}")
         if int(num_draws) < 0:
@@ -127,9 +133,12 @@ class NormalCounterpart(Transform):
         return total / len(self.latents)
 
     def batch(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, C, S, S): the ROIs (N, 1, S, S) in [-1, 1] with their extra channels (``output``)."""
+        """(N, C, S, S): the ROIs (N, 1, S, S) in ``intensity_range`` with their extra channels (``output``), in the
+        same units."""
         images = self._check(torch.as_tensor(images))
-        counterpart = self.counterparts(images)
+        low, high = self.intensity_range
+        unit = self.counterparts((images - low) / (high - low) * 2 - 1)
+        counterpart = (unit + 1) / 2 * (high - low) + low if (low, high) != (-1.0, 1.0) else unit
         extra = {"residual": [images - counterpart], "counterpart": [counterpart]}
         extra["both"] = [counterpart, images - counterpart]
         return torch.cat([images, *extra[self.output]], dim=1)

@@ -16,9 +16,9 @@ __all__ = ["NormalCounterpartD", "NormalCounterpartDict", "NormalCounterpartd"]
 
 
 class NormalCounterpartd(MapTransform):
-    """Dictionary version: each key's ROI (1, S, S) in [-1, 1] becomes (C, S, S) with its normal counterpart and/or
-    residual as extra channels (:class:`NormalCounterpart`; the arguments are its own, plus MONAI's ``keys`` and
-    ``allow_missing_keys``)."""
+    """Dictionary version: each key's ROI (1, S, S) in ``intensity_range`` becomes (C, S, S) with its normal
+    counterpart and/or residual as extra channels (:class:`NormalCounterpart`; the arguments are its own, plus
+    MONAI's ``keys`` and ``allow_missing_keys``)."""
 
     backend = NormalCounterpart.backend
 
@@ -32,10 +32,13 @@ class NormalCounterpartd(MapTransform):
         mask=None,
         device="cpu",
         batch_size: int = 256,
+        intensity_range: tuple[float, float] = (-1.0, 1.0),
         allow_missing_keys: bool = False,
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
-        self.counterpart = NormalCounterpart(generator, output, num_draws, seed, mask, device, batch_size)
+        self.counterpart = NormalCounterpart(
+            generator, output, num_draws, seed, mask, device, batch_size, intensity_range
+        )
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
         d = dict(data)
