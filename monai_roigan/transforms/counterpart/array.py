@@ -137,10 +137,10 @@ class NormalCounterpart(Transform):
         same units."""
         images = self._check(torch.as_tensor(images))
         low, high = self.intensity_range
-        unit = self.counterparts((images - low) / (high - low) * 2 - 1)
-        counterpart = (unit + 1) / 2 * (high - low) + low if (low, high) != (-1.0, 1.0) else unit
-        extra = {"residual": [images - counterpart], "counterpart": [counterpart]}
-        extra["both"] = [counterpart, images - counterpart]
+        unit = images if (low, high) == (-1.0, 1.0) else (images - low) / (high - low) * 2 - 1
+        residual = (unit - self.counterparts(unit)) * ((high - low) / 2)  # exactly 0 where the ROI is kept
+        counterpart = images - residual
+        extra = {"residual": [residual], "counterpart": [counterpart], "both": [counterpart, residual]}
         return torch.cat([images, *extra[self.output]], dim=1)
 
     def __call__(self, img):
