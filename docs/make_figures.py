@@ -23,13 +23,21 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 
 import monai_roigan
 from monai_roigan.apps import prepare_roi_dataset
 from monai_roigan.data import ABNORMALITY_CLASSES, load_roi_cache, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.networks import GeneratorSource
-from monai_roigan.transforms import BLEND_MODES, CopyPasteLesion, InsertSyntheticLesion, LoadMammogram, TransplantLesion
+from monai_roigan.transforms import (
+    BLEND_MODES,
+    CopyPasteLesion,
+    InsertSyntheticLesion,
+    LoadMammogram,
+    NormalCounterpart,
+    TransplantLesion,
+)
 from monai_roigan.utils.visualize import labelled_rows, save_png, tile_images, to_uint8
 
 IMG = Path(__file__).resolve().parent / "img"
@@ -115,6 +123,19 @@ def synthetic_transplant_grid(cache: dict, residual_model: Path, out: Path, seed
     save_png(labelled_rows(rows, label_width=230), out)
 
 
+def counterpart_grid(cache: dict, model: Path, out: Path) -> None:
+    """Per class, real ROIs and below them their residual against a tissue in-filler's normal counterpart
+    (``counterpart.json``; :class:`NormalCounterpart`), shown at twice its amplitude (mid-grey: 0)."""
+    counterpart, rows = NormalCounterpart(str(model)), []
+    for k, name in enumerate(cache["class_names"]):
+        images = cache["images"][cache["labels"] == k][:PER_CLASS]
+        if len(images):
+            residual = counterpart.batch(torch.as_tensor(images))[:, 1:].numpy()
+            rows.append((name, tile_images(list(to_uint8(images)), PER_CLASS)))
+            rows.append((f"{name}: residual x2", tile_images(list(to_uint8(np.clip(2 * residual, -1, 1))), PER_CLASS)))
+    save_png(labelled_rows(rows, label_width=260), out)
+
+
 def roi_grid(cache: dict, out: Path) -> None:
     rows = []
     for k, name in enumerate(cache["class_names"]):
@@ -157,6 +178,12 @@ def main() -> None:
         default=Path("/tmp/mias_ctxr"),
         help="bundle folder trained on MIAS with context.json and --mask_shape random",
     )
+    parser.add_argument(
+        "--mias_counterpart_model",
+        type=Path,
+        default=Path("/tmp/mias_cp"),
+        help="bundle folder trained on MIAS with context.json and counterpart.json (models/counterpart.pt)",
+    )
     args = parser.parse_args()
     IMG.mkdir(exist_ok=True)
     codes = ["CIRC", "SPIC", "CALC", "ARCH", "ASYM", "NORM"]
@@ -188,6 +215,9 @@ def main() -> None:
         if (args.mias_model / "models" / "residual.pt").is_file():
             residual_model = args.mias_model / "models" / "residual.pt"
             synthetic_transplant_grid(cache, residual_model, IMG / "synthetic_transplant_mias.png")
+        if (args.mias_counterpart_model / "models" / "counterpart.pt").is_file():
+            infiller = args.mias_counterpart_model / "models" / "counterpart.pt"
+            counterpart_grid(cache, infiller, IMG / "counterpart_residuals_mias.png")
         if (args.mias_context_random_model / "models" / "model.pt").is_file():
             random_masks = {"mask_shape": "random", "blend_modes": BLEND_MODES}
             inserted_grid(

@@ -17,10 +17,10 @@ SETTINGS = {"num_phantom_images": 16, "holdout_fraction": 0.3, "batch_size": 8, 
 CONFIG_FILES = ("context.json", "counterpart.json")
 
 
-def parsed(root, key):
+def parsed(root, key, **overrides):
     parser = ConfigParser()
     parser.read_config([str(CONFIGS / name) for name in ("train.json", *CONFIG_FILES)])
-    for name, value in {"bundle_root": str(root), **SETTINGS}.items():
+    for name, value in {"bundle_root": str(root), **SETTINGS, **overrides}.items():
         parser[name] = value
     return parser.get_parsed_content(key)
 
@@ -38,9 +38,10 @@ def test_the_tissue_only_in_filler_learns_normal_tissue_of_training_women_only(i
     items = parsed(infiller, "train_dataset#data")
     num_classes = parsed(infiller, "num_classes")
     assert items and all(int(item["label"]) == num_classes for item in items)  # no lesion ROI
-    held_out = parsed(infiller, "real_rois")
-    unseen = set(held_out.held_out.groups.tolist())
-    assert unseen and not unseen & {item["group"] for item in items}  # no held-out woman
+    held_out = parsed(infiller, "real_rois", evaluation_normal_per_image=2)
+    unseen = set(held_out.held_out.groups.tolist()) | set(held_out.normal_held_out.groups.tolist())
+    assert held_out.normal_held_out.groups.size and unseen
+    assert not unseen & {item["group"] for item in items}  # no held-out woman, with lesions or without
     assert (infiller / "models" / "counterpart.pt").is_file()
 
 
@@ -115,6 +116,8 @@ def test_wrong_rois_generators_and_masks_are_named():
         NormalCounterpart(infill, output="image")
     with pytest.raises(ValueError, match="intensity_range"):
         NormalCounterpart(infill, intensity_range=(1.0, 0.0))
+    with pytest.raises(ValueError, match="one .* mask for every ROI"):
+        NormalCounterpart(infill, mask=torch.zeros(2, 1, 64, 64).index_fill_(2, torch.tensor([30]), 1.0))
     with pytest.raises(ValueError, match="num_draws"):
         NormalCounterpart(infill, num_draws=-1)
     custom = torch.zeros(1, 64, 64)

@@ -37,7 +37,7 @@ from monai_roigan.evaluation.judge import judge, read_predictions, score_names
 from monai_roigan.metrics import compare_sets
 from monai_roigan.networks import PRESETS
 from monai_roigan.networks.nets import ContextROIGenerator, ROIGenerator
-from monai_roigan.transforms import NormalCounterpart, balancing_distribution
+from monai_roigan.transforms import NormalCounterpart, NormalCounterpartd, balancing_distribution
 from monai_roigan.utils.errors import ConfigurationError
 
 CLASSES = ["architectural_distortion", "asymmetry", "calcification", "mass"]
@@ -617,6 +617,8 @@ def test_the_counterpart_arms_give_the_classifier_the_roi_and_its_residual(tiny_
     inputs = arm_inputs("counterpart", data, rois.held_out.images)
     assert inputs.shape == (len(rois.held_out), 2, 64, 64)
     np.testing.assert_array_equal(inputs[:, :1], rois.held_out.images)
+    trained = NormalCounterpartd("image", counterpart)({"image": torch.as_tensor(rois.held_out.images[0])})["image"]
+    np.testing.assert_allclose(inputs[0, 1], trained[1].numpy(), atol=1e-6)  # test input = training transform's
     with pytest.raises(ValueError, match=r"\['counterpart'\] need counterpart_model"):
         run_downstream(generator, rois, root / "cp2", CLASSES, arms=["classic", "counterpart"], **options)
     with pytest.raises(ValueError, match="context"):

@@ -315,7 +315,7 @@ def _with_counterpart(arm: str, data: ArmData, dataset):
             f"the {arm} arm needs a tissue in-filler: run_downstream's counterpart_model (downstream.json's "
             "counterpart_model, trained by bundle/configs/counterpart.json)"
         )
-    return Dataset(dataset, NormalCounterpartd("image", data.counterpart.source, output="residual"))
+    return Dataset(dataset, NormalCounterpartd("image", data.counterpart))  # the transform arm_inputs uses
 
 
 def arm_inputs(arm: str, data: ArmData, images: np.ndarray) -> np.ndarray:

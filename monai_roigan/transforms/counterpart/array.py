@@ -11,9 +11,9 @@ ROI itself, so the residual is exactly 0 there.
 Conventions:
 
 - input: one ROI (1, S, S) in ``intensity_range`` (default [-1, 1]; the in-filler works in [-1, 1]), S the
-  generator's ROI size; output: (C, S, S) float32 in the same units, channel 0 the ROI, then the counterpart
-  (``output`` "counterpart"), the residual ("residual": ROI minus counterpart) or both ("both": ROI, counterpart,
-  residual), with meta ``counterpart_output``;
+  generator's ROI size; output: (C, S, S) float32 MetaTensor in the same units, channel 0 the ROI, then the
+  counterpart (``output`` "counterpart"), the residual ("residual": ROI minus counterpart, within +-(high - low)
+  for ROIs inside the range) or both ("both": ROI, counterpart, residual), with meta ``counterpart_output``;
 - deterministic: the latent is zero (``num_draws`` 0) or the mean in-fill of ``num_draws`` latents drawn from
   ``seed``, the same latents for every ROI; batch norm runs in eval mode;
 - :meth:`NormalCounterpart.batch` does the same for a batch (N, 1, S, S) in one network call per chunk.
@@ -87,6 +87,8 @@ class NormalCounterpart(Transform):
         self.output, self.batch_size = output, int(batch_size)
         size = self.source.output_size
         self.mask = None if mask is None else check_context_mask(torch.as_tensor(mask).cpu(), size, "mask")
+        if self.mask is not None and self.mask.shape[0] != 1:
+            raise ValueError(f"mask: one (1, {size}, {size}) mask for every ROI, got {tuple(self.mask.shape)}")
         normal, dim = self.source.num_classes, self.source.latent_dim
         draws = [latent_for(seed, normal, k, dim) for k in range(int(num_draws))]
         self.latents = torch.stack(draws) if draws else torch.zeros(1, dim)

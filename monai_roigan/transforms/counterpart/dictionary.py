@@ -18,14 +18,15 @@ __all__ = ["NormalCounterpartD", "NormalCounterpartDict", "NormalCounterpartd"]
 class NormalCounterpartd(MapTransform):
     """Dictionary version: each key's ROI (1, S, S) in ``intensity_range`` becomes (C, S, S) with its normal
     counterpart and/or residual as extra channels (:class:`NormalCounterpart`; the arguments are its own, plus
-    MONAI's ``keys`` and ``allow_missing_keys``)."""
+    MONAI's ``keys`` and ``allow_missing_keys``; a :class:`NormalCounterpart` given as ``generator`` is used as it is,
+    and the other arguments are then ignored)."""
 
     backend = NormalCounterpart.backend
 
     def __init__(
         self,
         keys: KeysCollection,
-        generator: str | nn.Module | GeneratorSource,
+        generator: str | nn.Module | GeneratorSource | NormalCounterpart,
         output: str = "residual",
         num_draws: int = 0,
         seed: int = 0,
@@ -36,9 +37,12 @@ class NormalCounterpartd(MapTransform):
         allow_missing_keys: bool = False,
     ):
         MapTransform.__init__(self, keys, allow_missing_keys)
-        self.counterpart = NormalCounterpart(
-            generator, output, num_draws, seed, mask, device, batch_size, intensity_range
-        )
+        if isinstance(generator, NormalCounterpart):  # one transform, e.g. the one that also makes the test inputs
+            self.counterpart = generator
+        else:
+            self.counterpart = NormalCounterpart(
+                generator, output, num_draws, seed, mask, device, batch_size, intensity_range
+            )
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
         d = dict(data)
