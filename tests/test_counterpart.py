@@ -8,9 +8,11 @@ from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 
 import monai_roigan.evaluation  # noqa: F401 - train.json's real_rois item calls it
+from monai_roigan.apps import counterpart_datalist, counterpart_women, load_counterpart_women, women_record_path
 from monai_roigan.networks import PRESETS, ContextROIGenerator, ROIGenerator
 from monai_roigan.networks.nets.context import disc_mask
 from monai_roigan.transforms import NormalCounterpart, NormalCounterpartd
+from monai_roigan.utils.errors import ConfigurationError
 from tests.test_bundle import CONFIGS, bundle, overlay
 
 SETTINGS = {"num_phantom_images": 16, "holdout_fraction": 0.3, "batch_size": 8, "max_epochs": 6}
@@ -34,7 +36,7 @@ def infiller(tmp_path_factory):
     return root
 
 
-def test_the_tissue_only_in_filler_learns_normal_tissue_of_training_women_only(infiller):
+def test_the_tissue_only_in_filler_learns_normal_tissue_of_a_share_of_the_training_women_only(infiller):
     items = parsed(infiller, "train_dataset#data")
     num_classes = parsed(infiller, "num_classes")
     assert items and all(int(item["label"]) == num_classes for item in items)  # no lesion ROI
@@ -43,6 +45,45 @@ def test_the_tissue_only_in_filler_learns_normal_tissue_of_training_women_only(i
     assert held_out.normal_held_out.groups.size and unseen
     assert not unseen & {item["group"] for item in items}  # no held-out woman, with lesions or without
     assert (infiller / "models" / "counterpart.pt").is_file()
+    # the record names exactly the women it learned from: a share of those with normal tissue, the rest left over
+    recorded = load_counterpart_women(infiller / "models" / "counterpart.pt")
+    assert recorded == sorted({str(item["group"]) for item in items})
+    normal_women = {str(i["group"]) for i in parsed(infiller, "tissue_datalist") if i["label"] == num_classes}
+    assert set(recorded) < normal_women
+
+
+def tissue_items(women: dict[str, list[int]]) -> list[dict]:
+    """``tissue_datalist``-like items (``group``, ``label``) of women with these labels (4: normal tissue)."""
+    return [{"group": w, "label": label} for w, labels in women.items() for label in labels]
+
+
+def test_the_in_fillers_women_are_a_seeded_share_of_the_women_with_normal_tissue(tmp_path):
+    items = tissue_items({f"w{k}": [4, 4] if k % 3 else [0, 4] for k in range(10)} | {"lesion_only": [1]})
+    women = counterpart_women(items, 4, 0.5, seed=3)
+    assert len(women) == 5 and women == sorted(women) and "lesion_only" not in women
+    assert women == counterpart_women(items, 4, 0.5, seed=3) and women != counterpart_women(items, 4, 0.5, seed=4)
+    assert len(counterpart_women(items, 4, 1.0)) == 10
+    model = tmp_path / "models" / "infiller.pt"
+    chosen = counterpart_datalist(items, 4, 0.5, seed=3, record_for=model)
+    assert chosen == [i for i in items if i["group"] in women and i["label"] == 4]  # every normal item, no lesion
+    assert women_record_path(model) == tmp_path / "models" / "infiller.women.json"
+    assert load_counterpart_women(model) == women
+
+
+def test_bad_shares_and_records_are_refused_naming_them(tmp_path):
+    items = tissue_items({"a": [4], "b": [0]})
+    for fraction in (0.0, 1.5):
+        with pytest.raises(ConfigurationError, match=f"counterpart_fraction must be in \\(0, 1\\], got {fraction}"):
+            counterpart_women(items, 4, fraction)
+    with pytest.raises(ConfigurationError, match="of the 1 training women with normal tissue draws no woman"):
+        counterpart_women(items, 4, 0.4)  # round(0.4) = 0
+    model = tmp_path / "infiller.pt"
+    with pytest.raises(ConfigurationError, match=r"infiller\.women\.json: no record of the women"):
+        load_counterpart_women(model)
+    for text in ("not json", '{"men": []}', '{"women": [1, 2]}'):
+        women_record_path(model).write_text(text)
+        with pytest.raises(ConfigurationError, match=r"infiller\.women\.json: .*women"):
+            load_counterpart_women(model)
 
 
 def phantom_rois(root):

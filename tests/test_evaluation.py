@@ -3,12 +3,13 @@
 import csv
 import json
 import re
+from functools import partial
 
 import numpy as np
 import pytest
 import torch
 
-from monai_roigan.apps import training_datalist, training_rois
+from monai_roigan.apps import training_datalist, training_rois, women_record_path
 from monai_roigan.data import mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.data.splits import group_kfold, holdout_groups, split_datalist
@@ -183,6 +184,11 @@ def test_normal_rois_follow_the_split_by_woman(tmp_path):
     train_women = set(rois.train.groups) | set(rois.normal_train.groups)
     held_women = set(rois.held_out.groups) | set(rois.normal_held_out.groups)
     assert not train_women & held_women
+    # an independent phantom's women are other women under the same file names: renamed
+    rois = evaluation_rois(tmp_path / "independent", num_phantom_images=16, normal_per_image=2)
+    held_women = set(rois.held_out.groups) | set(rois.normal_held_out.groups)
+    assert len(rois.normal_held_out) and all(str(g).startswith("phantom1-mias-w") for g in held_women)
+    assert not held_women & (set(rois.train.groups) | set(rois.normal_train.groups))
 
 
 def test_evaluation_report_files_and_consistent_numbers(tiny_setup):
@@ -603,7 +609,9 @@ def test_the_counterpart_arms_give_the_classifier_the_roi_and_its_residual(tiny_
     infiller = ContextROIGenerator(num_classes=4, width=PRESETS["tiny"]).eval()
     arms = ["classic", "copy_paste", "counterpart", "copy_paste_counterpart"]
     options = {"k": 2, "steps": 3, "batch_size": 8, "rare_classes": CLASSES[:2]}
-    run_downstream(generator, rois, root / "cp", CLASSES, arms=arms, counterpart_model=infiller, **options)
+    run_downstream(
+        generator, rois, root / "cp", CLASSES, arms=arms, counterpart_model=infiller, counterpart_women=[], **options
+    )
     rows = list(csv.DictReader(open(root / "cp" / "downstream_folds.csv")))
     assert [r["arm"] for r in rows] == arms * 2 and all(0 <= float(r["primary_auc"]) <= 1 for r in rows)
     verdict = {r["arm"] for r in csv.DictReader(open(root / "cp" / "downstream_verdict.csv"))}
@@ -622,4 +630,42 @@ def test_the_counterpart_arms_give_the_classifier_the_roi_and_its_residual(tiny_
     with pytest.raises(ValueError, match=r"\['counterpart'\] need counterpart_model"):
         run_downstream(generator, rois, root / "cp2", CLASSES, arms=["classic", "counterpart"], **options)
     with pytest.raises(ValueError, match="context"):
-        run_downstream(generator, rois, root / "cp2", CLASSES, arms=["counterpart"], counterpart_model=generator)
+        run_downstream(
+            generator,
+            rois,
+            root / "cp2",
+            CLASSES,
+            arms=["counterpart"],
+            counterpart_model=generator,
+            counterpart_women=[],
+        )
+
+
+def test_the_counterpart_arms_leave_out_the_in_fillers_women_and_refuse_one_that_saw_a_held_out_woman(
+    tiny_setup, tmp_path
+):
+    """The in-filler's own women would leave smaller residuals than any test woman: their normal ROIs are left out."""
+    _, generator, rois = tiny_setup
+    torch.manual_seed(0)
+    infiller = ContextROIGenerator(num_classes=4, width=PRESETS["tiny"]).eval()
+    model = tmp_path / "counterpart.pt"
+    torch.save(infiller.state_dict(), model)
+    woman = str(rois.normal_train.groups[0])
+    women_record_path(model).write_text(json.dumps({"women": [woman]}))
+    options = {"k": 2, "steps": 2, "batch_size": 8, "rare_classes": CLASSES[:2], "tasks": ["abnormal_vs_normal"]}
+    run = partial(
+        run_downstream, generator, rois, tmp_path / "out", CLASSES, arms=["classic", "counterpart"], **options
+    )
+    run(counterpart_model=str(model))  # the record beside the model names the women
+    rows = list(csv.DictReader(open(tmp_path / "out" / "downstream_folds.csv")))
+    sizes = {(r["fold"], r["arm"]): int(r["real_train_rois"]) for r in rows}
+    left = int(np.sum(rois.normal_train.groups.astype(str) == woman))
+    assert left and all(sizes[fold, "counterpart"] == sizes[fold, "classic"] - left for fold in ("0", "1"))
+    held = str(rois.normal_held_out.groups[0])
+    with pytest.raises(ValueError, match=re.escape(f"learned from held-out women ['{held}']")):
+        run(counterpart_model=str(model), counterpart_women=[held])
+    with pytest.raises(ValueError, match="an in-filler module needs counterpart_women"):
+        run(counterpart_model=infiller)
+    women_record_path(model).unlink()
+    with pytest.raises(ValueError, match=r"counterpart\.women\.json: no record of the women"):
+        run(counterpart_model=str(model))

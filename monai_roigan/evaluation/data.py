@@ -117,6 +117,11 @@ def _normal_split(normals: ROISet, train: ROISet, held: ROISet, fraction: float,
     return normals.subset(~held_mask), normals.subset(held_mask)
 
 
+def _renamed(rois: ROISet, prefix: str) -> ROISet:
+    """``rois`` with ``prefix`` before every woman's name."""
+    return ROISet(rois.images, rois.labels, np.char.add(prefix, rois.groups.astype(str)))
+
+
 def _normal_rois(cache: Path, label: int) -> ROISet:
     items = roi_cache_datalist(cache, classes=[NORMAL_CLASS])
     return ROISet.from_items([{**i, "label": label} for i in items])
@@ -194,6 +199,9 @@ def evaluation_rois(
         )
         source = f"an independent phantom (seed {heldout_seed}, {num_phantom_images} mammograms)"
         normals = (_normal_rois(cache, normal), _normal_rois(held_cache, normal)) if normal_per_image else None
+        # other women under the training phantom's names: renamed, so no woman appears on both sides
+        held = _renamed(held, f"phantom{heldout_seed}-")
+        normals = normals and (normals[0], _renamed(normals[1], f"phantom{heldout_seed}-"))
     elif holdout_fraction == 0:
         raise ConfigurationError(
             "evaluation needs women the generator never saw: train and evaluate with the same "

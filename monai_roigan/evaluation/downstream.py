@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from monai_roigan.apps.counterpart import load_counterpart_women
 from monai_roigan.apps.sample_filter import check_min_confidence
 from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.engines.classifier import train_roi_classifier
@@ -291,7 +292,8 @@ def _jobs(rois: EvaluationROIs, class_names: Sequence[str], plan: dict, sources:
     to train, in the report's order. A synthetic arm gets one classifier per generator in ``sources``; the others
     one (generator 0).
 
-    ``plan``: ``k``, ``repeats``, ``tasks``, ``arms``, ``rare`` (class indices), ``rare_fraction`` and ``seed``;
+    ``plan``: ``k``, ``repeats``, ``tasks``, ``arms``, ``rare`` (class indices), ``rare_fraction``, ``seed`` and
+    ``counterpart_women`` (their normal ROIs are left out of the counterpart arms' training ROIs);
     ``arm_options``: the :class:`ArmData` settings shared by every fold (truncation, sample filter, baselines).
     """
     for repeat in range(plan["repeats"]):
@@ -313,25 +315,45 @@ def _jobs(rois: EvaluationROIs, class_names: Sequence[str], plan: dict, sources:
                 task_test = test if with_normal else test.subset(test.labels < len(class_names))
                 task_left_out = len(left_out) if with_normal else int(np.sum(left_out.labels < len(class_names)))
                 for arm in plan["arms"]:
+                    women = plan["counterpart_women"] if arm in COUNTERPART_ARMS else frozenset()
+                    arm_rois = lesions, _without_women(normals, women)
                     for generator, source in enumerate(sources[:1] if arm in GENERATOR_FREE_ARMS else sources):
-                        data = ArmData(
-                            lesions, normals, source, class_names, with_normal, repeat_seed + fold, **arm_options
-                        )
+                        data = ArmData(*arm_rois, source, class_names, with_normal, repeat_seed + fold, **arm_options)
                         yield repeat, fold, task, arm, generator, data, task_test, task_left_out
 
 
-def _counterpart(model, names: Sequence[str]) -> NormalCounterpart | None:
-    """The counterpart arms' transform (residual output) of ``model``, or None when none of them runs.
+def _counterpart(
+    model, names: Sequence[str], women: Sequence[str] | None, rois: EvaluationROIs
+) -> tuple[NormalCounterpart | None, frozenset[str]]:
+    """(the counterpart arms' transform (residual output) of ``model``, the women it learned from), or
+    ``(None, frozenset())`` when none of those arms runs. ``women`` None: read from the record beside the model file
+    (:func:`~monai_roigan.apps.load_counterpart_women`).
 
     Raises:
-        ValueError: a counterpart arm without a model; FileNotFoundError / ValueError: a missing file or a generator
-            that is not a context generator (named).
+        ValueError: a counterpart arm without a model, an in-filler module without ``women``, or an in-filler that
+            learned from a held-out woman (named); FileNotFoundError / ValueError: a missing file, a missing record, or
+            a generator that is not a context generator (named).
     """
     if not set(names) & set(COUNTERPART_ARMS):
-        return None
+        return None, frozenset()
     if model is None:
         raise ValueError(f"the arms {sorted(set(names) & set(COUNTERPART_ARMS))} need counterpart_model")
-    return NormalCounterpart(model, output="residual")
+    if women is None and not isinstance(model, (str, PathLike)):
+        raise ValueError("an in-filler module needs counterpart_women: the women whose tissue it learned")
+    women = frozenset(map(str, load_counterpart_women(model) if women is None else women))
+    seen = sorted(women & set(ROISet.concat([rois.held_out, rois.normal_held_out]).groups.astype(str).tolist()))
+    if seen:
+        raise ValueError(
+            f"the tissue in-filler {model if isinstance(model, (str, PathLike)) else ''} learned from held-out "
+            f"women {seen[:5]}{' ...' if len(seen) > 5 else ''}: train it with this experiment's holdout_fraction "
+            "and split_seed (bundle/configs/counterpart.json)"
+        )
+    return NormalCounterpart(model, output="residual"), women
+
+
+def _without_women(rois: ROISet, women: frozenset[str]) -> ROISet:
+    """``rois`` without the ROIs of ``women`` (``group`` strings)."""
+    return rois.subset(~np.isin(rois.groups.astype(str), sorted(women))) if women else rois
 
 
 def _sources(generator, wanted: set[str], num_classes: int) -> list[GeneratorSource | None]:
@@ -367,6 +389,7 @@ def run_downstream(
     oversample_power: float = 1.0,
     residual_scale: float = 1.0,
     counterpart_model: str | PathLike | torch.nn.Module | None = None,
+    counterpart_women: Sequence[str] | None = None,
 ) -> Path:
     """Run the experiment (see the module docstring); writes ``downstream.md``, ``downstream_folds.csv``,
     ``downstream_summary.csv``, ``downstream_verdict.csv`` and ``downstream_predictions.csv`` (every test
@@ -408,6 +431,10 @@ def run_downstream(
             ``train.json``'s ``residual_scale``).
         counterpart_model: the tissue in-filler of the counterpart arms (``bundle/configs/counterpart.json``'s
             ``models/counterpart.pt``, or any context generator); read only when one of them runs.
+        counterpart_women: the women (``group`` strings) whose tissue the in-filler learned; None: read from the
+            record beside ``counterpart_model`` (:func:`~monai_roigan.apps.women_record_path`). The counterpart arms'
+            classifiers train without their normal-tissue ROIs (an in-filler explains its own training tissue
+            better than a test woman's), and an in-filler that learned from a held-out woman is refused.
 
     Raises:
         ValueError: an unknown task or arm, a task or arm that needs normal ROIs without them, a class without
@@ -433,14 +460,18 @@ def run_downstream(
     min_confidence = check_min_confidence(min_confidence)
     baselines = {"copy_paste_options": dict(copy_paste_options or {}), "oversample_power": float(oversample_power)}
     plan = {"k": k, "repeats": repeats, "tasks": tasks, "arms": names, "rare": rare, "rare_fraction": rare_fraction}
+    counterpart, women = _counterpart(counterpart_model, names, counterpart_women, rois)
     arm_options = {
         "truncation": truncation,
         "min_confidence": min_confidence,
         "residual_scale": residual_scale,
-        "counterpart": _counterpart(counterpart_model, names),
+        "counterpart": counterpart,
         **baselines,
     }
-    jobs = _jobs(rois, class_names, {**plan, "seed": seed}, sources, arm_options)
+    if counterpart is not None:
+        left = len(rois.normal_train) - len(_without_women(rois.normal_train, women))
+        logger.info("counterpart arms: %d normal ROIs of the in-filler's %d women left out", left, len(women))
+    jobs = _jobs(rois, class_names, {**plan, "seed": seed, "counterpart_women": women}, sources, arm_options)
     total = repeats * k * len(tasks) * sum(1 if n in GENERATOR_FREE_ARMS else len(sources) for n in names)
     rows, records = [], []
     for repeat, fold, task, arm, generator_index, data, test, left_out in progress(
