@@ -118,10 +118,10 @@ def pipeline_ratio(
             RandZoomd("image", min_zoom=0.9, max_zoom=1.1, prob=0.5),
         ]
         synthetic = TRANSFORMS[transform](model)
-        dataset = partial(CacheDataset, num_workers=workers, progress=False) if cached else Dataset
+        make_dataset = partial(CacheDataset, num_workers=workers, progress=False) if cached else Dataset
         arms = {
-            "without": dataset(items, Compose([*load, *augment])),
-            "with": dataset(items, Compose([*load, synthetic, *augment])),
+            "without": make_dataset(items, Compose([*load, *augment])),
+            "with": make_dataset(items, Compose([*load, synthetic, *augment])),
         }
         loaders = {
             name: DataLoader(

@@ -1,6 +1,8 @@
 """The normal counterpart of an ROI: a tissue in-filler, trained by counterpart.json on the phantom's normal tissue
 of training women only, predicts the ROI's centre; the residual shows what the tissue does not explain."""
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -37,7 +39,8 @@ def infiller(tmp_path_factory):
 
 
 def test_the_tissue_only_in_filler_learns_normal_tissue_of_a_share_of_the_training_women_only(infiller):
-    items = parsed(infiller, "train_dataset#data")
+    recorded = load_counterpart_women(infiller / "models" / "counterpart.pt")  # as the training left it
+    items = parsed(infiller, "train_dataset#data")  # (building the datalist writes the record again)
     num_classes = parsed(infiller, "num_classes")
     assert items and all(int(item["label"]) == num_classes for item in items)  # no lesion ROI
     held_out = parsed(infiller, "real_rois", evaluation_normal_per_image=2)
@@ -46,7 +49,6 @@ def test_the_tissue_only_in_filler_learns_normal_tissue_of_a_share_of_the_traini
     assert not unseen & {item["group"] for item in items}  # no held-out woman, with lesions or without
     assert (infiller / "models" / "counterpart.pt").is_file()
     # the record names exactly the women it learned from: a share of those with normal tissue, the rest left over
-    recorded = load_counterpart_women(infiller / "models" / "counterpart.pt")
     assert recorded == sorted({str(item["group"]) for item in items})
     normal_women = {str(i["group"]) for i in parsed(infiller, "tissue_datalist") if i["label"] == num_classes}
     assert set(recorded) < normal_women
@@ -75,7 +77,10 @@ def test_bad_shares_and_records_are_refused_naming_them(tmp_path):
     for fraction in (0.0, 1.5):
         with pytest.raises(ConfigurationError, match=f"counterpart_fraction must be in \\(0, 1\\], got {fraction}"):
             counterpart_women(items, 4, fraction)
-    with pytest.raises(ConfigurationError, match="of the 1 training women with normal tissue draws no woman"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"draws no woman for the tissue in-filler from the training women with normal tissue \(1\)",
+    ):
         counterpart_women(items, 4, 0.4)  # round(0.4) = 0
     model = tmp_path / "infiller.pt"
     with pytest.raises(ConfigurationError, match=r"infiller\.women\.json: no record of the women"):
@@ -84,6 +89,13 @@ def test_bad_shares_and_records_are_refused_naming_them(tmp_path):
         women_record_path(model).write_text(text)
         with pytest.raises(ConfigurationError, match=r"infiller\.women\.json: .*women"):
             load_counterpart_women(model)
+    women_record_path(model).write_text('{"women": ["a"]}')
+    model.write_bytes(b"weights")
+    assert load_counterpart_women(model) == ["a"]
+    later = model.stat().st_mtime + 10
+    os.utime(women_record_path(model), (later, later))  # a later training rewrote it and did not finish
+    with pytest.raises(ConfigurationError, match=r"infiller\.women\.json: written after .*infiller\.pt"):
+        load_counterpart_women(model)
 
 
 def phantom_rois(root):
@@ -171,6 +183,7 @@ def test_wrong_rois_generators_and_masks_are_named():
 def test_the_classifier_takes_extra_channels():
     """The class is only in the second channel (as a residual would carry it): a 2-channel classifier learns it."""
     from monai_roigan.engines import roi_items, train_roi_classifier
+    from monai_roigan.networks.nets import ROIClassifier
 
     g = torch.Generator().manual_seed(0)
     labels = torch.arange(40) % 2
@@ -179,5 +192,8 @@ def test_the_classifier_takes_extra_channels():
     net = train_roi_classifier(roi_items(images, labels), 2, epochs=10, seed=0, input_size=32, in_channels=2)
     with torch.no_grad():
         assert torch.equal(net(images).argmax(1), labels)
-    with pytest.raises(RuntimeError, match="channels"):
+    with pytest.raises(ValueError, match=r"takes images of 1 channel\(s\) \(in_channels\).*shape \(2, 32, 32\)"):
         train_roi_classifier(roi_items(images, labels), 2, steps=1, seed=0, input_size=32)  # the default: 1 channel
+    for bad in ({"in_channels": 0}, {"input_size": 40}):
+        with pytest.raises(ValueError, match=f"{next(iter(bad))} must be"):
+            ROIClassifier(2, **{"input_size": 32, **bad})

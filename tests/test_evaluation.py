@@ -649,21 +649,26 @@ def test_the_counterpart_arms_leave_out_the_in_fillers_women_and_refuse_one_that
     torch.manual_seed(0)
     infiller = ContextROIGenerator(num_classes=4, width=PRESETS["tiny"]).eval()
     model = tmp_path / "counterpart.pt"
-    torch.save(infiller.state_dict(), model)
     woman = str(rois.normal_train.groups[0])
     women_record_path(model).write_text(json.dumps({"women": [woman]}))
-    options = {"k": 2, "steps": 2, "batch_size": 8, "rare_classes": CLASSES[:2], "tasks": ["abnormal_vs_normal"]}
-    run = partial(
-        run_downstream, generator, rois, tmp_path / "out", CLASSES, arms=["classic", "counterpart"], **options
-    )
-    run(counterpart_model=str(model))  # the record beside the model names the women
-    rows = list(csv.DictReader(open(tmp_path / "out" / "downstream_folds.csv")))
-    sizes = {(r["fold"], r["arm"]): int(r["real_train_rois"]) for r in rows}
+    torch.save(infiller.state_dict(), model)  # after its record, as a finished training leaves them
+    options = {"k": 2, "steps": 2, "batch_size": 8, "rare_classes": CLASSES[:2]}
+    out = tmp_path / "out"
+    run = partial(run_downstream, generator, rois, out, CLASSES, arms=["classic", "counterpart"], **options)
+    run(counterpart_model=str(model), tasks=["lesion_type", "abnormal_vs_normal"])  # the record names the women
+    rows = list(csv.DictReader(open(out / "downstream_folds.csv")))
+    sizes = {(r["task"], r["fold"], r["arm"]): int(r["real_train_rois"]) for r in rows}
     left = int(np.sum(rois.normal_train.groups.astype(str) == woman))
-    assert left and all(sizes[fold, "counterpart"] == sizes[fold, "classic"] - left for fold in ("0", "1"))
+    for fold in ("0", "1"):  # her normal ROIs are left out; every lesion ROI stays
+        assert sizes["abnormal_vs_normal", fold, "counterpart"] == sizes["abnormal_vs_normal", fold, "classic"] - left
+        assert sizes["lesion_type", fold, "counterpart"] == sizes["lesion_type", fold, "classic"]
+    assert left and f"learned from 1 women; their {left} normal-tissue" in (out / "downstream.md").read_text()
     held = str(rois.normal_held_out.groups[0])
-    with pytest.raises(ValueError, match=re.escape(f"learned from held-out women ['{held}']")):
+    message = f"counterpart_women says the tissue in-filler learned from held-out women ['{held}']"
+    with pytest.raises(ValueError, match=re.escape(message)):
         run(counterpart_model=str(model), counterpart_women=[held])
+    with pytest.raises(ValueError, match="counterpart_women must be a list of women, got the string"):
+        run(counterpart_model=str(model), counterpart_women=woman)
     with pytest.raises(ValueError, match="an in-filler module needs counterpart_women"):
         run(counterpart_model=infiller)
     women_record_path(model).unlink()

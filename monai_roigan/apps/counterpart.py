@@ -22,6 +22,7 @@ the others:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -31,6 +32,8 @@ from monai_roigan.utils.atomic import atomic_write
 from monai_roigan.utils.errors import ConfigurationError
 
 __all__ = ["counterpart_datalist", "counterpart_women", "load_counterpart_women", "women_record_path"]
+
+logger = logging.getLogger("monai_roigan.counterpart")
 
 
 def women_record_path(model_path: str | PathLike) -> Path:
@@ -53,8 +56,8 @@ def counterpart_women(items: Sequence[dict], num_classes: int, fraction: float, 
     women = sorted(held_out_normal_groups(normal, [], [], fraction, seed))
     if not women:
         raise ConfigurationError(
-            f"counterpart_fraction {fraction} of the {len(set(normal))} training women with normal tissue draws no "
-            "woman for the tissue in-filler; raise it, or add normal mammograms"
+            f"counterpart_fraction {fraction} draws no woman for the tissue in-filler from the training women with "
+            f"normal tissue ({len(set(normal))}); raise it, or add normal mammograms"
         )
     return women
 
@@ -69,22 +72,26 @@ def counterpart_datalist(
     """The in-filler's training items: the normal-tissue items (label ``num_classes``) of :func:`counterpart_women`.
 
     ``record_for``: the in-filler's model file; the women are written (atomically) to its
-    :func:`women_record_path` when the list is built, before training starts.
+    :func:`women_record_path` when the list is built, before training starts. A record newer than its model
+    (a training that did not finish) is refused when read (:func:`load_counterpart_women`).
     """
     women = counterpart_women(items, num_classes, fraction, seed)
     if record_for is not None:
-        text = json.dumps({"women": women}, indent=1)
-        Path(record_for).parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"women": women}, indent=1) + "\n"
         atomic_write(women_record_path(record_for), lambda tmp: Path(tmp).write_text(text))
     chosen = set(women)
-    return [i for i in items if int(i["label"]) == num_classes and str(i["group"]) in chosen]
+    kept = [i for i in items if int(i["label"]) == num_classes and str(i["group"]) in chosen]
+    logger.info("tissue in-filler: %d normal-tissue ROIs of %d training women", len(kept), len(women))
+    return kept
 
 
 def load_counterpart_women(model_path: str | PathLike) -> list[str]:
     """The women an in-filler learned from, read from its record (:func:`women_record_path`).
 
     Raises:
-        ConfigurationError: no record beside the model, or one that is not ``{"women": [strings]}``; naming the file.
+        ConfigurationError: no record beside the model, a record written after the model (the record of a later
+            training that did not finish: the model may have learned other women), or one that is not
+            ``{"women": [strings]}``; naming the file.
     """
     path = women_record_path(model_path)
     if not path.is_file():
@@ -92,6 +99,11 @@ def load_counterpart_women(model_path: str | PathLike) -> list[str]:
             f"{path}: no record of the women the tissue in-filler {model_path} learned from; train it with "
             "bundle/configs/counterpart.json, or pass counterpart_women (an empty list for an in-filler trained on "
             "other women than the experiment's)"
+        )
+    if Path(model_path).is_file() and path.stat().st_mtime > Path(model_path).stat().st_mtime:
+        raise ConfigurationError(
+            f"{path}: written after {model_path}, by a later training that has not finished; the model may have "
+            "learned other women: train the in-filler to the end"
         )
     try:
         women = json.loads(path.read_text())["women"]

@@ -74,9 +74,14 @@ def check_sampling_weights(weights, count: int, name: str = "weights") -> torch.
     return weights
 
 
-def _images(batch: dict, memory_format: torch.memory_format) -> torch.Tensor:
+def _images(batch: dict, memory_format: torch.memory_format, channels: int | None) -> torch.Tensor:
     images = batch["image"]
     images = images.as_tensor() if isinstance(images, MetaTensor) else torch.as_tensor(images)
+    if channels is not None and (images.ndim != 4 or images.shape[1] != channels):
+        raise ValueError(
+            f"the classifier takes images of {channels} channel(s) (in_channels), the items hold images of shape "
+            f"{tuple(images.shape[1:])}"
+        )
     return images.float().contiguous(memory_format=memory_format)
 
 
@@ -118,8 +123,9 @@ def train_roi_classifier(
             (instead of ``balanced``'s).
 
     Raises:
-        ValueError: fewer than 2 items, not exactly one of ``epochs`` and ``steps``, or ``weights`` of another length
-            than the data or with a negative or no positive weight.
+        ValueError: fewer than 2 items, not exactly one of ``epochs`` and ``steps``, ``weights`` of another length
+            than the data or with a negative or no positive weight, or items whose images do not have the
+            classifier's channels (their shape named).
     """
     if len(data) < 2:
         raise ValueError(f"a classifier needs at least 2 training ROIs, got {len(data)}")
@@ -134,13 +140,14 @@ def train_roi_classifier(
         set_rnd(data, seed)
         net = ROIClassifier(num_classes, input_size, in_channels) if network is None else network.train()
         net = net.to(memory_format=memory_format)
+        channels = in_channels if network is None else None  # a given network is taken as it is
         optimizer = torch.optim.Adam(net.parameters(), lr)
         if weights is None:
             weights = balancing_weights(data, float(balanced)) if balanced else None
         for idx in _batches(len(data), batch_size, epochs, steps, drop_last, weights):
             batch = list_data_collate([data[int(i)] for i in idx])
             loss = nn.functional.cross_entropy(
-                net(_images(batch, memory_format)), torch.as_tensor(batch["label"]).long()
+                net(_images(batch, memory_format, channels)), torch.as_tensor(batch["label"]).long()
             )
             optimizer.zero_grad()
             loss.backward()

@@ -151,6 +151,8 @@ def evaluation_rois(
     (``cache_dir``, ``dataset_dir``, ``dataset``, ``datalist``, ``seed``, ``num_phantom_images``,
     ``holdout_fraction``, ``split_seed``); ``heldout_seed`` is the seed of the independent phantom;
     ``normal_per_image`` normal-tissue ROIs are cut inside the breast of each normal mammogram (0: none).
+    The held-out women of the independent phantom are other women under the training phantom's file names, so
+    their ``groups`` get the prefix ``phantom<heldout_seed>-``.
     ``test_dataset_dir`` (with ``test_dataset``, default ``dataset``) or ``test_datalist``: an external test set
     that neither the generator nor any classifier trained on; every ROI of the training folder is then a
     training ROI, and the held-out ROIs are those of the external set.

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monai_roigan.apps.counterpart import load_counterpart_women
+from monai_roigan.apps.counterpart import load_counterpart_women, women_record_path
 from monai_roigan.apps.sample_filter import check_min_confidence
 from monai_roigan.data.splits import group_kfold, holdout_groups
 from monai_roigan.engines.classifier import train_roi_classifier
@@ -323,32 +323,46 @@ def _jobs(rois: EvaluationROIs, class_names: Sequence[str], plan: dict, sources:
 
 
 def _counterpart(
-    model, names: Sequence[str], women: Sequence[str] | None, rois: EvaluationROIs
+    model: str | PathLike | torch.nn.Module | None,
+    names: Sequence[str],
+    women: Sequence[str] | None,
+    rois: EvaluationROIs,
 ) -> tuple[NormalCounterpart | None, frozenset[str]]:
     """(the counterpart arms' transform (residual output) of ``model``, the women it learned from), or
-    ``(None, frozenset())`` when none of those arms runs. ``women`` None: read from the record beside the model file
-    (:func:`~monai_roigan.apps.load_counterpart_women`).
+    ``(None, frozenset())`` when none of those arms runs. ``women`` None: read from the record beside the in-filler's
+    weights file (:func:`~monai_roigan.apps.load_counterpart_women`).
 
     Raises:
-        ValueError: a counterpart arm without a model, an in-filler module without ``women``, or an in-filler that
-            learned from a held-out woman (named); FileNotFoundError / ValueError: a missing file, a missing record, or
-            a generator that is not a context generator (named).
+        ValueError: a counterpart arm without a model, an in-filler module without ``women``, ``women`` given as one
+            string, an in-filler that learned from a held-out woman, or one whose women leave no normal-tissue
+            training ROI (named); FileNotFoundError / ValueError: a missing file, a missing or stale record, or a
+            generator that is not a context generator (named).
     """
     if not set(names) & set(COUNTERPART_ARMS):
         return None, frozenset()
     if model is None:
         raise ValueError(f"the arms {sorted(set(names) & set(COUNTERPART_ARMS))} need counterpart_model")
-    if women is None and not isinstance(model, (str, PathLike)):
+    if isinstance(women, str):
+        raise ValueError(f"counterpart_women must be a list of women, got the string {women!r}")
+    transform = NormalCounterpart(model, output="residual")  # a missing file or a wrong generator fails first
+    path = transform.source.path
+    if women is None and path is None:
         raise ValueError("an in-filler module needs counterpart_women: the women whose tissue it learned")
-    women = frozenset(map(str, load_counterpart_women(model) if women is None else women))
-    seen = sorted(women & set(ROISet.concat([rois.held_out, rois.normal_held_out]).groups.astype(str).tolist()))
+    where = "counterpart_women" if women is not None else f"the record {women_record_path(path)}"
+    women = frozenset(map(str, load_counterpart_women(path) if women is None else women))
+    held = np.concatenate([rois.held_out.groups, rois.normal_held_out.groups]).astype(str)
+    seen = sorted(women & set(held.tolist()))
     if seen:
         raise ValueError(
-            f"the tissue in-filler {model if isinstance(model, (str, PathLike)) else ''} learned from held-out "
-            f"women {seen[:5]}{' ...' if len(seen) > 5 else ''}: train it with this experiment's holdout_fraction "
-            "and split_seed (bundle/configs/counterpart.json)"
+            f"{where} says the tissue in-filler learned from held-out women {seen[:5]}{' ...' if len(seen) > 5 else ''}"
+            ": train it with this experiment's holdout_fraction and split_seed (bundle/configs/counterpart.json)"
         )
-    return NormalCounterpart(model, output="residual"), women
+    training = set(np.concatenate([rois.train.groups, rois.normal_train.groups]).astype(str).tolist())
+    if women - training:
+        logger.warning("%s names %d women with no training ROI here", where, len(women - training))
+    if rois.external and len(rois.normal_train) and not len(_without_women(rois.normal_train, women)):
+        raise ValueError(f"{where} names every woman with normal tissue: the counterpart arms would have none")
+    return transform, women
 
 
 def _without_women(rois: ROISet, women: frozenset[str]) -> ROISet:
@@ -468,8 +482,10 @@ def run_downstream(
         "counterpart": counterpart,
         **baselines,
     }
+    counterpart_left_out = None
     if counterpart is not None:
         left = len(rois.normal_train) - len(_without_women(rois.normal_train, women))
+        counterpart_left_out = {"women": len(women), "rois": left}
         logger.info("counterpart arms: %d normal ROIs of the in-filler's %d women left out", left, len(women))
     jobs = _jobs(rois, class_names, {**plan, "seed": seed, "counterpart_women": women}, sources, arm_options)
     total = repeats * k * len(tasks) * sum(1 if n in GENERATOR_FREE_ARMS else len(sources) for n in names)
@@ -528,6 +544,7 @@ def run_downstream(
         "normal_test_rois": len(rois.normal_held_out),
         "external": rois.external,
         "min_confidence": min_confidence,
+        "counterpart_left_out": counterpart_left_out,
         **baselines,
     }
     Path(output_dir).mkdir(parents=True, exist_ok=True)

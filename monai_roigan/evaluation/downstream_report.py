@@ -151,6 +151,17 @@ def _verdict_section(task: str, rows: Sequence[dict], checks: Sequence[dict], se
     return lines
 
 
+def _counterpart_line(setup: dict) -> list[str]:
+    """The women the counterpart arms leave out, when they ran."""
+    left = setup.get("counterpart_left_out")
+    if left is None:
+        return []
+    return [
+        f"- Counterpart arms: the tissue in-filler learned from {left['women']} women; their {left['rois']} "
+        "normal-tissue training ROIs are left out of those arms' classifiers (the baselines keep them)"
+    ]
+
+
 def _acceptance(rows: list[dict], class_names: Sequence[str], setup: dict) -> list[str]:
     """The report line of the sample filter's mean acceptance rate per class (none without a filtered arm)."""
     filtered = [r for r in rows if r["arm"] == "synthetic_filtered"]
@@ -193,6 +204,7 @@ def _setup_lines(rows: list[dict], class_names: Sequence[str], setup: dict) -> l
         f"- Baselines: `copy_paste` options {setup['copy_paste_options'] or 'the defaults of CopyPasteLesiond'}, "
         f"`oversample` power {setup['oversample_power']:g} (tune them on training women: the `tune` run)",
         *_acceptance(rows, class_names, setup),
+        *_counterpart_line(setup),
     ]
     if setup["rare_fraction"] < 1:
         lines += [

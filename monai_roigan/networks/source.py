@@ -88,8 +88,8 @@ def check_generator_kind(network: nn.Module, kind: str | None, where) -> None:
     actual = generator_kind(network)
     if kind == "context" and actual != "context":
         raise ValueError(
-            f"{where}: holds a {GENERATOR_KINDS[actual]}; inserting lesions into given ROIs needs a "
-            f"{GENERATOR_KINDS['context']}"
+            f"{where}: holds a {GENERATOR_KINDS[actual]}; in-filling given ROIs (inserting lesions, the normal "
+            f"counterpart) needs a {GENERATOR_KINDS['context']}"
         )
     if kind is None and actual == "context" and network.context_bank.shape[0] == 0:
         raise ValueError(

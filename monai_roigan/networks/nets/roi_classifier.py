@@ -14,6 +14,9 @@ class ROIClassifier(nn.Sequential):
 
     Four 3x3 convolution blocks (batch norm, ReLU, 2x2 max pooling) with 16/32/64/64 filters, dropout 0.3 and a
     linear head. Train it with :func:`monai_roigan.engines.train_roi_classifier`.
+
+    Raises:
+        ValueError: ``in_channels`` below 1, or ``input_size`` not a positive multiple of 16.
     """
 
     def __init__(self, num_classes: int, input_size: int = 64, in_channels: int = 1):
@@ -22,6 +25,10 @@ class ROIClassifier(nn.Sequential):
                 nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)
             )
 
+        if int(in_channels) < 1:
+            raise ValueError(f"in_channels must be 1 or more, got {in_channels}")
+        if input_size < 16 or input_size % 16:
+            raise ValueError(f"input_size must be a positive multiple of 16, got {input_size}")
         side = input_size // 16
         super().__init__(
             block(int(in_channels), 16),

@@ -2,11 +2,11 @@
 (dictionary twin: :class:`~monai_roigan.transforms.counterpart.dictionary.NormalCounterpartd`).
 
 A :class:`~monai_roigan.networks.nets.ContextROIGenerator` trained on normal tissue (``bundle/configs/counterpart.json``
-trains one on the normal-tissue ROIs of the training women only) sees the ROI with its centre masked and in-fills
-the centre with the tissue its surround predicts, for the normal-tissue class. That prediction is the ROI's *normal
-counterpart*; the *residual* (ROI minus counterpart) is what the tissue alone does not explain, which is what a
-radiologist looks for (Lee and Nishikawa's simulated normal counterpart). Outside the mask the counterpart is the
-ROI itself, so the residual is exactly 0 there.
+trains one on the normal-tissue ROIs of a share of the training women, ``counterpart_fraction``) sees the ROI with its
+centre masked and in-fills the centre with the tissue its surround predicts, for the normal-tissue class. That
+prediction is the ROI's *normal counterpart*; the *residual* (ROI minus counterpart) is what the tissue alone does not
+explain, which is what a radiologist looks for (Lee and Nishikawa's simulated normal counterpart). Outside the mask the
+counterpart is the ROI itself, so the residual is exactly 0 there.
 
 Conventions:
 
