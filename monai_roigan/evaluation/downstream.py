@@ -310,13 +310,13 @@ def _jobs(rois: EvaluationROIs, class_names: Sequence[str], plan: dict, sources:
         )
         for fold, (lesions, normals, test, left_out) in enumerate(folds):
             lesions = _keep_rare_share(lesions, plan["rare"], plan["rare_fraction"], repeat_seed + fold)
+            counterpart_normals = _without_women(normals, plan["counterpart_women"])
             for task in plan["tasks"]:
                 with_normal = task == "abnormal_vs_normal"
                 task_test = test if with_normal else test.subset(test.labels < len(class_names))
                 task_left_out = len(left_out) if with_normal else int(np.sum(left_out.labels < len(class_names)))
                 for arm in plan["arms"]:
-                    women = plan["counterpart_women"] if arm in COUNTERPART_ARMS else frozenset()
-                    arm_rois = lesions, _without_women(normals, women)
+                    arm_rois = lesions, counterpart_normals if arm in COUNTERPART_ARMS else normals
                     for generator, source in enumerate(sources[:1] if arm in GENERATOR_FREE_ARMS else sources):
                         data = ArmData(*arm_rois, source, class_names, with_normal, repeat_seed + fold, **arm_options)
                         yield repeat, fold, task, arm, generator, data, task_test, task_left_out
