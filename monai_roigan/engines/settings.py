@@ -35,6 +35,8 @@ class GanLosses:
         aux_weight: weight of the auxiliary classification losses (needs a discriminator built with
             ``aux_classifier=True`` and ``GeneratorInput(conditional=True)``; 0 disables).
         mode_seeking_weight: weight of the mode-seeking term (0 disables).
+        spectral_weight: weight of :class:`~monai_roigan.losses.SpectralExcessLoss` in the generator's loss, the
+            fakes' power above twice the real batch's at any frequency (0 disables).
 
     The trainer gives ``adversarial_loss`` and ``diffaugment`` its random stream (their ``rng``): objects shared
     by two trainers draw from the one built last.
@@ -46,6 +48,7 @@ class GanLosses:
     r1_interval: int = 4
     aux_weight: float = 0.0
     mode_seeking_weight: float = 0.0
+    spectral_weight: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from monai_roigan.engines.events import ScoreEvents
 from monai_roigan.engines.regularizers import DiffAugment, r1_penalty, update_ema
 from monai_roigan.engines.settings import GanLosses, GeneratorInput, Precision
 from monai_roigan.losses.adversarial import AdversarialLoss
+from monai_roigan.losses.spectral import SpectralExcessLoss
 from monai_roigan.networks.sampling import sample_latent
 
 __all__ = ["ROIGanTrainer", "SCALAR_KEYS"]
@@ -135,6 +136,7 @@ class ROIGanTrainer(Trainer):
         if losses.aux_weight > 0 and not generator_input.conditional:
             raise ValueError("aux_weight > 0 needs conditional=True (the auxiliary head predicts the class label)")
         self.aux_weight, self.mode_seeking_weight = float(losses.aux_weight), float(losses.mode_seeking_weight)
+        self.spectral_weight, self.spectral_loss = float(losses.spectral_weight), SpectralExcessLoss()
         # not `self.amp`: MONAI's Trainer.run() would then build its own (unused) CUDA GradScaler
         self.amp_enabled, self.amp_dtype = precision.amp, getattr(torch, precision.amp_dtype)
         scale = precision.amp and precision.amp_dtype == "float16"  # bfloat16 needs no loss scaling
@@ -246,6 +248,8 @@ class ROIGanTrainer(Trainer):
             g_logits, fake_classes = engine._discriminate(fake, fake_labels)
             g_loss = engine.adversarial_loss.generator_loss(g_logits)
             penalties = engine._generator_penalty(real, labels, fake_labels)
+            if engine.spectral_weight > 0:
+                penalties["spectral"] = engine.spectral_weight * engine.spectral_loss(fake, real)
             g_total = g_loss + engine._aux_loss(fake_classes, fake_labels) + engine._mode_seeking(fake, z, fake_labels)
             engine._step(g_total + sum(penalties.values()), engine.g_optimizer, engine.scalers["g"])
         finally:

@@ -1,0 +1,61 @@
+"""The generator's spectral penalty: power above the real batch's is penalised, power below it is not."""
+
+import pytest
+import torch
+from ignite.engine import Events
+
+from monai_roigan.losses import SpectralExcessLoss, folded_power_spectrum
+from monai_roigan.metrics import mean_power_spectrum
+from tests.test_trainer import make_trainer
+
+
+def _tissue(n: int, seed: int) -> torch.Tensor:
+    """(n, 1, 64, 64) smooth random texture in [-1, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randn(n, 1, 64, 64, generator=g)
+    return torch.nn.functional.avg_pool2d(noise, 7, 1, 3, count_include_pad=False).mul(2).tanh()
+
+
+CHECKER = (torch.arange(64)[:, None] + torch.arange(64)[None]) % 2 * 0.2 - 0.1
+
+
+def test_folded_spectrum_matches_the_metric():
+    images = _tissue(4, 0)
+    torch.testing.assert_close(
+        folded_power_spectrum(images).double(),
+        torch.from_numpy(mean_power_spectrum(images.numpy())),
+        rtol=1e-4,
+        atol=1e-9,
+    )
+
+
+def test_a_checkerboard_is_penalised_and_missing_detail_is_not():
+    loss, real = SpectralExcessLoss(), _tissue(32, 1)
+    assert float(loss(real, real)) == 0.0
+    assert float(loss(_tissue(32, 2), real)) < 0.5  # another draw of the same texture: sampling noise only
+    assert float(loss(real + CHECKER, real)) > 5  # one frequency with about 1e4 times the real power
+    blurred = torch.nn.functional.avg_pool2d(real, 3, 1, 1, count_include_pad=False)
+    assert float(loss(blurred, real)) == 0.0  # less high-frequency power than real: not penalised
+    fake = (real + CHECKER).requires_grad_()
+    target = real.clone().requires_grad_()
+    loss(fake, target).backward()
+    assert fake.grad.abs().sum() > 0 and target.grad is None
+
+
+def test_bad_settings_and_shapes_are_refused():
+    with pytest.raises(ValueError, match="margin must be at least 1"):
+        SpectralExcessLoss(margin=0.5)
+    with pytest.raises(ValueError, match=r"square batches of one size, got \(2, 1, 64, 64\) and \(2, 1, 32, 32\)"):
+        SpectralExcessLoss()(torch.zeros(2, 1, 64, 64), torch.zeros(2, 1, 32, 32))
+
+
+def test_the_trainer_adds_the_penalty_to_the_generator_loss(tmp_path):
+    trainer, _, _ = make_trainer(tmp_path, max_epochs=1, spectral_weight=1.0)
+    seen = []
+    trainer.add_event_handler(Events.ITERATION_COMPLETED, lambda e: seen.append(e.state.output.get("spectral")))
+    trainer.run()
+    assert trainer.spectral_weight == 1.0 and all(v is not None and v >= 0 for v in seen) and max(seen) > 0
+    plain, _, _ = make_trainer(tmp_path / "plain", max_epochs=1)
+    plain.add_event_handler(Events.ITERATION_COMPLETED, lambda e: seen.append("spectral" in e.state.output))
+    plain.run()
+    assert seen[-1] is False
