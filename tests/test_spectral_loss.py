@@ -4,8 +4,8 @@ import pytest
 import torch
 from ignite.engine import Events
 
-from monai_roigan.losses import SpectralExcessLoss, folded_power_spectrum
-from monai_roigan.metrics import mean_power_spectrum
+from monai_roigan.losses import SpectralExcessLoss
+from monai_roigan.utils.spectrum import folded_power_spectrum
 from tests.test_trainer import make_trainer
 
 
@@ -19,14 +19,14 @@ def _tissue(n: int, seed: int) -> torch.Tensor:
 CHECKER = (torch.arange(64)[:, None] + torch.arange(64)[None]) % 2 * 0.2 - 0.1
 
 
-def test_folded_spectrum_matches_the_metric():
-    images = _tissue(4, 0)
-    torch.testing.assert_close(
-        folded_power_spectrum(images).double(),
-        torch.from_numpy(mean_power_spectrum(images.numpy())),
-        rtol=1e-4,
-        atol=1e-9,
-    )
+def test_folded_spectrum_puts_a_wave_at_its_frequency():
+    """cos(2 pi (3 y + 5 x) / 64) + 0.7: the mean is removed; each of its two FFT peaks holds (64^2 / 2)^2 / 64^2
+    = 1024, and folding averages them with the two empty sign combinations: 512 at (3, 5), nothing elsewhere."""
+    yy, xx = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    wave = (torch.cos(2 * torch.pi * (3 * yy + 5 * xx) / 64) + 0.7)[None, None].double()
+    power = folded_power_spectrum(wave.repeat(2, 1, 1, 1))
+    assert power.shape == (33, 33) and power.dtype == torch.float64
+    assert float(power[3, 5]) == pytest.approx(512) and float(power.sum()) == pytest.approx(512)
 
 
 def test_a_checkerboard_is_penalised_and_missing_detail_is_not():

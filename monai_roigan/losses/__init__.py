@@ -1,6 +1,6 @@
 """Adversarial losses (BCE with the paper's label tricks, LSGAN, hinge) and the generator's spectral penalty."""
 
 from .adversarial import LOSS_TYPES, AdversarialLoss
-from .spectral import SpectralExcessLoss, folded_power_spectrum
+from .spectral import SpectralExcessLoss
 
-__all__ = ["AdversarialLoss", "LOSS_TYPES", "SpectralExcessLoss", "folded_power_spectrum"]
+__all__ = ["AdversarialLoss", "LOSS_TYPES", "SpectralExcessLoss"]

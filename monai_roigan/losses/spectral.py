@@ -3,11 +3,12 @@
 Durall et al. (CVPR 2020, "Watch your up-convolution") showed that up-sampling generators leave excess power at high
 frequencies (the checkerboard is its sharpest form) and that a term comparing the generated and the real spectra in
 the generator's loss removes it. :class:`SpectralExcessLoss` is a one-sided version on the 2-D spectrum: for each
-frequency it takes ``log(P_fake / P_real)``, the log ratio of the batches' mean power (each ROI's mean removed,
-the four sign combinations of a frequency folded together, as :func:`~monai_roigan.metrics.mean_power_spectrum`
-does), and penalises the part above ``log(margin)``. Power the fakes lack is not penalised: fine detail (the specks of
-a calcification) stays free, while a dot grid, whose power at the up-sampling grid is hundreds of times the real,
-is pushed back. The fakes and the reals of a batch share their labels, so their spectra are comparable.
+frequency it takes ``log(P_fake / P_real)``, the log ratio of the batches' mean power (each ROI's mean removed, the
+four sign combinations of a frequency folded together, by
+:func:`~monai_roigan.utils.spectrum.folded_power_spectrum`, as the realism judge does), and penalises the part above
+``log(margin)``. Power the fakes lack is not penalised; power they add beyond the margin is, whether a dot grid
+(hundreds of times the real power at the up-sampling grid) or detail the real batch holds less of. The fakes and
+the reals of a batch share their labels, so their spectra are comparable.
 """
 
 from __future__ import annotations
@@ -17,19 +18,9 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["SpectralExcessLoss", "folded_power_spectrum"]
+from monai_roigan.utils.spectrum import folded_power_spectrum
 
-
-def folded_power_spectrum(images: torch.Tensor) -> torch.Tensor:
-    """(S/2 + 1, S/2 + 1) mean power ``|FFT|^2 / S^2`` of images (B, C, S, S), each with its mean removed, folded
-    into the non-negative frequencies (row: vertical, column: horizontal, in cycles per image). Differentiable."""
-    images = images.as_subclass(torch.Tensor).float()  # a MetaTensor's batch metadata would not survive the indexing
-    images = images - images.mean(dim=(-2, -1), keepdim=True)
-    size = images.shape[-1]
-    power = (torch.fft.fft2(images).abs() ** 2).mean(dim=(0, 1)) / size**2
-    pos = torch.arange(size // 2 + 1, device=images.device)
-    neg = (-pos) % size
-    return (power[pos][:, pos] + power[neg][:, pos] + power[pos][:, neg] + power[neg][:, neg]) / 4
+__all__ = ["SpectralExcessLoss"]
 
 
 class SpectralExcessLoss(nn.Module):
@@ -54,8 +45,8 @@ class SpectralExcessLoss(nn.Module):
     def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         if fake.shape[-2:] != real.shape[-2:] or fake.shape[-1] != fake.shape[-2]:
             raise ValueError(f"need square batches of one size, got {tuple(fake.shape)} and {tuple(real.shape)}")
-        excess = torch.log(folded_power_spectrum(fake) + self.eps) - torch.log(
-            folded_power_spectrum(real.detach()) + self.eps
+        excess = torch.log(folded_power_spectrum(fake.float()) + self.eps) - torch.log(
+            folded_power_spectrum(real.detach().float()) + self.eps
         )
         excess = torch.relu(excess - self.log_margin)
         return excess.flatten()[1:].sum()

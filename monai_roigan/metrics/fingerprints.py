@@ -17,22 +17,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from monai_roigan.metrics.image_stack import gray_stack
+from monai_roigan.utils.spectrum import folded_power_spectrum
 
 __all__ = ["border_profile", "mean_power_spectrum", "radial_profile", "spectral_ratios", "upsampling_frequencies"]
 
 
 def mean_power_spectrum(images) -> np.ndarray:
     """(S/2 + 1, S/2 + 1) mean power ``|FFT|^2 / S^2`` of the ROIs, each with its mean removed, folded into the
-    non-negative frequencies (row: vertical, column: horizontal frequency in cycles per ROI)."""
-    stack = gray_stack(images).astype(np.float64)
-    stack = stack - stack.mean(axis=(1, 2), keepdims=True)
-    size = stack.shape[-1]
-    power = (np.abs(np.fft.fft2(stack)) ** 2).mean(axis=0) / size**2
-    pos = np.arange(size // 2 + 1)
-    neg = (-pos) % size
-    return (power[np.ix_(pos, pos)] + power[np.ix_(neg, pos)] + power[np.ix_(pos, neg)] + power[np.ix_(neg, neg)]) / 4
+    non-negative frequencies (row: vertical, column: horizontal frequency in cycles per ROI), in float64
+    (:func:`~monai_roigan.utils.spectrum.folded_power_spectrum`)."""
+    stack = torch.from_numpy(gray_stack(images).astype(np.float64))
+    return folded_power_spectrum(stack).numpy()
 
 
 def upsampling_frequencies(size: int, factors: Sequence[int] = (2, 4)) -> list[tuple[int, int]]:
