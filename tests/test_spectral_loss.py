@@ -62,25 +62,32 @@ def test_the_trainer_adds_the_penalty_to_the_generator_loss(tmp_path):
 
 
 def test_minimising_the_penalty_removes_a_generators_checkerboard():
-    """A transposed-convolution generator trained on the penalty alone loses its power at the Nyquist frequency."""
+    """A transposed-convolution generator trained on the penalty alone loses its excess power at the 2x and 4x
+    up-sampling grid. The learning rate decays to 1/100 so the end state does not depend on where a constant-rate
+    Adam happens to be in its oscillation (at a constant rate the Nyquist ratio swings between about 1x and 400x)."""
     from monai_roigan.networks import ROIGenerator
 
     torch.manual_seed(0)
     network, real, loss = ROIGenerator(16, 0, 1 / 16, 64).train(), _tissue(32, 3), SpectralExcessLoss()
     z = torch.rand(32, 16) * 2 - 1
     optimizer = torch.optim.Adam(network.parameters(), 1e-3)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.01, total_iters=100)
+    grid = (32, 32), (16, 16), (0, 32), (16, 32)
 
-    def nyquist_ratio() -> float:
+    def grid_ratios() -> list[float]:
         with torch.no_grad():
-            return float(folded_power_spectrum(network(z))[32, 32] / folded_power_spectrum(real)[32, 32])
+            ratio = folded_power_spectrum(network(z)) / folded_power_spectrum(real)
+        return [float(ratio[f]) for f in grid]
 
-    before, first = nyquist_ratio(), float(loss(network(z), real).detach())
+    before, first = grid_ratios(), float(loss(network(z), real).detach())
     for _ in range(100):
         optimizer.zero_grad()
         penalty = loss(network(z), real)
         penalty.backward()
         optimizer.step()
-    # the untrained network has excess power at most frequencies (about 960 summed); 100 steps remove nearly all
-    # of it, and its power at Nyquist falls from about 230x the real to about 30x (it still fluctuates)
+        schedule.step()
+    after = grid_ratios()
+    # untrained: about 960 of excess summed, 230x the real power at Nyquist; over seeds 0-10 and one or two
+    # threads the trained network ends with a penalty of at most 0.2 and at most 2.4x the real power on the grid
     assert first > 100 and float(penalty.detach()) < first / 50, (first, float(penalty.detach()))
-    assert before > 100 and nyquist_ratio() < before / 4, (before, nyquist_ratio())
+    assert before[0] > 100 and max(after) < 4, (before, after)
