@@ -1,0 +1,135 @@
+"""What gives a generator's ROIs away: the realism judge's C2ST after the same transform of every ROI.
+
+Each probe transforms the real and the synthetic ROIs alike, on both sides of the test, then runs the judge's C2ST
+and its floor (``monai_roigan.evaluation.realism_scores`` and ``real_vs_real``: training women's real ROIs
+against synthetic ROIs, then held-out women's real ROIs against fresh synthetic ones). A probe that brings the
+AUC down to the real-vs-real floor removes what the classifier reads; one that leaves it at 1 does not:
+
+- ``identity``: the judge's own C2ST.
+- ``standardised``: each ROI to zero mean and unit standard deviation (no brightness or contrast cue), then
+  ``tanh(x / 2)`` back into [-1, 1].
+- ``low_pass``: a Gaussian blur of ``--sigma`` pixels (no fine texture, no grain, no grid).
+- ``high_pass``: the ROI minus that blur, scaled to [-1, 1] by 4x (fine texture only).
+- ``standardised_low_pass``: both.
+
+Run after a training with the same settings (the bundle's ``real_rois``: same ``--dataset_dir``,
+``--holdout_fraction``, ``--seed``):
+
+    python benchmarks/realism_probes.py --bundle_root /tmp/mias/g0 --dataset_dir ../shared/data/mias \\
+        --holdout_fraction 0.3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from monai.bundle import ConfigParser
+from scipy.ndimage import gaussian_filter
+
+from monai_roigan.evaluation.data import EvaluationROIs, ROISet
+from monai_roigan.evaluation.realism import (
+    POOLED,
+    Sampler,
+    generator_sampler,
+    real_vs_real,
+    realism_scores,
+    synthetic_like,
+)
+from monai_roigan.metrics import mean_power_spectrum
+
+#: radial frequency bands (cycles per ROI) of :func:`describe`
+BANDS = ((1, 4), (4, 8), (8, 16), (16, 24), (24, 46))
+BUNDLE = Path(__file__).parents[1] / "bundle" / "configs"
+
+
+def _standardised(images: np.ndarray, sigma: float) -> np.ndarray:
+    mean = images.mean(axis=(1, 2, 3), keepdims=True)
+    std = images.std(axis=(1, 2, 3), keepdims=True) + 1e-6
+    return np.tanh((images - mean) / std / 2)
+
+
+def _low_pass(images: np.ndarray, sigma: float) -> np.ndarray:
+    return gaussian_filter(images, sigma=(0, 0, sigma, sigma), mode="reflect")
+
+
+def _high_pass(images: np.ndarray, sigma: float) -> np.ndarray:
+    return np.clip(4 * (images - _low_pass(images, sigma)), -1, 1)
+
+
+PROBES = {
+    "identity": lambda images, sigma: images,
+    "standardised": _standardised,
+    "low_pass": _low_pass,
+    "high_pass": _high_pass,
+    "standardised_low_pass": lambda images, sigma: _standardised(_low_pass(images, sigma), sigma),
+}
+
+
+def probed_rois(rois: EvaluationROIs, probe: str, sigma: float) -> EvaluationROIs:
+    """``rois`` with ``PROBES[probe]`` applied to the images of its training and held-out lesion ROIs."""
+
+    def apply(part: ROISet) -> ROISet:
+        return ROISet(PROBES[probe](part.images.astype(np.float64), sigma).astype(np.float32), part.labels, part.groups)
+
+    return rois._replace(train=apply(rois.train), held_out=apply(rois.held_out))
+
+
+def probed_sampler(sample: Sampler, probe: str, sigma: float) -> Sampler:
+    """``sample``'s ROIs with ``PROBES[probe]`` applied."""
+    return lambda k, count, seed: PROBES[probe](sample(k, count, seed).astype(np.float64), sigma).astype(np.float32)
+
+
+def describe(name: str, images: np.ndarray) -> dict[str, float]:
+    """Per-ROI mean and standard deviation (averaged over the ROIs, [-1, 1] units) and the mean power in radial
+    frequency bands (cycles per ROI), of images (N, 1, S, S)."""
+    power = mean_power_spectrum(images)
+    radius = np.hypot.outer(np.arange(power.shape[0]), np.arange(power.shape[1]))
+    found = {"roi mean": float(images.mean(axis=(1, 2, 3)).mean()), "roi std": float(images.std(axis=(1, 2, 3)).mean())}
+    for low, high in BANDS:
+        found[f"power {low}-{high}"] = float(power[(radius >= low) & (radius < high)].mean())
+    print(f"{name:>10}: " + ", ".join(f"{k} {v:.3g}" for k, v in found.items()))
+    return found
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bundle_root", required=True, help="the trained bundle folder (models/model.pt, data/)")
+    p.add_argument("--dataset_dir", default=None)
+    p.add_argument("--holdout_fraction", type=float, default=0.0)
+    p.add_argument("--probes", nargs="+", choices=sorted(PROBES), default=list(PROBES))
+    p.add_argument("--sigma", type=float, default=1.5, help="Gaussian blur of the low and high pass (pixels)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--steps", type=int, default=300)
+    args = p.parse_args()
+    parser = ConfigParser()
+    parser.read_config([str(BUNDLE / "train.json"), str(BUNDLE / "realism.json")])
+    parser.update({"bundle_root": args.bundle_root, "dataset_dir": args.dataset_dir})
+    parser.update({"holdout_fraction": args.holdout_fraction})
+    rois, names = parser.get_parsed_content("real_rois"), parser.get_parsed_content("class_names")
+    sample, described = generator_sampler(
+        args.bundle_root, len(names), parser["latent_distribution"], float(parser["truncation"])
+    )
+    print(f"{described}; {len(rois.train)} training and {len(rois.held_out)} held-out lesion ROIs")
+    options = {"class_names": names, "repeats": args.repeats, "steps": args.steps, "seed": int(parser["seed"])}
+    drawn = np.concatenate([synthetic_like(sample, rois.held_out, seed).images for seed in range(3)])
+    real, fake = describe("real", rois.held_out.images), describe("synthetic", drawn)
+    results = {"real held-out ROIs": real, "synthetic ROIs": fake}
+    for probe in args.probes:
+        test_rois = probed_rois(rois, probe, args.sigma)
+        floor = real_vs_real(test_rois, **options)
+        synthetic = realism_scores(probed_sampler(sample, probe, args.sigma), test_rois, **options)
+        for scores in (floor, synthetic):
+            summary = scores.summary()[POOLED]
+            results[f"{probe} / {scores.name}"] = summary
+            print(
+                f"{probe:>22} {scores.name:>22}: C2ST {summary['mean']:.2f} [{summary['low']:.2f}, "
+                f"{summary['high']:.2f}]  repeats {np.round(scores.aucs[POOLED], 2)}"
+            )
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
