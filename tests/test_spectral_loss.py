@@ -87,7 +87,8 @@ def test_minimising_the_penalty_removes_a_generators_checkerboard():
         optimizer.step()
         schedule.step()
     after = grid_ratios()
-    # untrained: about 960 of excess summed, 230x the real power at Nyquist; over seeds 0-10 and one or two
-    # threads the trained network ends with a penalty of at most 0.2 and at most 2.4x the real power on the grid
+    # untrained: about 960 of excess summed and about 230x the real power at Nyquist. Trained: over seeds 0-10 with
+    # one or two threads, at most 2.4x the real power on the grid; in 23 runs of other seeds with up to four threads,
+    # penalties up to 3 and one run at 9.6x at Nyquist (seed 13, four threads). The bounds leave room for that.
     assert first > 100 and float(penalty.detach()) < first / 50, (first, float(penalty.detach()))
-    assert before[0] > 100 and max(after) < 4, (before, after)
+    assert before[0] > 100 and after[0] < before[0] / 20 and max(after) < 16, (before, after)
