@@ -12,8 +12,9 @@ AUC down to the real-vs-real floor removes what the classifier reads; one that l
 - ``high_pass``: the ROI minus that blur, scaled to [-1, 1] by 4x (fine texture only).
 - ``standardised_low_pass``: both.
 
-Run after a training with the same settings (the bundle's ``real_rois``: same ``--dataset_dir``,
-``--holdout_fraction``, ``--seed``):
+Run after a training, with its bundle folder and the data settings it was trained with (any ``--key value`` the
+script does not know is a bundle setting: ``--dataset_dir``, ``--holdout_fraction``, ``--split_seed``, ``--seed``,
+``--datalist``, ...), so that the real ROIs are split as the training split them:
 
     python benchmarks/realism_probes.py --bundle_root /tmp/mias/g0 --dataset_dir ../shared/data/mias \\
         --holdout_fraction 0.3
@@ -22,6 +23,7 @@ Run after a training with the same settings (the bundle's ``real_rois``: same ``
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 from pathlib import Path
 
@@ -94,29 +96,48 @@ def describe(name: str, images: np.ndarray) -> dict[str, float]:
     return found
 
 
+def bundle_overrides(words: list[str]) -> dict:
+    """``--key value`` pairs, as given to ``monai.bundle run``, to a dict (values read as Python literals where they
+    parse, e.g. ``0.3`` or ``None``, else kept as strings)."""
+    if len(words) % 2 or not all(w.startswith("--") for w in words[::2]):
+        raise SystemExit(f"bundle settings must come as --key value pairs, got {' '.join(words)}")
+    found = {}
+    for key, value in zip(words[::2], words[1::2]):
+        try:
+            found[key[2:]] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            found[key[2:]] = value
+    return found
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="Any other --key value pair is a bundle setting, as given to the training (e.g. --dataset_dir, "
+        "--holdout_fraction, --split_seed, --seed, --datalist).",
+    )
     p.add_argument("--bundle_root", required=True, help="the trained bundle folder (models/model.pt, data/)")
-    p.add_argument("--dataset_dir", default=None)
-    p.add_argument("--holdout_fraction", type=float, default=0.0)
     p.add_argument("--probes", nargs="+", choices=sorted(PROBES), default=list(PROBES))
     p.add_argument("--sigma", type=float, default=1.5, help="Gaussian blur of the low and high pass (pixels)")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--steps", type=int, default=300)
-    args = p.parse_args()
+    p.add_argument("--repeats", type=int, default=None, help="C2ST repeats (default: realism.json's)")
+    p.add_argument("--steps", type=int, default=None, help="C2ST training batches (default: realism.json's)")
+    args, settings = p.parse_known_args()
     parser = ConfigParser()
     parser.read_config([str(BUNDLE / "train.json"), str(BUNDLE / "realism.json")])
-    parser.update({"bundle_root": args.bundle_root, "dataset_dir": args.dataset_dir})
-    parser.update({"holdout_fraction": args.holdout_fraction})
+    parser.update({**bundle_overrides(settings), "bundle_root": args.bundle_root, "evaluation_normal_per_image": 0})
     rois, names = parser.get_parsed_content("real_rois"), parser.get_parsed_content("class_names")
     sample, described = generator_sampler(
         args.bundle_root, len(names), parser["latent_distribution"], float(parser["truncation"])
     )
     print(f"{described}; {len(rois.train)} training and {len(rois.held_out)} held-out lesion ROIs")
-    options = {"class_names": names, "repeats": args.repeats, "steps": args.steps, "seed": int(parser["seed"])}
+    repeats, steps = args.repeats or int(parser["realism_repeats"]), args.steps or int(parser["realism_steps"])
+    options = {"class_names": names, "repeats": repeats, "steps": steps, "seed": int(parser["seed"])}
     drawn = np.concatenate([synthetic_like(sample, rois.held_out, seed).images for seed in range(3)])
-    real, fake = describe("real", rois.held_out.images), describe("synthetic", drawn)
-    results = {"real held-out ROIs": real, "synthetic ROIs": fake}
+    results = {
+        "real training ROIs": describe("training", rois.train.images),
+        "real held-out ROIs": describe("held-out", rois.held_out.images),
+        "synthetic ROIs": describe("synthetic", drawn),
+    }
     for probe in args.probes:
         test_rois = probed_rois(rois, probe, args.sigma)
         floor = real_vs_real(test_rois, **options)
