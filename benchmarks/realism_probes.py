@@ -70,18 +70,23 @@ PROBES = {
 }
 
 
+def apply_probe(images: np.ndarray, probe: str, sigma: float) -> np.ndarray:
+    """``PROBES[probe]`` of ROIs (N, 1, S, S) in [-1, 1], computed in float64, returned in float32."""
+    return PROBES[probe](images.astype(np.float64), sigma).astype(np.float32)
+
+
 def probed_rois(rois: EvaluationROIs, probe: str, sigma: float) -> EvaluationROIs:
-    """``rois`` with ``PROBES[probe]`` applied to the images of its training and held-out lesion ROIs."""
+    """``rois`` with the probe applied to the images of its training and held-out lesion ROIs."""
 
     def apply(part: ROISet) -> ROISet:
-        return ROISet(PROBES[probe](part.images.astype(np.float64), sigma).astype(np.float32), part.labels, part.groups)
+        return ROISet(apply_probe(part.images, probe, sigma), part.labels, part.groups)
 
     return rois._replace(train=apply(rois.train), held_out=apply(rois.held_out))
 
 
 def probed_sampler(sample: Sampler, probe: str, sigma: float) -> Sampler:
-    """``sample``'s ROIs with ``PROBES[probe]`` applied."""
-    return lambda k, count, seed: PROBES[probe](sample(k, count, seed).astype(np.float64), sigma).astype(np.float32)
+    """``sample``'s ROIs with the probe applied."""
+    return lambda k, count, seed: apply_probe(sample(k, count, seed), probe, sigma)
 
 
 def describe(name: str, images: np.ndarray) -> dict[str, float]:
