@@ -132,7 +132,7 @@ CALC_SPECK_SIGMA = (1.2, 2.0)
 """Range of a calcification speck's Gaussian sigma (pixels at 0.2 mm, ``size=1024``): at least about half a pixel
 of the 2x down-sampled 64-pixel ROI, as blurred as MIAS's specks appear there. Real MIAS calcification ROIs hold
 about the pooled lesion ROIs' power at the Nyquist frequency (1.0x); specks of 0.45-1.0 pixels (phantom version 2)
-held 2.2x, a detail only a generator with a checkerboard could copy."""
+held 2.2x, at the frequencies of the up-sampling grid, and layouts without a checkerboard lost the class on them."""
 
 CALC_SPECK_OPACITY = (0.4, 0.8)
 """Range of a speck's peak weight of the bright calcification grey over the tissue grey (1: the speck replaces it)."""
@@ -143,8 +143,8 @@ def _render_calc(canvas: _Canvas, rng: np.random.Generator, row: int, col: int, 
     ``radius``.
 
     Clusters are round to elongated (ductal); each speck blends a grey level of 246-255 over the film grey with a
-    peak weight in :data:`CALC_SPECK_OPACITY`, so calcifications are the brightest structures of the image (labels
-    stay below ~240).
+    peak weight in :data:`CALC_SPECK_OPACITY`, so calcifications are brighter than the rest of the breast (the
+    burned-in film label may be brighter).
     """
     n = int(rng.integers(5, 31))
     aspect = rng.uniform(0.35, 1.0)
