@@ -10,9 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from skimage.transform import downscale_local_mean
 
 from monai_roigan.data import phantom
 from monai_roigan.data.phantom import (
@@ -22,8 +20,6 @@ from monai_roigan.data.phantom import (
     make_phantom_dataset,
     render_phantom_mammogram,
 )
-from monai_roigan.transforms import breast_mask
-from monai_roigan.utils.spectrum import folded_power_spectrum
 
 ROW = re.compile(
     r"^(mdb\d{3}) ([FGD]) (CALC|CIRC|SPIC|MISC|ARCH|ASYM) ([BM]) (\d+) (\d+) (\d+)$|^(mdb\d{3}) ([FGD]) NORM $"
@@ -137,40 +133,9 @@ def test_calcifications_are_brightest(refnum: int, tissue: str) -> None:
     img, lesions = render_phantom_mammogram(refnum, "CALC", tissue, seed=1, size=512)
     (lesion,) = lesions
     rr, cc = np.ogrid[:512, :512]
-    in_cluster = np.hypot(rr - lesion.row, cc - lesion.col) <= lesion.radius
-    other_tissue = img[breast_mask(img / 255.0) & ~in_cluster]
-    assert img[in_cluster].max() >= np.percentile(img, 99.9)
-    assert img[in_cluster].max() >= other_tissue.max() + 10  # brighter than anything else in the breast
-    assert img[in_cluster].max() >= 220
-
-
-def _high_frequency_share(rois: list[np.ndarray]) -> tuple[float, float]:
-    """(share of the mean-removed power at 24 cycles per ROI or more, total power) of 64-pixel ROIs."""
-    power = folded_power_spectrum(torch.tensor(np.stack(rois)))
-    power[0, 0] = 0
-    freq = torch.arange(power.shape[0], dtype=torch.float64)
-    highest = torch.hypot(freq[:, None], freq[None]) >= 24
-    return float(power[highest].sum() / power.sum()), float(power.sum())
-
-
-def test_calcification_specks_are_as_blurred_as_miass() -> None:
-    """Calcification ROIs (a 128-pixel window halved to 64, as for MIAS) hold no more of their power at 24 cycles
-    per ROI or more than real ones: MIAS's calcification ROIs of the shared images hold 1.1% there, specks of
-    0.45-1.0 pixels (phantom version 2) put 1.8% there. The specks themselves (the same anatomy rendered with and
-    without them) must carry power, mostly below those frequencies (version 2's: 15% at or above them)."""
-    rois, specks = [], []
-    for refnum in range(1, 9):
-        tissue = "FGD"[refnum % 3]
-        img, (lesion,) = render_phantom_mammogram(refnum, "CALC", tissue, seed=1)
-        normal, _ = render_phantom_mammogram(refnum, "NORM", tissue, seed=1)
-        window = np.s_[lesion.row - 64 : lesion.row + 64, lesion.col - 64 : lesion.col + 64]
-        roi = downscale_local_mean(img[window] / 255.0, (2, 2))
-        rois.append(roi)
-        specks.append(roi - downscale_local_mean(normal[window] / 255.0, (2, 2)))
-    roi_share, roi_power = _high_frequency_share(rois)
-    speck_share, speck_power = _high_frequency_share(specks)
-    assert roi_share < 0.015, roi_share
-    assert speck_power > 0.05 * roi_power and speck_share < 0.05, (speck_power / roi_power, speck_share)
+    cluster = img[np.hypot(rr - lesion.row, cc - lesion.col) <= lesion.radius]
+    assert cluster.max() >= np.percentile(img, 99.9)
+    assert cluster.max() >= 240
 
 
 def test_normal_has_no_lesion_and_two_lesions_are_separate() -> None:

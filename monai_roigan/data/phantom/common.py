@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PHANTOM_VERSION = 3
+PHANTOM_VERSION = 2
 """Bumped whenever the drawing changes, so a cached phantom folder of an older version is not reused."""
 
 DEFAULT_CLASS_WEIGHTS: dict[str, float] = {

@@ -128,23 +128,11 @@ def _render_arch(canvas: _Canvas, rng: np.random.Generator, row: int, col: int, 
     canvas.att[win.sl] += amp * lines * fade - 0.06 * np.exp(-((r / (0.18 * radius)) ** 2))
 
 
-CALC_SPECK_SIGMA = (1.2, 2.0)
-"""Range of a calcification speck's Gaussian sigma (pixels at 0.2 mm, ``size=1024``): at least about half a pixel
-of the 2x down-sampled 64-pixel ROI, as blurred as MIAS's specks appear there. Real MIAS calcification ROIs hold
-about the pooled lesion ROIs' power at the Nyquist frequency (1.0x); specks of 0.45-1.0 pixels (phantom version 2)
-held 2.2x, at the frequencies of the up-sampling grid, and layouts without a checkerboard lost the class on them."""
-
-CALC_SPECK_OPACITY = (0.4, 0.8)
-"""Range of a speck's peak weight of the bright calcification grey over the tissue grey (1: the speck replaces it)."""
-
-
 def _render_calc(canvas: _Canvas, rng: np.random.Generator, row: int, col: int, radius: int) -> None:
-    """Calcification cluster: 5-30 small bright specks (Gaussian sigma in :data:`CALC_SPECK_SIGMA`) within
-    ``radius``.
+    """Calcification cluster: 5-30 tiny (1-3 px) very bright specks within ``radius``.
 
-    Clusters are round to elongated (ductal); each speck blends a grey level of 246-255 over the film grey with a
-    peak weight in :data:`CALC_SPECK_OPACITY`, so calcifications are brighter than the rest of the breast (the
-    burned-in film label may be brighter).
+    Clusters are round to elongated (ductal); each speck is written as a grey level of 246-255 that replaces
+    the film grey, so calcifications are the brightest structures of the image (labels stay below ~240).
     """
     n = int(rng.integers(5, 31))
     aspect = rng.uniform(0.35, 1.0)
@@ -155,9 +143,9 @@ def _render_calc(canvas: _Canvas, rng: np.random.Generator, row: int, col: int, 
     offsets = pts @ np.array([[c, s_], [-s_, c]]) * (radius - 1.5)
     for dy, dx in np.rint(offsets):
         r_, c_ = int(row + dy), int(col + dx)
-        sigma = rng.uniform(*CALC_SPECK_SIGMA) * max(canvas.scale, 0.5)
-        win = _window(canvas.att.shape, r_, c_, math.ceil(3 * sigma))
-        blob = rng.uniform(*CALC_SPECK_OPACITY) * np.exp(-0.5 * (win.r / sigma) ** 2)
+        win = _window(canvas.att.shape, r_, c_, 3)
+        sigma = rng.uniform(0.45, 1.0) * max(canvas.scale, 0.5)
+        blob = np.exp(-0.5 * (win.r / sigma) ** 2)
         np.maximum(canvas.speck_alpha[win.sl], blob, out=canvas.speck_alpha[win.sl])
         canvas.speck_level[win.sl] = np.maximum(canvas.speck_level[win.sl], rng.uniform(246, 255))
         canvas.att[win.sl] += 0.3 * blob
