@@ -12,6 +12,8 @@
 
 Run (after training the bundle's default preset):
     python benchmarks/quality_phantom.py --model bundle/models/model.pt
+Several generator files (e.g. a training's saved checkpoints) with one classifier fit:
+    python benchmarks/quality_phantom.py --model bundle/models/model.pt bundle/runs/train/checkpoints/*.pt
 On real MIAS (after training with --dataset_dir; no threshold there, report the numbers):
     python benchmarks/quality_phantom.py --model bundle/models/model.pt --dataset_dir ../shared/data/mias
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +63,7 @@ def held_out_accuracy(x: torch.Tensor, y: torch.Tensor, groups: np.ndarray, seed
 
 
 def quality_gate(
-    model: Path,
+    models: Sequence[Path],
     dataset_dir: Path | None = None,
     num: int = 100,
     seed: int = 1,
@@ -68,10 +71,10 @@ def quality_gate(
     cache_dir: Path | None = None,
     train_cache_dir: Path = Path("bundle/data"),
     report=print,
-) -> dict:
-    """Run the gate on ``model`` and return ``{"fidelity": overall share, "per_class": {...}, "msssim_diff": {...},
-    "passed": bool}``; ``report`` receives the printed lines."""
-    g = load_generator(model)
+) -> list[dict]:
+    """Run the gate on each of ``models`` (e.g. the saved checkpoints of one training), all judged by the same
+    classifier and reference ROIs, which are built once. Returns one dict per model: ``{"fidelity": overall share,
+    "per_class": {...}, "msssim_diff": {...}, "passed": bool}``; ``report`` receives the printed lines."""
     with tempfile.TemporaryDirectory() as tmp:
         cache = training_rois(cache_dir or tmp, dataset_dir, num_phantom_images=120, seed=seed, augment="dihedral")
         x, y, groups = roi_arrays(cache)
@@ -80,20 +83,40 @@ def quality_gate(
     classifier = fit_classifier(x, y)
     report(f"classifier trained on {len(x)} real ROIs ({source})")
     train_x, train_y, _ = roi_arrays(training_rois(train_cache_dir, dataset_dir, seed=0))
+    real_msssim = [mean_pairwise_msssim(x[y == label]) for label in range(len(ABNORMALITY_CLASSES))]
+    reference = [class_fidelity(classifier, train_x[train_y == label], label) for label in range(len(real_msssim))]
+    return [
+        _gate_one(Path(model), classifier, real_msssim, reference, num, seed, truncation, report) for model in models
+    ]
+
+
+def _gate_one(
+    model: Path,
+    classifier: torch.nn.Module,
+    real_msssim: list[float],
+    reference: list[float],
+    num: int,
+    seed: int,
+    truncation: float,
+    report,
+) -> dict:
+    """The gate's numbers for one generator file, given the classifier and the real ROIs' per-class MS-SSIM and
+    reference fidelity."""
+    g = load_generator(model)
     report(f"generator {model}, latent truncation psi = {truncation}")
     report(f"{'class':<26}{'fidelity':>9}{'real ref':>9}{'MS-SSIM gen':>13}{'MS-SSIM real':>14}{'diff':>7}")
     result = {"per_class": {}, "msssim_diff": {}}
     for label, name in enumerate(ABNORMALITY_CLASSES):
         z = torch.stack([latent_for(1000 + seed, label, k, g.latent_dim, truncation=truncation) for k in range(num)])
         fake = run_generator(g, z, torch.full((num,), label))
-        fidelity, reference = (
+        fidelity, gen_ms, real_ms = (
             class_fidelity(classifier, fake, label),
-            class_fidelity(classifier, train_x[train_y == label], label),
+            mean_pairwise_msssim(fake),
+            real_msssim[label],
         )
-        gen_ms, real_ms = mean_pairwise_msssim(fake), mean_pairwise_msssim(x[y == label])
         result["per_class"][name], result["msssim_diff"][name] = fidelity, gen_ms - real_ms
         report(
-            f"{name:<26}{fidelity:>9.2f}{reference:>9.2f}{gen_ms:>13.3f}{real_ms:>14.3f}{gen_ms - real_ms:>7.3f}"
+            f"{name:<26}{fidelity:>9.2f}{reference[label]:>9.2f}{gen_ms:>13.3f}{real_ms:>14.3f}{gen_ms - real_ms:>7.3f}"
             f"{'' if abs(gen_ms - real_ms) <= 0.1 else '  diversity FAIL'}"
         )
     result["fidelity"] = sum(result["per_class"].values()) / len(ABNORMALITY_CLASSES)
@@ -108,7 +131,13 @@ def quality_gate(
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=Path("bundle/models/model.pt"))
+    p.add_argument(
+        "--model",
+        type=Path,
+        nargs="+",
+        default=[Path("bundle/models/model.pt")],
+        help="generator files (model.pt, checkpoints); several share one classifier fit",
+    )
     p.add_argument("--dataset_dir", type=Path, default=None, help="real MIAS folder; default: a fresh phantom")
     p.add_argument("--num", type=int, default=100, help="generated ROIs per class")
     p.add_argument("--seed", type=int, default=1)

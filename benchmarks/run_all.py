@@ -323,8 +323,8 @@ def readme_training_gate(work: Path) -> dict:
     ]
     subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
     return quality_gate(
-        root / "models" / "model.pt", cache_dir=work / "gate", train_cache_dir=root / "data", report=lambda line: None
-    )
+        [root / "models" / "model.pt"], cache_dir=work / "gate", train_cache_dir=root / "data", report=lambda line: None
+    )[0]
 
 
 def main() -> None:
