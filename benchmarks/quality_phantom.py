@@ -39,6 +39,9 @@ from monai_roigan.networks import latent_for, load_generator, run_generator
 BUNDLE_SETTINGS = json.loads((Path(__file__).parents[1] / "bundle" / "configs" / "train.json").read_text())
 #: the bundle's latent truncation psi, which inference, evaluation and augmentation use
 BUNDLE_TRUNCATION = float(BUNDLE_SETTINGS["truncation"])
+#: torch threads of the gate: the classifier's weights depend on the thread count (sums run in another order), so
+#: the gate pins it; 2 is CI's, with which the README's gate numbers were recorded
+GATE_THREADS = 2
 
 
 def roi_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -74,7 +77,18 @@ def quality_gate(
 ) -> list[dict]:
     """Run the gate on each of ``models`` (e.g. the saved checkpoints of one training), all judged by the same
     classifier and reference ROIs, which are built once. Returns one dict per model: ``{"fidelity": overall share,
-    "per_class": {...}, "msssim_diff": {...}, "passed": bool}``; ``report`` receives the printed lines."""
+    "per_class": {...}, "msssim_diff": {...}, "passed": bool}``; ``report`` receives the printed lines. Runs with
+    ``GATE_THREADS`` torch threads, whatever ``OMP_NUM_THREADS`` says, and restores the caller's count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(GATE_THREADS)
+    try:
+        return _gate(models, dataset_dir, num, seed, truncation, cache_dir, train_cache_dir, report)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _gate(models, dataset_dir, num, seed, truncation, cache_dir, train_cache_dir, report) -> list[dict]:
+    """:func:`quality_gate`'s body, at the pinned thread count."""
     with tempfile.TemporaryDirectory() as tmp:
         cache = training_rois(cache_dir or tmp, dataset_dir, num_phantom_images=120, seed=seed, augment="dihedral")
         x, y, groups = roi_arrays(cache)
