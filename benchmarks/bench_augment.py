@@ -29,7 +29,6 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import torch
 from monai.data import CacheDataset, DataLoader, Dataset
 from monai.transforms import (
     Compose,
@@ -45,6 +44,7 @@ from monai_roigan.apps import prepare_roi_dataset
 from monai_roigan.data import ABNORMALITY_CLASSES, mias_datalist
 from monai_roigan.data.phantom import make_phantom_dataset
 from monai_roigan.transforms import InsertSyntheticLesiond, NormalCounterpartd, SyntheticROIAugmentd
+from monai_roigan.utils import torch_threads
 
 #: the augmentation transforms this benchmark can measure, by name
 TRANSFORMS = {
@@ -107,9 +107,9 @@ def pipeline_ratio(
     epoch of each. The ratio is the median of the per-pair ratios: the machine's speed drifts by several
     percent over a minute, and adjacent epochs see the same drift.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the workers do the work; keep the main process from competing
-    with tempfile.TemporaryDirectory() if folder is None else contextlib.nullcontext(folder) as tmp:
+    tmp_context = tempfile.TemporaryDirectory() if folder is None else contextlib.nullcontext(folder)
+    # the workers do the work; one thread keeps the main process from competing
+    with torch_threads(1), tmp_context as tmp:
         items = nifti_rois(Path(tmp), num_images)
         load = [LoadImaged("image", image_only=True), EnsureChannelFirstd("image"), ScaleIntensityd("image")]
         augment = [
@@ -134,14 +134,11 @@ def pipeline_ratio(
             for name, dataset in arms.items()
         }
         seconds: dict[str, list[float]] = {name: [] for name in arms}
-        try:
-            for loader in loaders.values():
-                epoch_seconds(loader)  # warm-up: file cache, worker start-up code paths
-            for pair in range(pairs):
-                for name in list(arms) if pair % 2 == 0 else list(arms)[::-1]:
-                    seconds[name].append(epoch_seconds(loaders[name]))
-        finally:
-            torch.set_num_threads(threads)
+        for loader in loaders.values():
+            epoch_seconds(loader)  # warm-up: file cache, worker start-up code paths
+        for pair in range(pairs):
+            for name in list(arms) if pair % 2 == 0 else list(arms)[::-1]:
+                seconds[name].append(epoch_seconds(loaders[name]))
     ratio = float(np.median(np.array(seconds["without"]) / np.array(seconds["with"])))
     return len(items) / float(np.median(seconds["with"])), len(items) / float(np.median(seconds["without"])), ratio
 

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run_all import generator_gflops  # noqa: E402
 
 from monai_roigan.networks import ROIGenerator  # noqa: E402
+from monai_roigan.utils import torch_threads  # noqa: E402
 
 
 def flops_per_roi(width: float) -> float:
@@ -38,15 +39,13 @@ def main() -> None:
     per_roi = flops_per_roi(args.width)
     print(f"width {args.width}: {per_roi / 1e6:.1f} MFLOP per ROI; torch {torch.__version__}")
     print(f"{'threads':>7}{'batch':>7}{'plain ms/ROI':>14}{'inference ms/ROI':>18}{'speed-up':>10}")
-    default_threads = torch.get_num_threads()
-    for threads in sorted({1, default_threads}):
-        torch.set_num_threads(threads)
-        for batch in args.batches:
-            plain, _ = generator_gflops("cpu", args.width, batch, optimized=False)
-            fast, _ = generator_gflops("cpu", args.width, batch, optimized=True)
-            plain_ms, fast_ms = per_roi / plain / 1e6, per_roi / fast / 1e6
-            print(f"{threads:>7}{batch:>7}{plain_ms:>14.3f}{fast_ms:>18.3f}{plain_ms / fast_ms:>9.2f}x")
-    torch.set_num_threads(default_threads)
+    for threads in sorted({1, torch.get_num_threads()}):
+        with torch_threads(threads):
+            for batch in args.batches:
+                plain, _ = generator_gflops("cpu", args.width, batch, optimized=False)
+                fast, _ = generator_gflops("cpu", args.width, batch, optimized=True)
+                plain_ms, fast_ms = per_roi / plain / 1e6, per_roi / fast / 1e6
+                print(f"{threads:>7}{batch:>7}{plain_ms:>14.3f}{fast_ms:>18.3f}{plain_ms / fast_ms:>9.2f}x")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from monai_roigan.data import ABNORMALITY_CLASSES
 from monai_roigan.engines import roi_items, train_roi_classifier
 from monai_roigan.metrics import class_fidelity, mean_pairwise_msssim
 from monai_roigan.networks import latent_for, load_generator, run_generator
+from monai_roigan.utils import torch_threads
 
 #: the bundle's training settings (bundle/configs/train.json, their one source of truth)
 BUNDLE_SETTINGS = json.loads((Path(__file__).parents[1] / "bundle" / "configs" / "train.json").read_text())
@@ -79,12 +80,8 @@ def quality_gate(
     classifier and reference ROIs, which are built once. Returns one dict per model: ``{"fidelity": overall share,
     "per_class": {...}, "msssim_diff": {...}, "passed": bool}``; ``report`` receives the printed lines. Runs with
     ``GATE_THREADS`` torch threads, whatever ``OMP_NUM_THREADS`` says, and restores the caller's count."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(GATE_THREADS)
-    try:
+    with torch_threads(GATE_THREADS):
         return _gate(models, dataset_dir, num, seed, truncation, cache_dir, train_cache_dir, report)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _gate(models, dataset_dir, num, seed, truncation, cache_dir, train_cache_dir, report) -> list[dict]:

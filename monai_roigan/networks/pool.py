@@ -22,6 +22,7 @@ import torch
 
 from monai_roigan.networks.sampling import check_latent_distribution, check_truncation, run_generator, synthesize
 from monai_roigan.networks.source import GeneratorSource
+from monai_roigan.utils import torch_threads
 
 __all__ = [
     "ROIBank",
@@ -166,14 +167,11 @@ class ROIBank:
         this process's thread count and with one thread, the count PyTorch gives each worker (kernels prepared for
         another thread count are prepared again, once per refill size, in every new worker otherwise; see
         docs/augmentation.md, "Fresh ROIs")."""
-        network, threads = self.source.get(), torch.get_num_threads()
-        for count in dict.fromkeys((1, threads)):
-            torch.set_num_threads(count)
-            try:
+        network = self.source.get()
+        for count in dict.fromkeys((1, torch.get_num_threads())):
+            with torch_threads(count):
                 for num in self.refill_sizes():
                     run_generator(network, torch.zeros(num, self.source.latent_dim), torch.zeros(num, dtype=torch.long))
-            finally:
-                torch.set_num_threads(threads)
 
     def _count(self, class_index: int, generated: int, accepted: int) -> None:
         self.generated[class_index] = self.generated.get(class_index, 0) + generated

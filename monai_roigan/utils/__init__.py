@@ -1,5 +1,5 @@
-"""Small shared utilities: exceptions, atomic writes, safe loading, seeding, progress (``utils.progress``) and the
-commands' help and logging set-up (``utils.cli``)."""
+"""Small shared utilities: exceptions, atomic writes, safe loading, seeding, torch's thread count, progress
+(``utils.progress``) and the commands' help and logging set-up (``utils.cli``)."""
 
 from .atomic import atomic_write
 from .errors import (
@@ -12,6 +12,7 @@ from .errors import (
 )
 from .safe_load import load_state_file
 from .seeding import derived_rng
+from .threads import torch_threads
 
 __all__ = [
     "AnnotationError",
@@ -23,4 +24,5 @@ __all__ = [
     "atomic_write",
     "derived_rng",
     "load_state_file",
+    "torch_threads",
 ]
