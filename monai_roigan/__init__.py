@@ -11,7 +11,7 @@ monai_roigan.transforms`` does not load the workflow layers above it.
 
 import importlib
 
-__version__ = "0.15.0"
+__version__ = "0.16.0"
 
 __all__ = ["__version__", "generate"]
 

@@ -8,6 +8,7 @@ from scipy import stats
 
 from monai_roigan.evaluation.judge import Classified, delong_rows, judge, score_names
 from monai_roigan.evaluation.statistics import (
+    auc_standard_error,
     bootstrap_weights,
     delong_difference,
     holm_levels,
@@ -94,6 +95,22 @@ def test_delong_matches_the_paper_s_formula_and_a_mean_of_two_classes():
     variance = sum(c[2 * k : 2 * k + 2] @ np.cov(v10[k]) @ c[2 * k : 2 * k + 2] / v10[k].shape[1] for k in (0, 1))
     variance += c @ np.cov(v01) @ c / v01.shape[1]
     assert mean_se == pytest.approx(np.sqrt(variance))
+
+
+def test_auc_standard_error_is_hanley_mcneil_and_matches_simulated_aucs():
+    # the closed form at A = 0.5 with 10 ROIs a side: Q1 = Q2 = 1/3, variance (0.25 + 2 * 9 / 12) / 100
+    assert auc_standard_error(0.5, 10, 10) == pytest.approx(np.sqrt(0.0175))
+    assert auc_standard_error(1.0, 20, 20) == 0.0
+    rng = np.random.default_rng(0)
+    for auc, n in ((0.6, 20), (0.9, 60)):  # binormal samples of that AUC: the SD of 2,000 measured AUCs
+        shift = np.sqrt(2) * stats.norm.ppf(auc)
+        positive, negative = rng.normal(shift, 1, (2000, n, 1)), rng.normal(0, 1, (2000, 1, n))
+        measured = (positive > negative).mean((1, 2))
+        assert auc_standard_error(auc, n, n) == pytest.approx(measured.std(), rel=0.1)
+    with pytest.raises(ValueError, match="in \\[0, 1\\], got 1.2"):
+        auc_standard_error(1.2, 10, 10)
+    with pytest.raises(ValueError, match="at least one ROI on each side, got 0 and 10"):
+        auc_standard_error(0.7, 0, 10)
 
 
 def test_holm_levels_agree_with_the_step_down_procedure():

@@ -12,6 +12,7 @@ from scipy import ndimage
 from monai_roigan.evaluation import EvaluationROIs, ROISet, judge_realism, real_vs_real, realism_scores
 from monai_roigan.evaluation.realism import (
     POOLED,
+    RealismScores,
     _halves,
     c2st_aucs,
     generators_to_judge,
@@ -19,6 +20,7 @@ from monai_roigan.evaluation.realism import (
     summarize_aucs,
     synthetic_like,
 )
+from monai_roigan.evaluation.statistics import auc_standard_error
 from monai_roigan.handlers.checkpoint import load_checkpoint
 from monai_roigan.metrics import (
     border_profile,
@@ -184,6 +186,26 @@ def test_judge_realism_writes_a_report_with_the_floor_and_every_generator(rois, 
     assert len(spectrum) == 3 * len(upsampling_frequencies(32))
     profiles = list(csv.DictReader(open(tmp_path / "realism_profiles.csv")))
     assert len(profiles) == 3 * 2 * 16
+    floor_rows = [r for r in rows if r["candidates"] == "real vs real (floor)" and r["class_name"] == POOLED]
+    floor = np.mean([float(r["auc"]) for r in floor_rows])
+    size = len(rois.held_out)  # each candidate is tested on every held-out ROI against as many of its own
+    error = auc_standard_error(floor, size, size)
+    assert (
+        f"**Resolution**: {size} held-out real ROIs against as many candidates give a C2ST AUC near the floor's "
+        f"{floor:.2f} a sampling standard error of {error:.2f}" in text
+    )
+    assert f"A candidate less than {2.8016 * error:.2f} above the floor" in text
+
+
+def test_resolution_of_a_c2st_from_its_held_out_size():
+    scores = RealismScores("x", {POOLED: [1.0]}, [0.1], {}, {}, {}, sizes={"train": 47, "test": 20})
+    resolution = scores.resolution(0.59)
+    assert resolution["standard_error"] == pytest.approx(auc_standard_error(0.59, 20, 20))
+    assert resolution["standard_error"] == pytest.approx(0.0904, abs=5e-4)  # Hanley-McNeil, 20 ROIs a side
+    assert resolution["smallest_difference"] == pytest.approx((1.959964 + 0.841621) * resolution["standard_error"])
+    larger = RealismScores("x", {POOLED: [1.0]}, [0.1], {}, {}, {}, sizes={"test": 108}).resolution(0.59)
+    assert larger["smallest_difference"] < resolution["smallest_difference"] / 2  # about 1 / sqrt(108 / 20)
+    assert np.isnan(RealismScores("x", {}, [], {}, {}, {}).resolution(0.59)["standard_error"])  # no sizes known
 
 
 def test_judge_realism_judges_insertions_made_of_each_sides_own_lesions(rois, tmp_path):

@@ -41,7 +41,7 @@ from monai_roigan.data.splits import holdout_groups
 from monai_roigan.engines.realism_critic import fit_realism_critic, real_probability, realism_score
 from monai_roigan.evaluation.data import EvaluationROIs, ROISet, as_evaluation_rois
 from monai_roigan.evaluation.realism_report import write_realism
-from monai_roigan.evaluation.statistics import t_interval
+from monai_roigan.evaluation.statistics import auc_standard_error, minimum_detectable_difference, t_interval
 from monai_roigan.handlers.checkpoint import training_checkpoints
 from monai_roigan.metrics.fingerprints import border_profile, radial_profile, spectral_ratios
 from monai_roigan.networks.pool import accepted_candidates
@@ -120,6 +120,20 @@ class RealismScores:
     def rim(self) -> float:
         """Largest |candidate - real| mean intensity over the rings around the centre."""
         return float(np.max(np.abs(self.radial["candidate"] - self.radial["real"])))
+
+    def resolution(self, auc: float, level: float = 0.05, power: float = 0.8) -> dict[str, float]:
+        """What this C2ST's held-out test set can resolve near a C2ST AUC of ``auc`` (e.g. the floor's):
+        ``{"standard_error", "smallest_difference"}``. The standard error is the AUC's own sampling error with
+        ``sizes["test"]`` held-out real ROIs against as many candidates (:func:`~monai_roigan.evaluation.statistics.
+        auc_standard_error`); every repeat tests the same held-out women, so the interval over repeats leaves it
+        out. The smallest difference is the true distance from ``auc`` that a two-sided test at ``level`` finds
+        with probability ``power`` (:func:`~monai_roigan.evaluation.statistics.minimum_detectable_difference`),
+        taking ``auc`` as known: the uncertainty of ``auc`` itself (the floor's) makes the real one larger."""
+        size = int(self.sizes.get("test", 0))
+        if size < 1 or not 0 <= auc <= 1:
+            return {"standard_error": float("nan"), "smallest_difference": float("nan")}
+        error = auc_standard_error(auc, size, size)
+        return {"standard_error": error, "smallest_difference": minimum_detectable_difference(error, level, power)}
 
 
 def summarize_aucs(values: Sequence[float], level: float = 0.05, clip: bool = True) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""The statistics of a paired comparison of two classifiers on the same test women.
+"""The statistics of a paired comparison of two classifiers on the same test women, and of one AUC.
 
 The downstream judge (:mod:`monai_roigan.evaluation.judge`) compares two arms, trained on the same folds and
 scored on the same test ROIs. The pieces it needs live here, each a plain function of arrays:
@@ -16,6 +16,8 @@ scored on the same test ROIs. The pieces it needs live here, each a plain functi
   from the standard error of the difference; :func:`t_interval` and :func:`satterthwaite_df` give the interval
   and its degrees of freedom when part of the variance rests on a few folds.
 - :func:`interval`: a t-interval of a mean over folds (the tables of arms use it).
+- :func:`auc_standard_error`: the sampling standard error of one AUC from its two sample sizes (Hanley and McNeil
+  1982); the realism judge reads its resolution from it.
 
 SciPy's ``stats.bootstrap`` resamples observations, not clusters with weights, and has no DeLong test; Holm's
 procedure is five lines. All scores are in [0, 1]; differences are in [-1, 1].
@@ -29,6 +31,7 @@ import numpy as np
 from scipy import stats
 
 __all__ = [
+    "auc_standard_error",
     "bootstrap_weights",
     "delong_difference",
     "holm_levels",
@@ -183,3 +186,21 @@ def interval(
     factor = 1.0 / len(v) if variance_factor is None else variance_factor
     half = stats.t.ppf(0.5 + confidence / 2, len(v) - 1) * v.std(ddof=1) * np.sqrt(factor)
     return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
+
+
+def auc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:
+    """The sampling standard error of an AUC in [0, 1] measured on ``n_positive`` and ``n_negative`` independent
+    ROIs: Hanley and McNeil's (1982) closed form, ``sqrt((A(1 - A) + (n_pos - 1)(Q1 - A^2) + (n_neg - 1)(Q2 - A^2))
+    / (n_pos n_neg))`` with ``Q1 = A / (2 - A)`` and ``Q2 = 2A^2 / (1 + A)``. It treats ROIs as independent (several
+    ROIs of one woman count as several).
+
+    Raises:
+        ValueError: an AUC outside [0, 1] or a sample size below 1.
+    """
+    if not 0 <= auc <= 1:
+        raise ValueError(f"an AUC must lie in [0, 1], got {auc}")
+    if n_positive < 1 or n_negative < 1:
+        raise ValueError(f"an AUC needs at least one ROI on each side, got {n_positive} and {n_negative}")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    variance = auc * (1 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2)
+    return float(np.sqrt(max(variance, 0.0) / (n_positive * n_negative)))
