@@ -284,25 +284,18 @@ def roi_preparation_rate(phantom: Path, work: Path) -> float:
     return summary["num_images"] / (time.perf_counter() - start)
 
 
+def run_bundle_training(bundle_root: Path, *overrides: str) -> None:
+    """``python -m monai.bundle run training`` with ``bundle/configs/train.json`` into ``bundle_root``, with
+    ``overrides`` (``--key value`` pairs) appended; raises if it fails."""
+    config = REPO / "bundle" / "configs" / "train.json"
+    cmd = [sys.executable, "-m", "monai.bundle", "run", "training", "--config_file", str(config)]
+    subprocess.run([*cmd, "--bundle_root", str(bundle_root), *overrides], cwd=REPO, check=True, capture_output=True)
+
+
 def training_peak_rss(cache: Path, work: Path) -> tuple[float, float]:
     """(peak RSS in MiB, seconds) of ``monai.bundle run training`` with the default preset for 2 epochs."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "monai.bundle",
-        "run",
-        "training",
-        "--config_file",
-        str(REPO / "bundle" / "configs" / "train.json"),
-        "--bundle_root",
-        str(work / "bundle"),
-        "--cache_dir",
-        str(cache),
-        "--max_epochs",
-        "2",
-    ]
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
+    run_bundle_training(work / "bundle", "--cache_dir", str(cache), "--max_epochs", "2")
     seconds = time.perf_counter() - start
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, seconds  # Linux: KiB
 
@@ -310,18 +303,7 @@ def training_peak_rss(cache: Path, work: Path) -> tuple[float, float]:
 def readme_training_gate(work: Path) -> dict:
     """Train the README's default preset into ``work/readme`` and run the quality gate on its ``model.pt``."""
     root = work / "readme"
-    cmd = [
-        sys.executable,
-        "-m",
-        "monai.bundle",
-        "run",
-        "training",
-        "--config_file",
-        str(REPO / "bundle" / "configs" / "train.json"),
-        "--bundle_root",
-        str(root),
-    ]
-    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True)
+    run_bundle_training(root)
     return quality_gate(
         [root / "models" / "model.pt"], cache_dir=work / "gate", train_cache_dir=root / "data", report=lambda line: None
     )[0]
