@@ -46,7 +46,8 @@ GATE_THREADS = 2
 
 
 def roi_arrays(path: Path) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """Images, labels and source-mammogram groups of an ROI cache's four abnormality classes."""
+    """Images, labels and patient groups (:func:`~monai_roigan.apps.prepare.patient_group`) of an ROI cache's four
+    abnormality classes."""
     items = training_datalist(path, ABNORMALITY_CLASSES)
     images = torch.stack([i["image"].as_tensor() for i in items])
     return images, torch.tensor([i["label"] for i in items]), np.array([i["group"] for i in items])

@@ -100,9 +100,14 @@ def test_delong_matches_the_paper_s_formula_and_a_mean_of_two_classes():
 def test_auc_standard_error_is_hanley_mcneil_and_matches_simulated_aucs():
     # the closed form at A = 0.5 with 10 ROIs a side: Q1 = Q2 = 1/3, variance (0.25 + 2 * 9 / 12) / 100
     assert auc_standard_error(0.5, 10, 10) == pytest.approx(np.sqrt(0.0175))
+    # unequal sizes tell Q1 (with the positives) from Q2: A = 0.8, Q1 = 2/3, Q2 = 32/45, variance
+    # (0.16 + 4 (2/3 - 0.64) + 49 (32/45 - 0.64)) / 250; swapped it would be 0.0837
+    by_hand = np.sqrt((0.16 + 4 * (2 / 3 - 0.64) + 49 * (32 / 45 - 0.64)) / 250)
+    assert auc_standard_error(0.8, 5, 50) == pytest.approx(by_hand)
+    assert auc_standard_error(0.8, 5, 50) == pytest.approx(0.1225, abs=1e-4)
     assert auc_standard_error(1.0, 20, 20) == 0.0
     rng = np.random.default_rng(0)
-    for auc, n in ((0.6, 20), (0.9, 60)):  # binormal samples of that AUC: the SD of 2,000 measured AUCs
+    for auc, n in ((0.6, 20), (0.75, 40)):  # binormal samples of that AUC: the SD of 2,000 measured AUCs
         shift = np.sqrt(2) * stats.norm.ppf(auc)
         positive, negative = rng.normal(shift, 1, (2000, n, 1)), rng.normal(0, 1, (2000, 1, n))
         measured = (positive > negative).mean((1, 2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from monai_roigan.evaluation.realism import (
     summarize_aucs,
     synthetic_like,
 )
+from monai_roigan.evaluation.realism_report import _resolution_line
 from monai_roigan.evaluation.statistics import auc_standard_error
 from monai_roigan.handlers.checkpoint import load_checkpoint
 from monai_roigan.metrics import (
@@ -189,23 +191,33 @@ def test_judge_realism_writes_a_report_with_the_floor_and_every_generator(rois, 
     floor_rows = [r for r in rows if r["candidates"] == "real vs real (floor)" and r["class_name"] == POOLED]
     floor = np.mean([float(r["auc"]) for r in floor_rows])
     size = len(rois.held_out)  # each candidate is tested on every held-out ROI against as many of its own
-    error = auc_standard_error(floor, size, size)
+    floor_size = int(re.search(r"and (\d+) a side in the floor's test", text).group(1))
+    assert 0 < floor_size <= size // 2  # the floor's "real" half of the held-out ROIs
+    error = np.hypot(auc_standard_error(floor, size, size), auc_standard_error(floor, floor_size, floor_size))
     assert (
-        f"**Resolution**: {size} held-out real ROIs against as many candidates give a C2ST AUC near the floor's "
-        f"{floor:.2f} a sampling standard error of {error:.2f}" in text
+        f"**Resolution**: with {size} held-out real ROIs against as many candidates, and {floor_size} a side in the "
+        f"floor's test, the difference between a C2ST AUC and the floor's {floor:.2f} has a sampling standard error "
+        f"of about {error:.2f}" in text
     )
-    assert f"A candidate less than {2.8016 * error:.2f} above the floor" in text
+    assert f"A candidate less than about {2.8016 * error:.2f} above the floor" in text
 
 
-def test_resolution_of_a_c2st_from_its_held_out_size():
+def test_resolution_of_a_c2st_against_its_floor_from_the_test_sizes():
+    floor = RealismScores("floor", {POOLED: [0.55, 0.63]}, [1.0, 1.0], {}, {}, {}, sizes={"train": 20, "test": 8})
     scores = RealismScores("x", {POOLED: [1.0]}, [0.1], {}, {}, {}, sizes={"train": 47, "test": 20})
-    resolution = scores.resolution(0.59)
-    assert resolution["standard_error"] == pytest.approx(auc_standard_error(0.59, 20, 20))
-    assert resolution["standard_error"] == pytest.approx(0.0904, abs=5e-4)  # Hanley-McNeil, 20 ROIs a side
-    assert resolution["smallest_difference"] == pytest.approx((1.959964 + 0.841621) * resolution["standard_error"])
-    larger = RealismScores("x", {POOLED: [1.0]}, [0.1], {}, {}, {}, sizes={"test": 108}).resolution(0.59)
-    assert larger["smallest_difference"] < resolution["smallest_difference"] / 2  # about 1 / sqrt(108 / 20)
-    assert np.isnan(RealismScores("x", {}, [], {}, {}, {}).resolution(0.59)["standard_error"])  # no sizes known
+    resolution = scores.resolution(floor)
+    assert resolution["floor"] == pytest.approx(0.59)
+    error = np.hypot(auc_standard_error(0.59, 20, 20), auc_standard_error(0.59, 8, 8))
+    assert resolution["standard_error"] == pytest.approx(error)
+    assert resolution["standard_error"] == pytest.approx(0.171, abs=1e-3)  # MIAS: 20 held-out ROIs, floor 8 a side
+    assert resolution["smallest_difference"] == pytest.approx((1.959964 + 0.841621) * error)
+    larger = RealismScores("x", {POOLED: [1.0]}, [0.1], {}, {}, {}, sizes={"test": 108})
+    assert larger.resolution(floor)["standard_error"] < error  # the floor's own error remains
+    assert np.isnan(RealismScores("x", {}, [], {}, {}, {}).resolution(floor)["standard_error"])  # no sizes known
+    unknown_floor = RealismScores("floor", {POOLED: [float("nan")]}, [1.0], {}, {}, {}, sizes={"test": 8})
+    assert np.isnan(scores.resolution(unknown_floor)["smallest_difference"])
+    assert _resolution_line(floor, [], 0.05) == [] and _resolution_line(unknown_floor, [scores], 0.05) == []
+    assert _resolution_line(floor, [scores], 0.05)[0].startswith("**Resolution**: with 20 held-out real ROIs")
 
 
 def test_judge_realism_judges_insertions_made_of_each_sides_own_lesions(rois, tmp_path):

@@ -36,7 +36,8 @@ __all__ = ["EvaluationROIs", "ROISet", "as_evaluation_rois", "evaluation_rois"]
 @dataclass
 class ROISet:
     """ROIs as arrays: ``images`` (N, 1, S, S) float32 in [-1, 1], ``labels`` (N,) class indices and ``groups``
-    (N,) source-mammogram ids (str)."""
+    (N,) the patient each ROI comes from (str; :func:`~monai_roigan.apps.prepare.patient_group`: the woman for MIAS
+    and CBIS-DDSM, else the mammogram)."""
 
     images: np.ndarray
     labels: np.ndarray

@@ -121,19 +121,32 @@ class RealismScores:
         """Largest |candidate - real| mean intensity over the rings around the centre."""
         return float(np.max(np.abs(self.radial["candidate"] - self.radial["real"])))
 
-    def resolution(self, auc: float, level: float = 0.05, power: float = 0.8) -> dict[str, float]:
-        """What this C2ST's held-out test set can resolve near a C2ST AUC of ``auc`` (e.g. the floor's):
-        ``{"standard_error", "smallest_difference"}``. The standard error is the AUC's own sampling error with
-        ``sizes["test"]`` held-out real ROIs against as many candidates (:func:`~monai_roigan.evaluation.statistics.
-        auc_standard_error`); every repeat tests the same held-out women, so the interval over repeats leaves it
-        out. The smallest difference is the true distance from ``auc`` that a two-sided test at ``level`` finds
-        with probability ``power`` (:func:`~monai_roigan.evaluation.statistics.minimum_detectable_difference`),
-        taking ``auc`` as known: the uncertainty of ``auc`` itself (the floor's) makes the real one larger."""
-        size = int(self.sizes.get("test", 0))
-        if size < 1 or not 0 <= auc <= 1:
-            return {"standard_error": float("nan"), "smallest_difference": float("nan")}
-        error = auc_standard_error(auc, size, size)
-        return {"standard_error": error, "smallest_difference": minimum_detectable_difference(error, level, power)}
+    def resolution(self, floor: RealismScores, level: float = 0.05, power: float = 0.8) -> dict[str, float]:
+        """What this C2ST's test can tell from ``floor`` (the :func:`real_vs_real` scores), at the floor's pooled AUC:
+        ``{"floor", "standard_error", "smallest_difference"}``.
+
+        - ``floor``: the floor's mean pooled C2ST AUC.
+        - ``standard_error``: the sampling standard error of the difference between an AUC of this test and the
+          floor's, both taken at the floor's value: this test's ``sizes["test"]`` held-out real ROIs against as many
+          candidates, and the floor's ``sizes["test"]`` ROIs a side (:func:`auc_standard_error`, which counts ROIs
+          as independent). Its part from the held-out real ROIs, the same in every repeat, is what the interval
+          over repeats leaves out.
+        - ``smallest_difference``: about the smallest true distance above the floor that a two-sided test at
+          ``level`` finds with probability ``power`` (:func:`minimum_detectable_difference`; the error is taken at
+          the floor for the alternative too, so this is approximate).
+
+        All three are NaN when either test size is unknown or the floor's AUC is NaN.
+        """
+        auc = floor.summary(level)[POOLED]["mean"] if POOLED in floor.aucs else float("nan")
+        size, floor_size = int(self.sizes.get("test", 0)), int(floor.sizes.get("test", 0))
+        if size < 1 or floor_size < 1 or not 0 <= auc <= 1:
+            return {"floor": auc, "standard_error": float("nan"), "smallest_difference": float("nan")}
+        error = float(np.hypot(auc_standard_error(auc, size, size), auc_standard_error(auc, floor_size, floor_size)))
+        return {
+            "floor": auc,
+            "standard_error": error,
+            "smallest_difference": minimum_detectable_difference(error, level, power),
+        }
 
 
 def summarize_aucs(values: Sequence[float], level: float = 0.05, clip: bool = True) -> dict[str, float]:

@@ -42,6 +42,23 @@ def _summary_rows(floor: RealismScores, candidates: Sequence[RealismScores]) -> 
     return rows
 
 
+def _resolution_line(floor: RealismScores, candidates: Sequence[RealismScores], level: float, power=0.8) -> list:
+    """The report's resolution paragraph (:meth:`RealismScores.resolution` of the first candidate), or nothing when
+    there is no candidate or a test size is unknown."""
+    resolution = candidates[0].resolution(floor, level, power) if candidates else {"standard_error": float("nan")}
+    if not resolution["standard_error"] >= 0:
+        return []
+    return [
+        f"**Resolution**: with {candidates[0].sizes['test']} held-out real ROIs against as many candidates, and "
+        f"{floor.sizes['test']} a side in the floor's test, the difference between a C2ST AUC and the floor's "
+        f"{format_value(resolution['floor'], 2)} has a sampling standard error of about "
+        f"{format_value(resolution['standard_error'], 2)} (Hanley and McNeil 1982). Its part from the held-out "
+        "real ROIs, the same in every repeat, is not in the intervals above. A candidate less than about "
+        f"{format_value(resolution['smallest_difference'], 2)} above the floor is told from it with less than "
+        f"{100 * power:.0f}% power (two-sided test at {100 * level:.0f}%)."
+    ]
+
+
 def realism_markdown(floor: RealismScores, candidates: Sequence[RealismScores], source: str, level=0.05) -> str:
     """The realism section: summary, spectral ratios per grid frequency and border profiles (markdown)."""
     pooled, *class_names = floor.aucs  # POOLED first, then the classes in label order
@@ -61,8 +78,6 @@ def realism_markdown(floor: RealismScores, candidates: Sequence[RealismScores], 
         {"frequency": str(f), **{s.name: s.spectral[f] for s in [floor, *candidates]}} for f in sorted(floor.spectral)
     ]
     names = [s.name for s in [floor, *candidates]]
-    floor_auc = floor.summary(level)[pooled]["mean"]
-    resolution = first.resolution(floor_auc, level)
     borders = [{"ROIs": "real (all)", **dict(enumerate(first.border["real"][:_RINGS]))}]
     borders += [{"ROIs": s.name, **dict(enumerate(s.border["candidate"][:_RINGS]))} for s in [floor, *candidates]]
     return "\n\n".join(
@@ -79,13 +94,7 @@ def realism_markdown(floor: RealismScores, candidates: Sequence[RealismScores], 
             "[-1, 1] units) from the real ROIs over the 4 outer rings of pixels, and over the rings around the "
             "centre.",
             markdown_table(_summary_rows(floor, candidates), columns, headers),
-            f"**Resolution**: {first.sizes.get('test')} held-out real ROIs against as many candidates give a C2ST "
-            f"AUC near the floor's {format_value(floor_auc, 2)} a sampling standard error of "
-            f"{format_value(resolution['standard_error'], 2)} (Hanley and McNeil 1982), which the interval over "
-            "repeats leaves out (every repeat tests the same held-out women). A candidate less than "
-            f"{format_value(resolution['smallest_difference'], 2)} above the floor is told from it with less than "
-            f"80% power ({100 * (1 - level):.0f}% two-sided), and less still once the floor's own uncertainty is "
-            "counted.",
+            *_resolution_line(floor, candidates, level),
             "### Spectral ratio at each frequency of the up-sampling grid (cycles per ROI, folded)",
             markdown_table(spectral, ["frequency", *names], ["(fy, fx)", *names], digits=1),
             f"### Border profile: mean intensity at 0..{_RINGS - 1} pixels from the edge",

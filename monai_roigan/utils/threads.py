@@ -11,8 +11,9 @@ import torch
 @contextlib.contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     """Run the block with ``count`` torch intra-op threads (``torch.set_num_threads``), then restore the caller's
-    count, also when the block raises. Sums over threads run in another order with another count, so results that
-    must not depend on ``OMP_NUM_THREADS`` (a benchmark's classifier, kernels prepared before workers fork) pin it."""
+    count, also when the block raises. Pin it where results must not depend on ``OMP_NUM_THREADS`` (a reduction
+    split over another thread count sums in another order), where a measurement needs a given count, or to prepare
+    kernels for the count ``DataLoader`` workers use."""
     if count < 1:
         raise ValueError(f"torch_threads: count must be at least 1, got {count}")
     previous = torch.get_num_threads()
