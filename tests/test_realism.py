@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import re
 
 import numpy as np
 import pytest
@@ -191,15 +190,18 @@ def test_judge_realism_writes_a_report_with_the_floor_and_every_generator(rois, 
     floor_rows = [r for r in rows if r["candidates"] == "real vs real (floor)" and r["class_name"] == POOLED]
     floor = np.mean([float(r["auc"]) for r in floor_rows])
     size = len(rois.held_out)  # each candidate is tested on every held-out ROI against as many of its own
-    floor_size = int(re.search(r"and (\d+) a side in the floor's test", text).group(1))
-    assert 0 < floor_size <= size // 2  # the floor's "real" half of the held-out ROIs
+    floor_size = len(_halves(rois.held_out, 0 + 2 - 1)[0])  # the floor's "real" half in its last repeat (seed 0)
+    assert 0 < floor_size <= size // 2
     error = np.hypot(auc_standard_error(floor, size, size), auc_standard_error(floor, floor_size, floor_size))
     assert (
         f"**Resolution**: with {size} held-out real ROIs against as many candidates, and {floor_size} a side in the "
         f"floor's test, the difference between a C2ST AUC and the floor's {floor:.2f} has a sampling standard error "
         f"of about {error:.2f}" in text
     )
-    assert f"A candidate less than about {2.8016 * error:.2f} above the floor" in text
+    assert (
+        f"A candidate whose true C2ST lies less than about {2.8016 * error:.2f} above the floor is told from it with "
+        "less than 80% power (two-sided test at 5%)." in text
+    )
 
 
 def test_resolution_of_a_c2st_against_its_floor_from_the_test_sizes():
@@ -211,9 +213,13 @@ def test_resolution_of_a_c2st_against_its_floor_from_the_test_sizes():
     assert resolution["standard_error"] == pytest.approx(error)
     assert resolution["standard_error"] == pytest.approx(0.171, abs=1e-3)  # MIAS: 20 held-out ROIs, floor 8 a side
     assert resolution["smallest_difference"] == pytest.approx((1.959964 + 0.841621) * error)
+    stricter = scores.resolution(floor, power=0.9)
+    assert stricter["smallest_difference"] == pytest.approx((1.959964 + 1.281552) * error)
     larger = RealismScores("x", {POOLED: [1.0]}, [0.1], {}, {}, {}, sizes={"test": 108})
     assert larger.resolution(floor)["standard_error"] < error  # the floor's own error remains
     assert np.isnan(RealismScores("x", {}, [], {}, {}, {}).resolution(floor)["standard_error"])  # no sizes known
+    floor_without_size = RealismScores("floor", {POOLED: [0.6]}, [1.0], {}, {}, {})
+    assert np.isnan(scores.resolution(floor_without_size)["standard_error"])
     unknown_floor = RealismScores("floor", {POOLED: [float("nan")]}, [1.0], {}, {}, {}, sizes={"test": 8})
     assert np.isnan(scores.resolution(unknown_floor)["smallest_difference"])
     assert _resolution_line(floor, [], 0.05) == [] and _resolution_line(unknown_floor, [scores], 0.05) == []

@@ -129,8 +129,9 @@ class RealismScores:
         - ``standard_error``: the sampling standard error of the difference between an AUC of this test and the
           floor's, both taken at the floor's value: this test's ``sizes["test"]`` held-out real ROIs against as many
           candidates, and the floor's ``sizes["test"]`` ROIs a side (:func:`auc_standard_error`, which counts ROIs
-          as independent). Its part from the held-out real ROIs, the same in every repeat, is what the interval
-          over repeats leaves out.
+          as independent, and the two AUCs as independent though they share held-out ROIs). The candidate's part
+          from the held-out real ROIs, the same in every repeat, is what its interval over repeats leaves out (the
+          floor's repeats split the held-out women anew, so its interval holds part of its own).
         - ``smallest_difference``: about the smallest true distance above the floor that a two-sided test at
           ``level`` finds with probability ``power`` (:func:`minimum_detectable_difference`; the error is taken at
           the floor for the alternative too, so this is approximate).
