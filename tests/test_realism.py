@@ -190,7 +190,8 @@ def test_judge_realism_writes_a_report_with_the_floor_and_every_generator(rois, 
     floor_rows = [r for r in rows if r["candidates"] == "real vs real (floor)" and r["class_name"] == POOLED]
     floor = np.mean([float(r["auc"]) for r in floor_rows])
     size = len(rois.held_out)  # each candidate is tested on every held-out ROI against as many of its own
-    floor_size = len(_halves(rois.held_out, 0 + 2 - 1)[0])  # the floor's "real" half in its last repeat (seed 0)
+    seed, repeats = 0, 2  # judge_realism's default seed and the repeats above
+    floor_size = len(_halves(rois.held_out, seed + repeats - 1)[0])  # the floor's "real" half in its last repeat
     assert 0 < floor_size <= size // 2
     error = np.hypot(auc_standard_error(floor, size, size), auc_standard_error(floor, floor_size, floor_size))
     assert (

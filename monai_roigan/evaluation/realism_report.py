@@ -54,9 +54,8 @@ def _resolution_line(floor: RealismScores, candidates: Sequence[RealismScores], 
         f"{format_value(resolution['floor'], 2)} has a sampling standard error of about "
         f"{format_value(resolution['standard_error'], 2)} (Hanley and McNeil 1982). Its part from the held-out "
         "real ROIs, the same in every repeat, is not in the intervals above. A candidate whose true C2ST lies less "
-        "than about "
-        f"{format_value(resolution['smallest_difference'], 2)} above the floor is told from it with less than "
-        f"{100 * power:.0f}% power (two-sided test at {100 * level:.0f}%)."
+        f"than about {format_value(resolution['smallest_difference'], 2)} above the floor is told from it with less "
+        f"than {100 * power:.0f}% power (two-sided test at {100 * level:.0f}%)."
     ]
 
 
